@@ -1,0 +1,576 @@
+"""The contract model: immutable attrs classes, one per construct of the language.
+
+Both the DSL parser and the YAML loader produce these objects. Every node carries a
+`span` (where it came from) that takes no part in equality, so the DSL and YAML
+forms of one contract compare equal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Union
+
+import attrs
+from attrs import field
+
+
+@attrs.frozen
+class SourceSpan:
+    """A position in a source file (1-based lines and columns)."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int | None = None
+    end_column: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+def _span():
+    return field(default=None, eq=False, repr=False)
+
+
+def node(cls):
+    """Decorator: a frozen, keyword-only attrs class (every model node)."""
+    return attrs.frozen(kw_only=True)(cls)
+
+
+# ---- literals ------------------------------------------------------------------
+
+UNITS = ("DKK", "%", "count", "months", "month", "days", "years", "weeks",
+         "percentage_points", "percentage_point", "text")
+
+
+@node
+class Quantity:
+    """A number with an optional unit; `assumption` marks a figure the seed does not give."""
+
+    value: Decimal
+    unit: str | None = None
+    assumption: str | None = None
+    span: SourceSpan | None = _span()
+
+    @property
+    def canonical_unit(self) -> str | None:
+        return {"month": "months", "percentage_point": "percentage_points"}.get(self.unit, self.unit)
+
+
+@node
+class Symbol:
+    """A bare name used as a table cell (e.g. a criterion)."""
+
+    name: str
+    span: SourceSpan | None = _span()
+
+
+@node
+class Empty:
+    """A table cell left blank (`-`): the original states no figure there."""
+
+    span: SourceSpan | None = _span()
+
+
+Cell = Union[Quantity, Symbol, Empty]
+
+
+# ---- expressions -----------------------------------------------------------------
+
+@node
+class DateLit:
+    value: dt.date
+    span: SourceSpan | None = _span()
+
+
+@node
+class Ref:
+    """A name: a measure (at the current point), a `let`, an attribute or an enum value."""
+
+    name: str
+    span: SourceSpan | None = _span()
+
+
+@node
+class At:
+    """`expr@point`: evaluate `expr` at another measurement point."""
+
+    expr: "Expr"
+    point: str
+    span: SourceSpan | None = _span()
+
+
+@node
+class ColumnRef:
+    """`table.column`: a whole column (used by `deviation`)."""
+
+    table: str
+    column: str
+    span: SourceSpan | None = _span()
+
+
+@node
+class Lookup:
+    """`table.column[key]`: the cell of the row named by `key`."""
+
+    table: str
+    column: str
+    key: "Expr"
+    span: SourceSpan | None = _span()
+
+
+@node
+class Call:
+    """A built-in function: max, min, round, previous, deviation, abs."""
+
+    func: str
+    args: tuple["Expr", ...]
+    span: SourceSpan | None = _span()
+
+
+@node
+class Count:
+    """`count(households where cond)`: an aggregate over the programme's households or persons."""
+
+    level: str
+    where: "Expr"
+    span: SourceSpan | None = _span()
+
+
+@node
+class Binary:
+    """Arithmetic or comparison: op in + - * / == != < <= > >=."""
+
+    op: str
+    left: "Expr"
+    right: "Expr"
+    span: SourceSpan | None = _span()
+
+
+@node
+class Neg:
+    operand: "Expr"
+    span: SourceSpan | None = _span()
+
+
+@node
+class BoolOp:
+    """`and` / `or` over two or more operands (missing values propagate)."""
+
+    op: str
+    operands: tuple["Expr", ...]
+    span: SourceSpan | None = _span()
+
+
+@node
+class Not:
+    operand: "Expr"
+    span: SourceSpan | None = _span()
+
+
+@node
+class In:
+    operand: "Expr"
+    values: tuple[str, ...]
+    span: SourceSpan | None = _span()
+
+
+@node
+class Between:
+    operand: "Expr"
+    low: "Expr"
+    high: "Expr"
+    span: SourceSpan | None = _span()
+
+
+@node
+class MatchArm:
+    values: tuple[str, ...]
+    result: "Expr"
+    span: SourceSpan | None = _span()
+
+
+@node
+class Match:
+    """`match expr { a, b => ... }`: only the chosen arm is evaluated."""
+
+    subject: "Expr"
+    arms: tuple[MatchArm, ...]
+    span: SourceSpan | None = _span()
+
+
+Expr = Union[Quantity, DateLit, Ref, At, ColumnRef, Lookup, Call, Count, Binary, Neg,
+             BoolOp, Not, In, Between, Match]
+
+
+# ---- declarations -------------------------------------------------------------
+
+@node
+class Party:
+    """A party to the contract: funder, payer or recipient."""
+
+    id: str
+    name: str | None = None
+    role: str
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
+class Grant:
+    """Money a funder grants to the programme."""
+
+    party: str
+    amount: Quantity
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
+class PartyAmount:
+    party: str
+    amount: Quantity
+    span: SourceSpan | None = _span()
+
+
+@node
+class Instalment:
+    label: str | None = None
+    date: dt.date
+    amounts: tuple[PartyAmount, ...]
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
+class Disbursement:
+    """The schedule on which the grants are paid out."""
+
+    instalments: tuple[Instalment, ...]
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
+class Column:
+    id: str
+    label: str | None = None
+    unit: str
+    span: SourceSpan | None = _span()
+
+
+@node
+class TableCheck:
+    """`check total = a + b + c`: in every row the first column is the sum of the others."""
+
+    target: str
+    terms: tuple[str, ...]
+    span: SourceSpan | None = _span()
+
+
+@node
+class Row:
+    """A row of a table. `kind` is `row` (stated figures) or `sum` (a stated total)."""
+
+    id: str
+    label: str | None = None
+    kind: str = "row"
+    of: tuple[str, ...] | None = None
+    weighted_by: str | None = None
+    cells: tuple[Cell, ...]
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
+class Table:
+    """A table of stated figures (budgets, expected distributions, lookups)."""
+
+    id: str
+    title: str | None = None
+    columns: tuple[Column, ...]
+    checks: tuple[TableCheck, ...] = ()
+    rows: tuple[Row, ...]
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
+class Programme:
+    """The intervention period, data collection, minimum stay and replacement rule."""
+
+    intervention_start: dt.date
+    intervention_end: dt.date
+    intervention_clause: str | None = None
+    data_collection_end: dt.date | None = None
+    data_collection_assumption: str | None = None
+    data_collection_clause: str | None = None
+    minimum_stay: Quantity | None = None
+    minimum_stay_clause: str | None = None
+    replacement_within: Quantity | None = None
+    replacement_unless: tuple[str, ...] = ()
+    replacement_clause: str | None = None
+    decisions: tuple[str, ...] = ()
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
+class Reduction:
+    """Relative reduction of the grants by enrolled versus expected households (reported only)."""
+
+    table: str
+    row: str
+    column: str
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
+class Point:
+    """A measurement point: `start` or `end` of the subject's course, plus months."""
+
+    id: str
+    anchor: str
+    offset: Quantity | None = None
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
+class Measure:
+    """An entry of the data dictionary: level, type and points at which it is taken."""
+
+    id: str
+    level: str
+    kind: str  # enum | boolean | integer | decimal
+    values: tuple[str, ...] = ()
+    low: Decimal | None = None
+    high: Decimal | None = None
+    points: tuple[str, ...]
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
+class Rounding:
+    """A named rounding rule: places and mode (half_up, half_even, half_away_from_zero, down, up)."""
+
+    id: str
+    places: int
+    mode: str
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
+class Let:
+    name: str
+    expr: Expr
+    span: SourceSpan | None = _span()
+
+
+@node
+class Comparison:
+    """`compare mean M of intervention against control by cohort`."""
+
+    measure: str
+    treated: str
+    control: str
+    span: SourceSpan | None = _span()
+
+
+@node
+class Rate:
+    amount: Quantity
+    per: str
+    span: SourceSpan | None = _span()
+
+
+@node
+class Missing:
+    """What replaces a missing outcome: `mean` of the observed, `zero`, `none`, or `observed only`."""
+
+    method: str
+    exempt: str | None = None
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
+class Goal:
+    """A payment goal: who is measured, when, what counts as an outcome and its price."""
+
+    id: str
+    title: str | None = None
+    payer: str | None = None
+    level: str = "persons"
+    where: Expr | None = None
+    points: tuple[str, ...] = ()
+    from_cohort: bool = False
+    comparison: Comparison | None = None
+    lets: tuple[Let, ...] = ()
+    outcome: Expr | None = None
+    rate: Rate | None = None
+    missing: Missing | None = None
+    decisions: tuple[str, ...] = ()
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
+class Cap:
+    """A cap on one goal's payments (optionally per period)."""
+
+    goal: str
+    amount: Quantity
+    per: str | None = None
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
+class Interest:
+    rate: Quantity
+    day_count: int
+    capitalisation: str  # MM-DD
+    span: SourceSpan | None = _span()
+
+
+@node
+class ReturnCap:
+    """The cap on one payer's cumulative repayment over a set of goals."""
+
+    payer: str
+    amount: Quantity
+    goals: tuple[str, ...]
+    interest: Interest | None = None
+    base: tuple[str, ...] = ()
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
+class Share:
+    party: str
+    percent: Quantity
+    span: SourceSpan | None = _span()
+
+
+@node
+class Tranche:
+    number: int
+    until: Quantity | None = None
+    shares: tuple[Share, ...]
+    span: SourceSpan | None = _span()
+
+
+@node
+class Tranches:
+    """How the repayment pool is shared between recipients, switching at thresholds."""
+
+    tranches: tuple[Tranche, ...]
+    rounding: str
+    remainder: str
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
+class Settlement:
+    """Settlement periods, due dates and the order in which lines meet the caps."""
+
+    periods: str
+    due: str
+    order: tuple[str, ...]
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
+class Flag:
+    """A condition that is reported (renegotiate, withhold), never paid."""
+
+    id: str
+    title: str | None = None
+    for_each: str | None = None
+    on: dt.date | None = None
+    when: Expr
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
+class Metric:
+    """A reported share of subjects meeting a condition, with an optional target."""
+
+    id: str
+    title: str | None = None
+    level: str = "persons"
+    where: Expr | None = None
+    share: Expr
+    target: Quantity | None = None
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
+class Figure:
+    """A named figure computed from the contract's own numbers (a business case)."""
+
+    id: str
+    title: str | None = None
+    expr: Expr
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
+class Contract:
+    """A whole contract file."""
+
+    id: str
+    title: str | None = None
+    clause: str | None = None
+    currency: str = "DKK"
+    parties: tuple[Party, ...] = ()
+    grants: tuple[Grant, ...] = ()
+    disbursement: Disbursement | None = None
+    tables: tuple[Table, ...] = ()
+    programme: Programme | None = None
+    reduction: Reduction | None = None
+    points: tuple[Point, ...] = ()
+    measures: tuple[Measure, ...] = ()
+    roundings: tuple[Rounding, ...] = ()
+    goals: tuple[Goal, ...] = ()
+    caps: tuple[Cap, ...] = ()
+    return_cap: ReturnCap | None = None
+    tranches: Tranches | None = None
+    settlement: Settlement | None = None
+    flags: tuple[Flag, ...] = ()
+    metrics: tuple[Metric, ...] = ()
+    figures: tuple[Figure, ...] = ()
+    decisions: tuple[str, ...] = ()
+    source: str | None = field(default=None, eq=False, repr=False)
+    path: str | None = field(default=None, eq=False, repr=False)
+    span: SourceSpan | None = _span()
+
+    # Lookups by id; contracts are small, a linear scan is clear and fast enough.
+    def party(self, id: str) -> Party | None:
+        return next((p for p in self.parties if p.id == id), None)
+
+    def table(self, id: str) -> Table | None:
+        return next((t for t in self.tables if t.id == id), None)
+
+    def measure(self, id: str) -> Measure | None:
+        return next((m for m in self.measures if m.id == id), None)
+
+    def point(self, id: str) -> Point | None:
+        return next((p for p in self.points if p.id == id), None)
+
+    def goal(self, id: str) -> Goal | None:
+        return next((g for g in self.goals if g.id == id), None)
+
+    def rounding(self, id: str) -> Rounding | None:
+        return next((r for r in self.roundings if r.id == id), None)
