@@ -1,15 +1,11 @@
-"""Generate a synthetic, realistic measurement ledger for the Viborg contract.
+"""Generate a synthetic Viborg measurement ledger in the CSV format of LEDGER.md.
 
-The ledger follows the canonical CSV format of LEDGER.md: a directory with
-``households.csv``, ``persons.csv``, ``cohorts.csv`` and ``measurements.csv``.
 The data are invented but shaped like the contract's expectations (Bilag 4.1
-enrolment, tables 2.4.1, 2.5.1 and 2.6.1) and include the awkward cases an
-evaluator meets: households that moved or dropped out, replacements, late
-starters that never reach 3 months, and values that are simply missing.
-
-Everything is drawn from one ``random.Random(seed)``, rows are written in a
-fixed order and streamed to disk, so equal arguments give byte-identical files
-and a million persons fit in little memory.
+enrolment, tables 2.4.1, 2.5.1, 2.6.1) and hold the cases an evaluator meets:
+households that moved or dropped out, replacements, late starters that never
+reach 3 months, and missing values. One ``random.Random(seed)`` drives
+everything and rows are streamed in a fixed order, so equal arguments give
+byte-identical files and a million persons need little memory.
 
     python contracts/viborg/make_ledger.py --households 180 --control 60
 """
@@ -19,11 +15,14 @@ from __future__ import annotations
 import argparse
 import bisect
 import calendar
+import contextlib
 import csv
 import datetime as dt
+import itertools
 import math
 import pathlib
 import random
+import statistics
 import sys
 
 PERIOD_START = dt.date(2023, 11, 1)
@@ -31,6 +30,20 @@ PERIOD_END = dt.date(2026, 10, 31)
 COLLECTION_END = dt.date(2028, 10, 31)
 MISSING_RATE = 0.03  # share of otherwise present values dropped at random
 COHORTS = ("c1", "c2", "c3")
+HEADERS = {  # file name -> header row, in the order the files are written
+    "cohorts.csv": ("cohort", "start_date"),
+    "households.csv": ("household_id", "group", "start_date", "end_date", "end_reason",
+                       "replaces", "cohort"),
+    "persons.csv": ("person_id", "household_id", "birth_date", "school_grade"),
+    "measurements.csv": ("subject_id", "measure", "point", "date", "value"),
+}
+
+
+def _table(*pairs) -> tuple:
+    """Turn ``(value, weight)`` pairs into values and cumulative weights."""
+    values, weights = zip(*pairs)
+    return values, tuple(itertools.accumulate(weights))
+
 
 # Enrolment windows with the budget's expected households (Bilag 4.1). The
 # last window runs into August 2026, so a few households never reach 3 months.
@@ -71,39 +84,61 @@ CRITERION = {name: crit for name, _, crit, _ in BENEFITS}
 SUCCESS_RATE = {name: rate for name, _, _, rate in BENEFITS}
 SELF_SUPPORTING = {"employed", "no_benefit", "self_supporting_in_programme"}
 
-# Where people go after a measurement: (value, weight) tables.
-EDU_SUCCESS = (("employed", 50), ("study", 20), ("completed", 10), ("no_benefit", 15),
-               ("self_supporting_in_programme", 5))
-LOST_FOOTING = (("unemployment_insurance", 40), ("cash_benefit_job_ready", 20),
-                ("sickness_benefit", 20), ("education_aid_job_ready", 20))
-DRIFT = (("resource_course", 25), ("job_clarification", 15), ("sickness_benefit", 20),
-         ("flexjob", 15), ("early_retirement", 15), ("cash_benefit_activity_ready", 10))
-RECOVERED = (("employed", 30), ("unemployment_insurance", 20), ("cash_benefit_job_ready", 15),
-             ("flexjob", 15), ("same", 20))
-STILL_SICK = (("same", 70), ("job_clarification", 15), ("resource_course", 10),
-              ("early_retirement", 5))
-LEFT_FLEXJOB = (("early_retirement", 40), ("sickness_benefit", 30),
-                ("unemployment_insurance", 20), ("cash_benefit_activity_ready", 10))
+# Where people go after a measurement ("same" keeps the reference type).
+EDU_SUCCESS = {  # "study": in SU education; "completed": an education in the last 6 months
+    None: _table(("employed", 50), ("study", 20), ("completed", 10), ("no_benefit", 15),
+                 ("self_supporting_in_programme", 5)),
+    "employed": _table(("employed", 85), ("no_benefit", 10), ("study", 5)),
+    "in_education": _table(("study", 70), ("completed", 30)),
+}
+AFTER_COMPLETION = _table(("employed", 50), ("unemployment_insurance", 50))
+LOST_FOOTING = _table(("unemployment_insurance", 40), ("cash_benefit_job_ready", 20),
+                      ("sickness_benefit", 20), ("education_aid_job_ready", 20))
+DRIFT = _table(("resource_course", 25), ("job_clarification", 15), ("sickness_benefit", 20),
+               ("flexjob", 15), ("early_retirement", 15), ("cash_benefit_activity_ready", 10))
+RECOVERED = _table(("employed", 30), ("unemployment_insurance", 20),
+                   ("cash_benefit_job_ready", 15), ("flexjob", 15), ("same", 20))
+STILL_SICK = _table(("same", 70), ("job_clarification", 15), ("resource_course", 10),
+                    ("early_retirement", 5))
+LEFT_FLEXJOB = _table(("early_retirement", 40), ("sickness_benefit", 30),
+                      ("unemployment_insurance", 20), ("cash_benefit_activity_ready", 10))
 
-# Table 2.5.1 (expected baseline 261/5/54/22) and moves after 24 months,
+# Table 2.5.1: moves on the staircase after 24 months (baseline in DECKS),
 # using the table's success rates for one step down (75 %, 25 %, 5 %).
-STAIRCASE = (("none", 261), ("s82", 5), ("s85", 54), ("s103_104", 22))
 STAIRCASE_M24 = {
-    "none": (("none", 980), ("s82", 15), ("s85", 5)),
-    "s82": (("none", 750), ("s82", 200), ("s85", 50)),
-    "s85": (("s82", 150), ("none", 100), ("s85", 710), ("s103_104", 40)),
-    "s103_104": (("s85", 25), ("s82", 13), ("none", 12), ("s103_104", 950)),
+    "none": _table(("none", 980), ("s82", 15), ("s85", 5)),
+    "s82": _table(("none", 750), ("s82", 200), ("s85", 50)),
+    "s85": _table(("s82", 150), ("none", 100), ("s85", 710), ("s103_104", 40)),
+    "s103_104": _table(("s85", 25), ("s82", 13), ("none", 12), ("s103_104", 950)),
+}
+
+# Household make-up, drawn from decks so that every few households match the
+# expected mix: about 1.9 adults and 0.65 children per intervention household
+# (≈ 2.55 persons), children mostly in grades 0-9.
+DECKS = {
+    "benefit": [(name, count) for name, count, _, _ in BENEFITS],
+    "staircase": (("none", 261), ("s82", 5), ("s85", 54), ("s103_104", 22)),
+    "intervention_adults": ((1, 3), (2, 5), (3, 2)),
+    "intervention_children": ((0, 12), (1, 4), (2, 3), (3, 1)),
+    "control_adults": ((1, 2), (2, 3)),
+    "control_children": ((1, 9), (2, 7), (3, 4)),
+    "child_kind": (("school", 17), ("preschool", 2), ("grade10", 1)),
 }
 
 # Table 2.6.1: mean absence 9.85 %, intervention falling to 7.54/8.00/8.50.
+# Children's levels are log-normal, drawn stratified (one child per stratum
+# of a reshuffled deck per group and cohort) so that small cohorts keep means
+# near the table while single children still vary widely.
 ABSENCE_MEAN = 9.85
 ABSENCE_SIGMA = 0.6  # spread between children (log scale)
-ABSENCE_NOISE = 0.25  # spread between a child's measurements (log scale)
+ABSENCE_NOISE = 0.2  # spread between a child's measurements (log scale)
+ABSENCE_STRATA = 20
 ABSENCE_FACTORS = {
     "intervention": (1.0, 7.54 / 9.85, 8.00 / 9.85, 8.50 / 9.85),
     "control": (1.0, 1.0, 1.0, 1.0),
 }
 MONTH_POINTS = (("baseline", 0), ("m12", 12), ("m18", 18), ("m24", 24))
+_NORMAL = statistics.NormalDist()
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -114,39 +149,28 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, min(day.day, last))
 
 
-def _pick(rng: random.Random, table) -> str:
-    """Draw a value from a ``(value, weight)`` table."""
-    values, weights = zip(*table)
-    return rng.choices(values, weights)[0]
+def _pick(rng: random.Random, table: tuple):
+    """Draw a value from a table made by ``_table``."""
+    return rng.choices(table[0], cum_weights=table[1])[0]
 
 
 class _Deck:
-    """Draw values in proportion to expected counts from a reshuffled deck.
+    """Draw values in proportion to counts from a deck reshuffled when empty.
 
-    A deck keeps a small sample close to the expected baseline shares (so the
-    5-point deviation flags stay quiet) while large samples remain random.
+    Unlike independent draws, a deck keeps even a small sample at the expected
+    shares (so the default ledger raises no 5-point baseline deviation flag).
     """
 
     def __init__(self, rng: random.Random, counts) -> None:
         self._rng = rng
         self._cards = [value for value, count in counts for _ in range(count)]
-        self._pile: list[str] = []
+        self._pile: list = []
 
-    def draw(self) -> str:
+    def draw(self):
         if not self._pile:
             self._pile = list(self._cards)
             self._rng.shuffle(self._pile)
         return self._pile.pop()
-
-
-def _apportion(total: int, weights) -> list[int]:
-    """Split ``total`` in proportion to ``weights`` by largest remainder."""
-    whole = sum(weights)
-    shares = [total * w // whole for w in weights]
-    order = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % whole), i))
-    for i in order[: total - sum(shares)]:
-        shares[i] += 1
-    return shares
 
 
 def _birth_date(rng: random.Random, on: dt.date, age: int) -> dt.date:
@@ -161,11 +185,11 @@ def _plan(rng: random.Random, n: int):
     Returns ``(starts, ends, replaces)``: start dates in enrolment order, a map
     index -> (end date, reason) and a map replacement index -> replaced index.
     """
-    counts = _apportion(n, [expected for *_, expected in ENROLMENT])
+    cumulative = list(itertools.accumulate(expected for *_, expected in ENROLMENT))
+    bounds = [0] + [round(n * c / cumulative[-1]) for c in cumulative]
     ordinals = []
-    for (first, last, _), count in zip(ENROLMENT, counts):
-        a, b = first.toordinal(), last.toordinal()
-        ordinals.extend(rng.randint(a, b) for _ in range(count))
+    for (first, last, _), lo, hi in zip(ENROLMENT, bounds, bounds[1:]):
+        ordinals.extend(rng.randint(first.toordinal(), last.toordinal()) for _ in range(hi - lo))
     ordinals.sort()
     starts = [dt.date.fromordinal(o) for o in ordinals]
     end_ord = PERIOD_END.toordinal()
@@ -214,25 +238,18 @@ def _benefit_step(rng: random.Random, ref: str):
     success = rng.random() < SUCCESS_RATE[ref]
     study = completed = False
     fit = None
-    criterion = CRITERION[ref]
-    if criterion == "sick":
-        if success:
-            fit = "fit" if rng.random() < 0.6 else "partly_fit"
-            new = _pick(rng, RECOVERED)
-        else:
-            fit = "sick"
-            new = _pick(rng, STILL_SICK)
+    if CRITERION[ref] == "sick":
+        fit = ("fit" if rng.random() < 0.6 else "partly_fit") if success else "sick"
+        new = _pick(rng, RECOVERED if success else STILL_SICK)
         new = ref if new == "same" else new
-    elif criterion == "flexjob":
+    elif CRITERION[ref] == "flexjob":
         new = "flexjob" if success else _pick(rng, LEFT_FLEXJOB)
     elif success:
-        outcome = "study" if ref == "in_education" and rng.random() < 0.7 else _pick(rng, EDU_SUCCESS)
-        if ref == "employed" and outcome not in ("study", "completed"):
-            outcome = "employed" if rng.random() < 0.9 else "no_benefit"
+        outcome = _pick(rng, EDU_SUCCESS.get(ref, EDU_SUCCESS[None]))
         if outcome == "study":
             study, new = True, "in_education"
         elif outcome == "completed":
-            completed, new = True, _pick(rng, (("employed", 50), ("unemployment_insurance", 50)))
+            completed, new = True, _pick(rng, AFTER_COMPLETION)
         else:
             new = outcome
     elif ref in SELF_SUPPORTING or ref == "in_education":
@@ -241,10 +258,9 @@ def _benefit_step(rng: random.Random, ref: str):
         new = ref
     else:
         new = _pick(rng, DRIFT)
-    if fit is None:
-        fit = ("sick" if rng.random() < 0.8 else "partly_fit") if new in CRITERION and \
-            CRITERION[new] == "sick" else "not_applicable"
-    return new, study, completed, fit
+    if fit is None and CRITERION[new] == "sick":  # newly on sick leave
+        fit = "sick" if rng.random() < 0.8 else "partly_fit"
+    return new, study, completed, fit or "not_applicable"
 
 
 def _life_satisfaction(rng: random.Random) -> tuple[int, int]:
@@ -258,9 +274,11 @@ def _life_satisfaction(rng: random.Random) -> tuple[int, int]:
     return base, max(0, base - rng.choice((1, 1, 2)))
 
 
-def _absence_series(rng: random.Random, group: str) -> list[str]:
+def _absence_series(rng: random.Random, deck: _Deck, group: str) -> list[str]:
     """Return a child's absence in percent at baseline, m12, m18 and m24."""
-    level = rng.lognormvariate(math.log(ABSENCE_MEAN) - ABSENCE_SIGMA ** 2 / 2, ABSENCE_SIGMA)
+    quantile = (deck.draw() + 0.001 + 0.998 * rng.random()) / ABSENCE_STRATA
+    level = math.exp(math.log(ABSENCE_MEAN) - ABSENCE_SIGMA ** 2 / 2
+                     + ABSENCE_SIGMA * _NORMAL.inv_cdf(quantile))
     noise_mu = -ABSENCE_NOISE ** 2 / 2
     return [f"{min(100.0, level * f * rng.lognormvariate(noise_mu, ABSENCE_NOISE)):.2f}"
             for f in ABSENCE_FACTORS[group]]
@@ -273,31 +291,109 @@ def _action_plan_pct(rng: random.Random) -> str:
     return f"{credit / goals * 100:.2f}".rstrip("0").rstrip(".")
 
 
-def _children(rng: random.Random, shares) -> list[tuple[int, int | None]]:
-    """Return (age, grade) of a household's children; ``shares`` weigh 0-3 children."""
-    kids = []
-    for _ in range(_pick(rng, shares)):
-        r = rng.random()
-        if r < 0.10:
-            kids.append((rng.randint(1, 5), None))  # pre-school, not in goal 3
-        elif r < 0.15:
-            kids.append((16, 10))
-        else:
-            grade = rng.randint(0, 9)
-            kids.append((grade + 6, grade))
-    return kids
+def _adult_ages(rng: random.Random, count: int) -> list[int]:
+    """Return the ages of ``count`` adults: a head, a partner, a grown-up child."""
+    if rng.random() < 0.03:
+        head = rng.randint(67, 78)
+    else:
+        head = min(66, max(21, round(rng.gauss(41, 11))))
+    ages = [head, min(85, max(21, head + rng.randint(-6, 6))), rng.randint(18, 29)]
+    return ages[:count]
 
 
-def _adult_ages(rng: random.Random) -> list[int]:
-    """Return the ages of a household's adults (one to three)."""
-    first = rng.randint(67, 78) if rng.random() < 0.03 else min(66, max(21, round(rng.gauss(41, 11))))
-    ages = [first]
-    count = _pick(rng, ((1, 30), (2, 50), (3, 20)))
-    if count >= 2:
-        ages.append(min(85, max(21, first + rng.randint(-6, 6))))
-    if count == 3:
-        ages.append(rng.randint(18, 25))  # a grown-up child living at home
-    return ages
+class _LedgerWriter:
+    """Stream households, persons and measurements to three open CSV files."""
+
+    def __init__(self, rng: random.Random, writers, n: int, m: int, cohort_starts) -> None:
+        self.rng = rng
+        self.households = writers["households.csv"]
+        self.persons = writers["persons.csv"]
+        self.measurements = writers["measurements.csv"]
+        self.hid_width = max(4, len(str(max(n, m))))
+        self.pid_width = max(5, len(str(6 * n + 5 * m)))
+        self.cohort_points = [[(p, add_months(c, k)) for p, k in MONTH_POINTS]
+                              for c in cohort_starts]
+        self.decks = {name: _Deck(rng, counts) for name, counts in DECKS.items()}
+        self.absence = {(group, c): _Deck(rng, [(k, 1) for k in range(ABSENCE_STRATA)])
+                        for group in ABSENCE_FACTORS for c in range(len(COHORTS))}
+        self.person_count = self.measurement_count = 0
+        self._rows: list[tuple] = []
+        self._cutoff = COLLECTION_END
+
+    def _emit(self, subject: str, measure: str, point: str, day: dt.date, value: str) -> None:
+        """Queue a value unless its point falls after the cutoff or it is lost at random."""
+        if day <= self._cutoff and self.rng.random() >= MISSING_RATE:
+            self._rows.append((subject, measure, point, day.isoformat(), value))
+
+    def _flush(self) -> None:
+        self.measurements.writerows(self._rows)
+        self.measurement_count += len(self._rows)
+        self._rows.clear()
+
+    def _person(self, hid: str, start: dt.date, age: int, grade: int | None) -> str:
+        self.person_count += 1
+        pid = f"P{self.person_count:0{self.pid_width}d}"
+        birth = _birth_date(self.rng, start, age)
+        self.persons.writerow((pid, hid, birth.isoformat(), "" if grade is None else grade))
+        return pid
+
+    def _children(self, hid: str, start: dt.date, group: str, cohort: int) -> None:
+        """Write a household's children; pupils in grades 0-9 get absence data."""
+        for _ in range(self.decks[group + "_children"].draw()):
+            kind = self.decks["child_kind"].draw()
+            if kind == "preschool":
+                self._person(hid, start, self.rng.randint(1, 5), None)
+                continue
+            grade = 10 if kind == "grade10" else self.rng.randint(0, 9)
+            pid = self._person(hid, start, grade + 6, grade)
+            if grade <= 9:
+                values = _absence_series(self.rng, self.absence[group, cohort], group)
+                for (point, day), value in zip(self.cohort_points[cohort], values):
+                    self._emit(pid, "school_absence_pct", point, day, value)
+
+    def intervention(self, i: int, start: dt.date, end: dt.date | None, reason: str,
+                     replaces: int | None, cohort: int) -> None:
+        """Write intervention household ``i`` with its persons and measurements."""
+        hid = f"H{i + 1:0{self.hid_width}d}"
+        replaced = "" if replaces is None else f"H{replaces + 1:0{self.hid_width}d}"
+        self.households.writerow((hid, "intervention", start.isoformat(),
+                                  end.isoformat() if end else "", reason, replaced,
+                                  COHORTS[cohort]))
+        # Households that left are not measured after they left (LEDGER.md).
+        self._cutoff = end if reason in ("moved", "dropped", "other") else COLLECTION_END
+        points = [(p, add_months(start, k)) for p, k in MONTH_POINTS]
+        end_point = end or PERIOD_END
+        rng, emit = self.rng, self._emit
+        for age in _adult_ages(rng, self.decks["intervention_adults"].draw()):
+            pid = self._person(hid, start, age, None)
+            kind = "early_retirement" if age >= 67 else self.decks["benefit"].draw()
+            emit(pid, "benefit_type", "baseline", start, kind)
+            for point, day in points[1:]:
+                kind, study, completed, fit = _benefit_step(rng, kind)
+                emit(pid, "benefit_type", point, day, kind)
+                emit(pid, "in_su_education", point, day, "true" if study else "false")
+                emit(pid, "completed_education_6m", point, day, "true" if completed else "false")
+                emit(pid, "fit_status", point, day, fit)
+            social = self.decks["staircase"].draw()
+            emit(pid, "social_measure", "baseline", start, social)
+            emit(pid, "social_measure", "m24", points[3][1], _pick(rng, STAIRCASE_M24[social]))
+            before, after = _life_satisfaction(rng)
+            emit(pid, "life_satisfaction", "baseline", start, str(before))
+            emit(pid, "life_satisfaction", "end", end_point, str(after))
+        self._children(hid, start, "intervention", cohort)
+        emit(hid, "action_plan_pct", "end", end_point, _action_plan_pct(rng))
+        self._flush()
+
+    def control(self, j: int, cohort: int, start: dt.date) -> None:
+        """Write control household ``j``: adults without data, children with absence."""
+        hid = f"K{j + 1:0{self.hid_width}d}"
+        self.households.writerow((hid, "control", start.isoformat(), "", "", "",
+                                  COHORTS[cohort]))
+        self._cutoff = COLLECTION_END
+        for age in _adult_ages(self.rng, self.decks["control_adults"].draw()):
+            self._person(hid, start, age, None)
+        self._children(hid, start, "control", cohort)
+        self._flush()
 
 
 def generate(out_dir: pathlib.Path, *, households: int = 180, control_households: int = 60,
@@ -316,104 +412,30 @@ def generate(out_dir: pathlib.Path, *, households: int = 180, control_households
     """
     if households < 3 or control_households < 0:
         raise ValueError("need at least 3 intervention households and no negative control")
-    rng = random.Random(seed)
     n, m = households, control_households
+    rng = random.Random(seed)
     starts, ends, replaces = _plan(rng, n)
+    # Cohorts open on the first of the month in which a third and two thirds
+    # of the households had been enrolled; a household joins the open cohort.
     cohort_starts = [PERIOD_START] + [starts[(k * n + 2) // 3].replace(day=1) for k in (1, 2)]
-    cohort_points = [[(p, add_months(c, months)) for p, months in MONTH_POINTS]
-                     for c in cohort_starts]
-    hid_width = max(4, len(str(max(n, m))))
-    pid_width = max(5, len(str(6 * n + 5 * m)))
-    benefit_deck = _Deck(rng, [(name, count) for name, count, _, _ in BENEFITS])
-    staircase_deck = _Deck(rng, STAIRCASE)
-    counts = {"households": 0, "persons": 0, "measurements": 0}
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-
-    with open(out_dir / "cohorts.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(("cohort", "start_date"))
-        writer.writerows((c, d.isoformat()) for c, d in zip(COHORTS, cohort_starts))
-
-    with open(out_dir / "households.csv", "w", newline="", encoding="utf-8") as hf, \
-            open(out_dir / "persons.csv", "w", newline="", encoding="utf-8") as pf, \
-            open(out_dir / "measurements.csv", "w", newline="", encoding="utf-8") as mf:
-        hw, pw, mw = (csv.writer(f, lineterminator="\n") for f in (hf, pf, mf))
-        hw.writerow(("household_id", "group", "start_date", "end_date", "end_reason",
-                     "replaces", "cohort"))
-        pw.writerow(("person_id", "household_id", "birth_date", "school_grade"))
-        mw.writerow(("subject_id", "measure", "point", "date", "value"))
-        rows: list[tuple] = []
-
-        def emit(subject, measure, point, day, value, cutoff):
-            """Queue a measurement unless it is not yet observable or lost at random."""
-            if day <= cutoff and rng.random() >= MISSING_RATE:
-                rows.append((subject, measure, point, day.isoformat(), value))
-
-        def person(hid, start, age, grade):
-            counts["persons"] += 1
-            pid = f"P{counts['persons']:0{pid_width}d}"
-            pw.writerow((pid, hid, _birth_date(rng, start, age).isoformat(),
-                         "" if grade is None else grade))
-            return pid
-
+    with contextlib.ExitStack() as stack:
+        writers = {}
+        for name, header in HEADERS.items():
+            f = stack.enter_context(open(out_dir / name, "w", newline="", encoding="utf-8"))
+            writers[name] = csv.writer(f, lineterminator="\n")
+            writers[name].writerow(header)
+        writers["cohorts.csv"].writerows(zip(COHORTS, map(dt.date.isoformat, cohort_starts)))
+        ledger = _LedgerWriter(rng, writers, n, m, cohort_starts)
         for i, start in enumerate(starts):
-            hid = f"H{i + 1:0{hid_width}d}"
             end, reason = ends.get(i, (None, ""))
-            cohort = i * 3 // n
-            replaced = f"H{replaces[i] + 1:0{hid_width}d}" if i in replaces else ""
-            hw.writerow((hid, "intervention", start.isoformat(), end.isoformat() if end else "",
-                         reason, replaced, COHORTS[cohort]))
-            cutoff = end if reason in ("moved", "dropped", "other") else COLLECTION_END
-            points = [(p, add_months(start, months)) for p, months in MONTH_POINTS]
-            end_point = end or PERIOD_END
-            for age in _adult_ages(rng):
-                pid = person(hid, start, age, None)
-                kind = "early_retirement" if age >= 67 else benefit_deck.draw()
-                emit(pid, "benefit_type", "baseline", start, kind, cutoff)
-                for point, day in points[1:]:
-                    kind, study, completed, fit = _benefit_step(rng, kind)
-                    emit(pid, "benefit_type", point, day, kind, cutoff)
-                    emit(pid, "in_su_education", point, day, "true" if study else "false", cutoff)
-                    emit(pid, "completed_education_6m", point, day,
-                         "true" if completed else "false", cutoff)
-                    emit(pid, "fit_status", point, day, fit, cutoff)
-                social = staircase_deck.draw()
-                emit(pid, "social_measure", "baseline", start, social, cutoff)
-                emit(pid, "social_measure", "m24", points[3][1],
-                     _pick(rng, STAIRCASE_M24[social]), cutoff)
-                before, after = _life_satisfaction(rng)
-                emit(pid, "life_satisfaction", "baseline", start, str(before), cutoff)
-                emit(pid, "life_satisfaction", "end", end_point, str(after), cutoff)
-            for age, grade in _children(rng, ((0, 60), (1, 20), (2, 12), (3, 8))):
-                pid = person(hid, start, age, grade)
-                if grade is not None and grade <= 9:
-                    values = _absence_series(rng, "intervention")
-                    for (point, day), value in zip(cohort_points[cohort], values):
-                        emit(pid, "school_absence_pct", point, day, value, cutoff)
-            emit(hid, "action_plan_pct", "end", end_point, _action_plan_pct(rng), cutoff)
-            mw.writerows(rows)
-            counts["measurements"] += len(rows)
-            rows.clear()
-
+            cohort = bisect.bisect_right(cohort_starts, start) - 1
+            ledger.intervention(i, start, end, reason, replaces.get(i), cohort)
         for j in range(m):
-            hid = f"K{j + 1:0{hid_width}d}"
-            cohort = j * 3 // m
-            start = cohort_starts[cohort]
-            hw.writerow((hid, "control", start.isoformat(), "", "", "", COHORTS[cohort]))
-            for age in _adult_ages(rng)[:2]:
-                person(hid, start, age, None)
-            for age, grade in _children(rng, ((1, 45), (2, 35), (3, 20))):
-                pid = person(hid, start, age, grade)
-                if grade is not None and grade <= 9:
-                    values = _absence_series(rng, "control")
-                    for (point, day), value in zip(cohort_points[cohort], values):
-                        emit(pid, "school_absence_pct", point, day, value, COLLECTION_END)
-            mw.writerows(rows)
-            counts["measurements"] += len(rows)
-            rows.clear()
-    counts["households"] = n + m
-    return counts
+            ledger.control(j, j * 3 // m, cohort_starts[j * 3 // m])
+    return {"households": n + m, "persons": ledger.person_count,
+            "measurements": ledger.measurement_count}
 
 
 def main(argv=None) -> int:
@@ -422,10 +444,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=pathlib.Path,
                         default=pathlib.Path(__file__).resolve().parent / "ledger",
                         help="output directory (default: ledger/ beside this script)")
-    parser.add_argument("--households", type=int, default=180,
-                        help="intervention households (default 180)")
-    parser.add_argument("--control", type=int, default=60, help="control households (default 60)")
-    parser.add_argument("--seed", type=int, default=2023, help="random seed (default 2023)")
+    parser.add_argument("--households", type=int, default=180, help="intervention households")
+    parser.add_argument("--control", type=int, default=60, help="control households")
+    parser.add_argument("--seed", type=int, default=2023, help="random seed")
     args = parser.parse_args(argv)
     counts = generate(args.out, households=args.households, control_households=args.control,
                       seed=args.seed)

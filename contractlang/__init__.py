@@ -1,0 +1,58 @@
+"""contractlang: a language and rules engine for outcome contracts.
+
+The pipeline is parse → model → check → evaluate → explain → render. The
+facade functions below are the whole public API most callers need. (The
+modules are imported first, so that the facade functions `parse` and `check`
+keep their names on the package.)
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from pathlib import Path as _Path
+
+from . import check as _check_module  # noqa: E402
+from . import evaluate as _evaluate_module  # noqa: E402
+from . import ledger as _ledger_module  # noqa: E402
+from . import parse as _parse_module  # noqa: E402
+
+
+def load(path):
+    """Read a contract file (DSL `.contract` or YAML `.yaml`/`.yml`) into a model."""
+    p = _Path(path)
+    if p.suffix in (".yaml", ".yml"):
+        from .yamlform import load_yaml
+
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            from .errors import ParseError, error
+            raise ParseError([error("CL002", f"cannot read {p}: {exc.strerror}")]) from None
+        return load_yaml(_parse_module.decode(data, str(p)), str(p))
+    return _parse_module.parse_file(p)
+
+
+def parse(text, path="<contract>"):
+    """Parse contract DSL text into a model."""
+    return _parse_module.parse_text(text, path)
+
+
+def check(contract):
+    """All diagnostics (errors, warnings, notes) for a contract model."""
+    return _check_module.check(contract)
+
+
+def settle(contract, ledger_dir, as_of=None, trace=True):
+    """Load a ledger directory and settle the contract against it; return the settlement document."""
+    return _evaluate_module.settle(contract, _ledger_module.load_ledger(ledger_dir, contract), as_of, trace)
+
+
+def explain(document, line_id, lang="en"):
+    """The audit trail of one payment line as text."""
+    from .render import render_line
+
+    return render_line(document, line_id, lang)
+
+
+__all__ = ["__version__", "load", "parse", "check", "settle", "explain"]

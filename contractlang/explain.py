@@ -1,0 +1,185 @@
+"""explain: the settler's traced state → the settlement document (docs/settlement-json.md).
+
+Nothing is computed here that could disagree with the evaluator: amounts are
+summed from the lines the evaluator produced, and every trace is passed through
+as it was recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+from . import __version__
+from .expressions import add_months, show
+
+ZERO = Decimal(0)
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal) -> str:
+    return str(value.quantize(CENT))
+
+
+def period_of(date: dt.date, periods: str) -> tuple[str, dt.date, dt.date]:
+    """The settlement period holding `date`: its name, first and last day."""
+    months = {"half-yearly": 6, "quarterly": 3, "yearly": 12}.get(periods, 6)
+    index = (date.month - 1) // months
+    first = dt.date(date.year, index * months + 1, 1)
+    last = add_months(first, months) - dt.timedelta(days=1)
+    name = {6: f"{date.year}-H{index + 1}", 3: f"{date.year}-Q{index + 1}", 12: f"{date.year}"}[months]
+    return name, first, last
+
+
+def due_date(last: dt.date, due: str) -> dt.date:
+    """`end of following quarter|month|half-year` after a period's last day."""
+    months = {"quarter": 3, "month": 1, "half-year": 6}.get(due.rsplit(" ", 1)[-1], 3)
+    return add_months(last + dt.timedelta(days=1), months) - dt.timedelta(days=1)
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def build_document(s) -> dict:
+    """Assemble the settlement document from a finished settler `s`."""
+    c = s.c
+    periods_rule = c.settlement.periods if c.settlement else "half-yearly"
+    due_rule = c.settlement.due if c.settlement else "end of following quarter"
+    totals_goal = defaultdict(Decimal)
+    by_payer = defaultdict(Decimal)
+    by_recipient = defaultdict(Decimal)
+    periods: dict[str, dict] = {}
+    lines = []
+    for ln in s.lines:
+        name, first, last = period_of(ln["date"], periods_rule)
+        totals_goal[ln["goal"]] += ln["after_goal_cap"]
+        by_payer[ln["payer"]] += ln["amount"]
+        for party, v in ln["split"].items():
+            by_recipient[party] += v
+        p = periods.setdefault(name, {"period": name, "start": first.isoformat(), "end": last.isoformat(),
+                                      "due": due_date(last, due_rule).isoformat(), "amount": ZERO,
+                                      "by_goal": defaultdict(Decimal), "by_payer": defaultdict(Decimal),
+                                      "by_recipient": defaultdict(Decimal)})
+        p["amount"] += ln["amount"]
+        p["by_goal"][ln["goal"]] += ln["amount"]
+        p["by_payer"][ln["payer"]] += ln["amount"]
+        for party, v in ln["split"].items():
+            p["by_recipient"][party] += v
+        lines.append({"id": ln["id"], "goal": ln["goal"], "subject": ln["subject"], "point": ln["point"],
+                      "date": ln["date"].isoformat(), "period": name, "payer": ln["payer"],
+                      "outcome": show(ln["outcome"]), "gross": money(ln["gross"]),
+                      "after_goal_cap": money(ln["after_goal_cap"]), "amount": money(ln["amount"]),
+                      "imputed": ln["imputed"], "cut": ln["cut"], "tranche": ln["tranche"],
+                      "split": {k: money(v) for k, v in sorted(ln["split"].items())},
+                      "trace": ln["trace"] or []})
+    cumulative = ZERO
+    period_list = []
+    for name in sorted(periods):
+        p = periods[name]
+        cumulative += p["amount"]
+        period_list.append({**p, "amount": money(p["amount"]), "cumulative": money(cumulative),
+                            "by_goal": _money_map(p["by_goal"]), "by_payer": _money_map(p["by_payer"]),
+                            "by_recipient": _money_map(p["by_recipient"])})
+    pool = sum(by_payer.values(), ZERO)
+    caps = {cap.goal: cap for cap in c.caps}
+    rc = c.return_cap
+    doc = {
+        "engine": {"name": "contractlang", "version": __version__},
+        "inputs": {"contract": {"path": _display_path(c.path), "sha256": sha256_text(c.source or "")},
+                   "ledger": [{"file": f["file"], "sha256": f["sha256"], "rows": f["rows"]} for f in s.L.files]},
+        "contract": {"id": c.id, "title": c.title, "currency": c.currency, "clause": c.clause},
+        "as_of": s.as_of.isoformat(),
+        "parties": {p.id: {"name": p.name, "role": p.role} for p in c.parties},
+        "goals": [{"id": g.id, "title": g.title, "clause": g.clause, "payer": g.payer,
+                   "rate": money(g.rate.amount.value) if g.rate else None, "per": g.rate.per if g.rate else None,
+                   "cap": money(caps[g.id].amount.value) if g.id in caps else None} for g in c.goals],
+        "totals": {
+            "goals": {g.id: money(totals_goal[g.id]) for g in c.goals},
+            "goal_cap_cut": {g.id: money(s.goal_cap_cut.get(g.id, ZERO)) for g in c.goals},
+            "return_cap_cut": money(s.return_cap_cut),
+            "by_payer": _money_map(by_payer),
+            "by_recipient": _money_map(by_recipient),
+            "pool": money(pool),
+            "imputed": {g.id: s.imputed.get(g.id, 0) for g in c.goals},
+        },
+        "return_cap": None if rc is None else {"payer": rc.payer, "limit": money(rc.amount.value),
+                                               "goals": list(rc.goals), "clause": rc.clause},
+        "tranches": [] if c.tranches is None else [
+            {"number": t.number, "until": money(t.until.value) if t.until else None,
+             "shares": {sh.party: show(sh.percent.value) for sh in t.shares}} for t in c.tranches.tranches],
+        "periods": period_list,
+        "flags": sorted(s.flags, key=lambda f: (f["id"], str(f["subject"]), str(sorted(f["details"].items())))),
+        "lines": lines,
+        "exclusions": s.exclusions,
+        **_row_accounting(s),
+        "reports": {"relative_reduction": _reduction(s)},
+    }
+    return doc
+
+
+def _money_map(d) -> dict:
+    return {k: money(v) for k, v in sorted(d.items())}
+
+
+def _display_path(path: str | None) -> str | None:
+    if path is None:
+        return None
+    p = Path(path)
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return p.name
+
+
+def _row_accounting(s) -> dict:
+    """Every ledger row: used, or excluded with a reason."""
+    L = s.L
+    rows = {f["file"]: {"total": f["rows"], "used": f["rows"], "excluded": 0} for f in L.files}
+    excluded = []
+    if "measurements.csv" in rows:
+        point_dates = {}
+        for (sid, measure, point), obs in sorted(L.values.items(), key=lambda kv: kv[1].line):
+            if obs.line in s.used_rows:
+                continue
+            person = L.persons.get(sid)
+            hid = person.household if person else sid
+            h = L.households[hid]
+            if h.start > s.as_of:
+                reason, detail = "not_started", f"household {hid} starts {h.start}, after {s.as_of}"
+            elif h.group == "intervention" and not s.counting.get(hid, (True, ""))[0]:
+                reason, detail = "not_counting", f"household {hid} {s.counting[hid][1]}"
+            elif obs.date is not None and obs.date > s.as_of:
+                reason, detail = "not_due", f"measured {obs.date}, after {s.as_of}"
+            else:
+                reason, detail = "not_read", (f"no goal, flag or comparison of the contract reads {measure} "
+                                              f"at {point} for this subject (eligibility, point not due, or not needed)")
+            excluded.append({"file": "measurements.csv", "line": obs.line, "reason": reason, "detail": detail})
+        rows["measurements.csv"]["excluded"] = len(excluded)
+        rows["measurements.csv"]["used"] -= len(excluded)
+    return {"rows": rows, "row_exclusions": excluded}
+
+
+def _reduction(s):
+    red = s.c.reduction
+    if red is None:
+        return None
+    table = s.c.table(red.table)
+    row = next(r for r in table.rows if r.id == red.row)
+    index = next(i for i, col in enumerate(table.columns) if col.id == red.column)
+    expected = row.cells[index].value
+    actual = sum(1 for h in s.households.values() if h.group == "intervention")
+    out = {"clause": red.clause, "expected_households": int(expected), "actual_households": actual, "grants": {}}
+    for g in s.c.grants:
+        grant = g.amount.value
+        reduction = max(ZERO, grant - Decimal(actual) / expected * grant) if expected else ZERO
+        out["grants"][g.party] = {"grant": money(grant), "reduction": money(reduction)}
+    return out
+
+
+def find_line(doc: dict, line_id: str) -> dict | None:
+    """The line of a settlement document with this id (`goal/subject/point`)."""
+    return next((ln for ln in doc["lines"] if ln["id"] == line_id), None)

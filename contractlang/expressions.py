@@ -1,0 +1,245 @@
+"""The expression interpreter: evaluates a contract's expressions for one subject at one point.
+
+Values are `Decimal`, `bool`, `str` (enum values and symbols) and `datetime.date`.
+A value that was due and has no ledger row is `MISSING`, a distinct object that
+cannot be used by accident: it propagates through every operator and refuses to
+be tested for truth.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
+
+from . import model as m
+
+
+class _Missing:
+    """The value of a measurement that was due and not observed."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self):
+        raise TypeError("a missing value has no truth value; handle MISSING explicitly")
+
+    def __repr__(self):
+        return "MISSING"
+
+
+MISSING = _Missing()
+
+ROUNDING_MODES = ("half_up", "half_down", "half_even", "half_away_from_zero", "half_toward_zero",
+                  "up", "down", "ceiling", "floor")
+
+
+def round_decimal(value: Decimal, places: int, mode: str) -> Decimal:
+    """Round `value` to `places` decimals by a named mode (half_up: ties toward +∞)."""
+    exp = Decimal(1).scaleb(-places)
+    if mode == "half_up":
+        rounding = ROUND_HALF_UP if value >= 0 else ROUND_HALF_DOWN
+    elif mode == "half_down":
+        rounding = ROUND_HALF_DOWN if value >= 0 else ROUND_HALF_UP
+    else:
+        rounding = {"half_even": ROUND_HALF_EVEN, "half_away_from_zero": ROUND_HALF_UP,
+                    "half_toward_zero": ROUND_HALF_DOWN, "up": ROUND_UP, "down": ROUND_DOWN,
+                    "ceiling": ROUND_CEILING, "floor": ROUND_FLOOR}[mode]
+    return value.quantize(exp, rounding=rounding)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """`day` plus whole calendar months, clamped to the last day of the month."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def age_at(birth: dt.date, day: dt.date) -> int:
+    """Whole years of age on `day`."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def show(value) -> str:
+    """A value as it appears in a trace."""
+    if value is MISSING:
+        return "missing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return _plain(value)
+    return str(value)
+
+
+def _plain(value: Decimal) -> str:
+    if value == value.to_integral_value() and abs(value) < Decimal("1e15"):
+        return str(value.quantize(Decimal(1)))
+    text = format(value.normalize(), "f")
+    if "." in text and len(text.split(".")[1]) > 12:
+        return format(round(value, 12).normalize(), "f") + "…"
+    return text
+
+
+class EvalError(Exception):
+    """An expression cannot be evaluated (a bug in the contract the checker should have caught)."""
+
+
+class Scope:
+    """What names mean while one expression is evaluated.
+
+    `resolve(name, point, trace)` is supplied by the evaluator: it returns the
+    value of a measure, attribute, `let` or group mean at `point`, or raises
+    KeyError when the name is none of those (then it is an enum value).
+    """
+
+    __slots__ = ("resolve", "point", "tables", "roundings", "previous", "count", "deviation", "trace")
+
+    def __init__(self, resolve, point, tables, roundings, previous=None, count=None, deviation=None, trace=None):
+        self.resolve = resolve
+        self.point = point
+        self.tables = tables
+        self.roundings = roundings
+        self.previous = previous
+        self.count = count
+        self.deviation = deviation
+        self.trace = trace
+
+
+def evaluate(expr, scope: Scope, point: str | None = None):
+    """Evaluate `expr` at `point` (default: the scope's point)."""
+    point = point or scope.point
+    t = type(expr)
+    if t is m.Quantity:
+        return expr.value
+    if t is m.Ref:
+        try:
+            return scope.resolve(expr.name, point, scope.trace)
+        except KeyError:
+            return expr.name
+    if t is m.At:
+        return evaluate(expr.expr, scope, expr.point)
+    if t is m.BoolOp:
+        values = [evaluate(o, scope, point) for o in expr.operands]
+        if any(v is MISSING for v in values):
+            return MISSING
+        return all(values) if expr.op == "and" else any(values)
+    if t is m.Binary:
+        left, right = evaluate(expr.left, scope, point), evaluate(expr.right, scope, point)
+        if left is MISSING or right is MISSING:
+            return MISSING
+        return _binary(expr, left, right)
+    if t is m.In:
+        v = evaluate(expr.operand, scope, point)
+        return MISSING if v is MISSING else v in expr.values
+    if t is m.Between:
+        v, lo, hi = (evaluate(e, scope, point) for e in (expr.operand, expr.low, expr.high))
+        if MISSING in (v, lo, hi) or v is None:
+            return MISSING
+        return lo <= v <= hi
+    if t is m.Not:
+        v = evaluate(expr.operand, scope, point)
+        return MISSING if v is MISSING else not v
+    if t is m.Neg:
+        v = evaluate(expr.operand, scope, point)
+        return MISSING if v is MISSING else -v
+    if t is m.Lookup:
+        return _lookup(expr, scope, point)
+    if t is m.Call:
+        return _call(expr, scope, point)
+    if t is m.Match:
+        v = evaluate(expr.subject, scope, point)
+        if v is MISSING:
+            return MISSING
+        for arm in expr.arms:
+            if v in arm.values:
+                return evaluate(arm.result, scope, point)
+        raise EvalError(f"no arm of the match covers '{v}'")
+    if t is m.DateLit:
+        return expr.value
+    if t is m.Count:
+        return scope.count(expr, scope)
+    raise EvalError(f"cannot evaluate {t.__name__} here")
+
+
+def _binary(expr: m.Binary, left, right):
+    op = expr.op
+    if op == "+" or op == "-":
+        if isinstance(left, dt.date) and isinstance(expr.right, m.Quantity) and expr.right.canonical_unit == "months":
+            return add_months(left, int(right) if op == "+" else -int(right))
+        return left + right if op == "+" else left - right
+    if op == "*":
+        return left * right
+    if op == "/":
+        if right == 0:
+            return MISSING
+        return left / right
+    if op == "==":
+        return left == right
+    if op == "!=":
+        return left != right
+    if op == "<":
+        return left < right
+    if op == "<=":
+        return left <= right
+    if op == ">":
+        return left > right
+    if op == ">=":
+        return left >= right
+    raise EvalError(f"unknown operator {op}")
+
+
+def cell_value(cell):
+    """A table cell as a value: Decimal for quantities, str for symbols, MISSING for '-'."""
+    if isinstance(cell, m.Quantity):
+        return cell.value
+    if isinstance(cell, m.Symbol):
+        return cell.name
+    return MISSING
+
+
+def _lookup(expr: m.Lookup, scope: Scope, point):
+    key = evaluate(expr.key, scope, point)
+    if key is MISSING:
+        return MISSING
+    table = scope.tables[expr.table]
+    index = next(i for i, c in enumerate(table.columns) if c.id == expr.column)
+    row = next((r for r in table.rows if r.id == key), None)
+    if row is None:
+        raise EvalError(f"table {table.id} has no row '{key}'")
+    value = cell_value(row.cells[index])
+    if scope.trace is not None:
+        scope.trace.append({"kind": "value", "name": f"{expr.table}.{expr.column}[{key}]",
+                            "expr": f"table {table.id}, row {row.label or row.id}", "value": show(value)})
+    return value
+
+
+def _call(expr: m.Call, scope: Scope, point):
+    f = expr.func
+    if f == "previous":
+        return scope.previous(expr.args[0].name, point, expr.args[1].name if len(expr.args) > 1 else None, scope.trace)
+    if f == "deviation":
+        return scope.deviation(expr, scope)
+    if f == "round":
+        value = evaluate(expr.args[0], scope, point)
+        if value is MISSING:
+            return value
+        rule = scope.roundings[expr.args[1].name]
+        after = round_decimal(value, rule.places, rule.mode)
+        if scope.trace is not None:
+            scope.trace.append({"kind": "round", "rule": rule.id, "places": rule.places, "mode": rule.mode,
+                                "before": show(value), "after": format(after, "f"), "clause": rule.clause, "point": point})
+        return after
+    values = [evaluate(a, scope, point) for a in expr.args]
+    if any(v is MISSING for v in values):
+        return MISSING
+    if f == "max":
+        return max(values)
+    if f == "min":
+        return min(values)
+    if f == "abs":
+        return abs(values[0])
+    raise EvalError(f"unknown function {f}")
