@@ -1,0 +1,50 @@
+"""Benchmark: generate a portfolio of contract files and time `contractlang check` over them.
+
+    .venv/bin/python bench/check_portfolio.py            # 1,000 contracts
+    .venv/bin/python bench/check_portfolio.py --count 5000
+
+The contracts are variations of the Viborg contract (renamed, with different
+rates, caps and thresholds), so every construct of the language is exercised.
+The timing is of one `contractlang check DIR` process, start-up included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_portfolio(directory: Path, count: int, seed: int = 1) -> None:
+    base = (ROOT / "contracts" / "viborg" / "viborg.contract").read_text(encoding="utf-8")
+    rng = random.Random(seed)
+    for i in range(count):
+        text = base.replace("contract viborg_relationel_velfaerd", f"contract portfolio_{i:05}")
+        text = text.replace("pay 8_600 DKK", f"pay {rng.randint(5, 12)}_{rng.randint(0, 999):03} DKK")
+        text = text.replace("cap school_absence 1_400_000 DKK", f"cap school_absence {rng.randint(1, 3)}_000_000 DKK")
+        (directory / f"c{i:05}.contract").write_text(text, encoding="utf-8")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--count", type=int, default=1000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        make_portfolio(Path(tmp), args.count)
+        t = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "contractlang.cli", "check", "--no-notes", "--format", "json", tmp],
+                              capture_output=True, text=True)
+        elapsed = time.perf_counter() - t
+    print(f"checked {args.count} contracts in {elapsed:.2f} s (exit {proc.returncode}; "
+          f"{elapsed / args.count * 1000:.1f} ms per contract)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,257 @@
+"""The `contractlang` command: check, fmt, convert, settle, explain.
+
+Exit codes: 0 success (no errors), 1 errors in the input (or warnings with
+--strict, or `fmt --check` finding a file to reformat), 2 usage errors.
+Input problems are printed as located diagnostics, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import ContractError, Diagnostic, error, render_github, render_json, render_text
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+CONTRACT_SUFFIXES = (".contract", ".yaml", ".yml")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # usage errors exit 2, as documented
+        self.print_usage(sys.stderr)
+        print(f"contractlang: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _contract_files(paths: list[str]) -> list[Path]:
+    """Expand directories to the contract files inside them (sorted, recursive)."""
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.suffix == ".contract"))
+        else:
+            out.append(p)
+    return out
+
+
+def _load(path: Path):
+    from . import load
+
+    if not path.exists():
+        raise ContractError([error("CL002", f"{path}: no such file")])
+    return load(path)
+
+
+def _sources(diags) -> dict[str, str]:
+    out = {}
+    for d in diags:
+        if d.span and d.span.file not in out:
+            try:
+                out[d.span.file] = Path(d.span.file).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                pass
+    return out
+
+
+def _emit(diags: list[Diagnostic], fmt: str) -> None:
+    if fmt == "json":
+        print(render_json(diags))
+    elif fmt == "github":
+        if diags:
+            print(render_github(diags))
+    elif diags:
+        print(render_text(diags, _sources(diags)))
+
+
+def cmd_check(args) -> int:
+    from .check import check
+
+    files = _contract_files(args.files)
+    if not files:
+        print("contractlang: no contract files found", file=sys.stderr)
+        return EXIT_USAGE
+    diags: list[Diagnostic] = []
+    for f in files:
+        try:
+            diags.extend(check(_load(f)))
+        except ContractError as exc:
+            diags.extend(exc.diagnostics)
+    shown = [d for d in diags if args.notes or d.severity != "note"]
+    _emit(shown, args.format)
+    errors = sum(d.severity == "error" for d in diags)
+    warnings = sum(d.severity == "warning" for d in diags)
+    if args.format == "text":
+        print(f"{len(files)} file(s) checked: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
+    if errors or (args.strict and warnings):
+        return EXIT_ERRORS
+    return EXIT_OK
+
+
+def cmd_fmt(args) -> int:
+    from .printer import format_contract
+
+    status = EXIT_OK
+    for f in _contract_files(args.files):
+        try:
+            text = format_contract(_load(f))
+        except ContractError as exc:
+            _emit(list(exc.diagnostics), "text")
+            status = EXIT_ERRORS
+            continue
+        current = f.read_text(encoding="utf-8")
+        if args.check:
+            if current != text:
+                print(f"{f}: not in canonical form (run: contractlang fmt {f})")
+                status = EXIT_ERRORS
+        elif args.write:
+            if current != text:
+                f.write_text(text, encoding="utf-8")
+                print(f"reformatted {f}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+    return status
+
+
+def cmd_convert(args) -> int:
+    src = Path(args.file)
+    try:
+        contract = _load(src)
+    except ContractError as exc:
+        _emit(list(exc.diagnostics), "text")
+        return EXIT_ERRORS
+    target = args.to or ("dsl" if src.suffix in (".yaml", ".yml") else "yaml")
+    if target == "yaml":
+        from .yamlform import dump_yaml
+        text = dump_yaml(contract)
+    else:
+        from .printer import format_contract
+        text = format_contract(contract)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _settle(args):
+    """Load, check and settle; return (document, exit code)."""
+    from .check import check
+    from .evaluate import settle
+    from .ledger import load_ledger
+
+    try:
+        contract = _load(Path(args.contract))
+        diags = [d for d in check(contract) if d.severity == "error"]
+        if diags:
+            raise ContractError(diags)
+        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+        ledger = load_ledger(args.ledger, contract)
+        return settle(contract, ledger, as_of, trace=not getattr(args, "no_trace", False)), EXIT_OK
+    except ContractError as exc:
+        _emit(list(exc.diagnostics), "text")
+        print(f"contractlang: {len(exc.diagnostics)} problem(s); no settlement was produced", file=sys.stderr)
+        return None, EXIT_ERRORS
+
+
+def cmd_settle(args) -> int:
+    doc, status = _settle(args)
+    if doc is None:
+        return status
+    if args.format == "json":
+        out: str | bytes = json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
+    else:
+        from .render import render
+        out = render(doc, args.format, args.lang)
+    if args.output:
+        Path(args.output).write_bytes(out if isinstance(out, bytes) else out.encode("utf-8"))
+        print(f"wrote {args.output}", file=sys.stderr)
+    elif isinstance(out, bytes):
+        print("contractlang: --format xlsx needs --output FILE", file=sys.stderr)
+        return EXIT_USAGE
+    else:
+        sys.stdout.write(out)
+    return EXIT_OK
+
+
+def cmd_explain(args) -> int:
+    from .explain import find_line
+
+    doc, status = _settle(args)
+    if doc is None:
+        return status
+    if find_line(doc, args.line) is None:
+        import difflib
+        ids = [ln["id"] for ln in doc["lines"]]
+        close = difflib.get_close_matches(args.line, ids, n=3)
+        print(f"contractlang: no payment line '{args.line}'" + (f"; did you mean {', '.join(close)}?" if close else
+              " (line ids are goal/subject/point, e.g. " + (ids[0] if ids else "none") + ")"), file=sys.stderr)
+        return EXIT_ERRORS
+    from .render import render_line
+    sys.stdout.write(render_line(doc, args.line, args.lang))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="contractlang", description="Check, settle and explain outcome contracts.")
+    p.add_argument("--version", action="version", version=f"contractlang {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    c = sub.add_parser("check", help="check contract files (syntax, names, units, stated figures)")
+    c.add_argument("files", nargs="+", help="contract files or directories")
+    c.add_argument("--format", choices=("text", "json", "github"), default="text")
+    c.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
+    c.add_argument("--no-notes", dest="notes", action="store_false", help="hide notes (assumptions, derivations)")
+    c.set_defaults(func=cmd_check)
+
+    f = sub.add_parser("fmt", help="print contract files in canonical form")
+    f.add_argument("files", nargs="+")
+    g = f.add_mutually_exclusive_group()
+    g.add_argument("--check", action="store_true", help="exit 1 if a file is not in canonical form")
+    g.add_argument("--write", action="store_true", help="rewrite files in place")
+    f.set_defaults(func=cmd_fmt)
+
+    v = sub.add_parser("convert", help="convert between the DSL and the YAML form")
+    v.add_argument("file")
+    v.add_argument("--to", choices=("yaml", "dsl"))
+    v.add_argument("-o", "--output")
+    v.set_defaults(func=cmd_convert)
+
+    for name, func, helptext in (("settle", cmd_settle, "evaluate a contract against a ledger"),
+                                 ("explain", cmd_explain, "print the audit trail of one payment line")):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("contract")
+        s.add_argument("--ledger", required=True, help="directory of ledger CSV files")
+        s.add_argument("--as-of", help="settlement date (YYYY-MM-DD); default: end of data collection")
+        s.add_argument("--lang", choices=("en", "da"), default="en")
+        if name == "settle":
+            s.add_argument("--format", choices=("text", "json", "md", "html", "xlsx"), default="text")
+            s.add_argument("-o", "--output", help="write to a file instead of standard output")
+            s.add_argument("--no-trace", action="store_true", help="omit the audit trails (faster)")
+        else:
+            s.add_argument("line", help="line id: goal/subject/point, e.g. school_absence/c1/m18")
+        s.set_defaults(func=func)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "as_of", None):
+        try:
+            dt.date.fromisoformat(args.as_of)
+        except ValueError:
+            print(f"contractlang: --as-of '{args.as_of}' is not a date (YYYY-MM-DD)", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:  # pragma: no cover
+        return 130
+    except BrokenPipeError:  # pragma: no cover
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
