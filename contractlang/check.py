@@ -1,0 +1,841 @@
+"""check: what a contract means, verified without data.
+
+`check(contract)` runs every function in `CHECKS` — each a small
+`(Contract) -> list[Diagnostic]` — and returns all findings sorted by place.
+Errors (CL010–CL017) make a contract unusable; the warnings and notes of
+`check_consistency` (CL020–CL024) compare stated figures with figures derived
+from the contract itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+from decimal import Decimal
+from typing import NamedTuple
+
+from . import model as m
+from .check_consistency import CONSISTENCY_CHECKS, Source, fmt, shown
+from .errors import Diagnostic, error, warning
+
+FUNCTIONS = ("max", "min", "abs", "round", "previous", "deviation")
+ROUNDING_MODES = ("half_up", "half_even", "half_down", "half_away_from_zero", "half_toward_zero",
+                  "down", "up", "ceiling", "floor")
+END_REASONS = ("completed", "moved", "dropped", "no_longer_needed", "other")
+GROUPS = ("intervention", "control")
+FOR_EACH = {"household": "households", "person": "persons", "cohort": None}
+DURATIONS = ("months", "days", "years", "weeks")
+
+
+def did_you_mean(name: str, candidates) -> str | None:
+    """A 'did you mean' hint for a misspelt name, or None."""
+    close = difflib.get_close_matches(name, list(candidates), n=1)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def _listing(names, limit: int = 8) -> str:
+    names = list(dict.fromkeys(names))
+    if not names:
+        return "none is declared"
+    if len(names) > limit:
+        names = names[:limit] + ["…"]
+    return ", ".join(names) if len(names) < 2 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+class _Index:
+    """Declarations by id (first one wins), built once per contract."""
+
+    _last: tuple = (None, None)
+
+    def __init__(self, c: m.Contract):
+        def by_id(items):
+            d = {}
+            for x in items:
+                d.setdefault(x.id, x)
+            return d
+        self.parties, self.tables, self.points = by_id(c.parties), by_id(c.tables), by_id(c.points)
+        self.measures, self.roundings, self.goals = by_id(c.measures), by_id(c.roundings), by_id(c.goals)
+        self._rows: dict = {}
+        self._texts: dict = {}
+
+    @classmethod
+    def of(cls, c: m.Contract) -> "_Index":
+        if cls._last[0] is not c:
+            cls._last = (c, cls(c))
+        return cls._last[1]
+
+    def rows(self, t: m.Table) -> dict:
+        if t.id not in self._rows:
+            self._rows[t.id] = {r.id: r for r in t.rows}
+        return self._rows[t.id]
+
+    def text_values(self, t: m.Table, col: int) -> tuple:
+        """The names that occur in a `text` column, in order."""
+        key = (t.id, col)
+        if key not in self._texts:
+            names = (r.cells[col].name for r in t.rows if len(r.cells) > col and isinstance(r.cells[col], m.Symbol))
+            self._texts[key] = tuple(dict.fromkeys(names))
+        return self._texts[key]
+
+
+class _Run:
+    """The state one check function works with: the contract, its index, its source and the findings."""
+
+    def __init__(self, c: m.Contract):
+        self.c, self.ix, self.src, self.out = c, _Index.of(c), Source.of(c), []
+
+    def err(self, code, msg, span, clause=None, hint=None):
+        self.out.append(error(code, msg, span, clause, hint))
+
+    def ref(self, kind: str, name: str, table: dict, span, clause, what: str, after: str | None = None):
+        """CL010 unless `name` is declared in `table`; `what` says where the name is used."""
+        if name in table:
+            return True
+        self.err("CL010", f"{what} names the {kind} '{name}', which is not declared; the {kind}s are "
+                 f"{_listing(table)}", self.src.find(span, name, after), clause, did_you_mean(name, table))
+        return False
+
+    def amount(self, q: m.Quantity | None, what: str, span, clause):
+        """CL012 unless an amount in the contract's currency; CL013 if negative."""
+        if q is None:
+            return
+        cur = self.c.currency
+        if q.canonical_unit not in ("DKK", cur):
+            self.err("CL012", f"{what} is {shown(q)}; expected an amount in {cur}", q.span or span, clause,
+                     f"write it as {fmt(q.value)} {cur}")
+        if q.value < 0:
+            self.err("CL013", f"{what} is negative ({shown(q)}); an amount must be zero or more", q.span or span, clause)
+
+    def unit(self, q: m.Quantity | None, unit: str, words: str, what: str, span, clause, low=None, high=None):
+        """CL012 unless `q` is in `unit`; CL013 outside [low, high]."""
+        if q is None:
+            return
+        if q.canonical_unit != unit:
+            self.err("CL012", f"{what} is {shown(q)}; expected {words}", q.span or span, clause,
+                     f"write it as {fmt(q.value)} {unit}")
+        if (low is not None and q.value < low) or (high is not None and q.value > high):
+            bounds = f"between {fmt(low)} and {fmt(high)}" if high is not None else f"at least {fmt(low)}"
+            self.err("CL013", f"{what} is {shown(q)}; it must be {bounds}", q.span or span, clause)
+
+
+# ---- names declared twice ---------------------------------------------------------------
+
+def _dupes(r: _Run, items, kind: str, key=lambda x: x.id):
+    first: dict = {}
+    for x in items:
+        k = key(x)
+        if k in first:
+            line = first[k].span.line if first[k].span else "?"
+            r.err("CL011", f"the {kind} '{k}' is declared twice; the first declaration is on line {line}",
+                  r.src.find(x.span, str(k)) if isinstance(k, str) else x.span, getattr(x, "clause", None),
+                  "give each one its own name, or remove one")
+        else:
+            first[k] = x
+
+
+def check_duplicates(c: m.Contract) -> list[Diagnostic]:
+    """CL011: ids are unique per kind; rows, columns and enum values unique within their table or measure."""
+    r = _Run(c)
+    for kind, items in (("party", c.parties), ("table", c.tables), ("point", c.points), ("measure", c.measures),
+                        ("rounding", c.roundings), ("goal", c.goals), ("flag", c.flags), ("metric", c.metrics),
+                        ("figure", c.figures)):
+        _dupes(r, items, kind)
+    for t in c.tables:
+        _dupes(r, t.columns, f"column of table '{t.id}'")
+        _dupes(r, t.rows, f"row of table '{t.id}'")
+    for meas in c.measures:
+        seen = set()
+        for v in meas.values:
+            if v in seen:
+                r.err("CL011", f"the measure '{meas.id}' lists the value '{v}' twice", meas.span, meas.clause)
+            seen.add(v)
+    caps = [cap for cap in c.caps]
+    _dupes(r, caps, "cap on goal", key=lambda cap: cap.goal if cap.per is None else f"{cap.goal} per {cap.per}")
+    return r.out
+
+
+# ---- money: grants, instalments, caps, return cap, tranches ------------------------------
+
+def check_money(c: m.Contract) -> list[Diagnostic]:
+    """Grants, instalments and caps name declared parties and goals and are amounts in the currency."""
+    r, ix = _Run(c), _Index.of(c)
+    for g in c.grants:
+        r.ref("party", g.party, ix.parties, g.span, g.clause, "a grant", after=r"grant")
+        r.amount(g.amount, f"the grant of {g.party}", g.span, g.clause)
+    d = c.disbursement
+    for inst in d.instalments if d else ():
+        for pa in inst.amounts:
+            r.ref("party", pa.party, ix.parties, pa.span, inst.clause or d.clause, f"the instalment of {inst.date}")
+            r.amount(pa.amount, f"{pa.party}'s instalment of {inst.date}", pa.span, inst.clause or d.clause)
+    for cap in c.caps:
+        r.ref("goal", cap.goal, ix.goals, cap.span, cap.clause, "a cap", after=r"cap")
+        r.amount(cap.amount, f"the cap on goal '{cap.goal}'", cap.span, cap.clause)
+    rc = c.return_cap
+    if rc is not None:
+        what = f"the return cap of {rc.payer}"
+        r.ref("party", rc.payer, ix.parties, rc.span, rc.clause, "the return cap", after=r"cap")
+        for goal in rc.goals:
+            r.ref("goal", goal, ix.goals, rc.span, rc.clause, "the return cap", after=r"\bon\b")
+        for party in rc.base:
+            r.ref("party", party, ix.parties, rc.span, rc.clause, "the base of the return cap", after=r"\bbase\b")
+        r.amount(rc.amount, what, rc.span, rc.clause)
+        i = rc.interest
+        if i is not None:
+            r.unit(i.rate, "%", "a percentage a year", f"the interest of {what}", i.span, rc.clause, low=0)
+            if i.day_count not in (360, 365, 366):
+                r.err("CL013", f"the interest of {what} counts {i.day_count} days a year; expected 360, 365 or 366",
+                      i.span, rc.clause)
+            try:
+                month, day = (int(x) for x in i.capitalisation.split("-"))
+                dt.date(2000, month, day)
+            except ValueError:
+                r.err("CL013", f"interest is capitalised on '{i.capitalisation}', which is not a day of the year "
+                      "(expected MM-DD, e.g. 12-31)", i.span, rc.clause)
+    return r.out
+
+
+def check_tranches(c: m.Contract) -> list[Diagnostic]:
+    """Tranches: parties declared, shares in % summing to 100, thresholds in DKK and increasing."""
+    tr = c.tranches
+    if tr is None:
+        return []
+    r, ix, cl = _Run(c), _Index.of(c), tr.clause
+    previous = None
+    for n, t in enumerate(tr.tranches, 1):
+        if t.number != n:
+            r.err("CL013", f"tranche {t.number} is tranche number {n} in the list; tranches are numbered 1, 2, 3 …",
+                  t.span, cl)
+        for s in t.shares:
+            r.ref("party", s.party, ix.parties, s.span, cl, f"tranche {t.number}")
+            r.unit(s.percent, "%", "a percentage", f"{s.party}'s share in tranche {t.number}", s.span, cl, 0, 100)
+        total = sum((s.percent.value for s in t.shares), Decimal(0))
+        if t.shares and total != 100:
+            parts = " + ".join(f"{s.party} {fmt(s.percent.value)} %" for s in t.shares)
+            r.err("CL014", f"the shares of tranche {t.number} add up to {fmt(total)} % ({parts}), not 100 %",
+                  t.span, cl, "every krone of repayment must go to someone: make the shares add up to 100 %")
+        last = n == len(tr.tranches)
+        if t.until is not None:
+            r.amount(t.until, f"the threshold of tranche {t.number}", t.span, cl)
+            if last:
+                r.err("CL013", f"the last tranche ({t.number}) has a threshold ('until {shown(t.until)}'); "
+                      "the last tranche takes everything above the previous threshold", t.until.span or t.span, cl,
+                      "remove 'until …' from the last tranche, or add a tranche after it")
+            elif previous is not None and t.until.value <= previous:
+                r.err("CL013", f"the threshold of tranche {t.number} ({shown(t.until)}) is not above the threshold "
+                      f"of the tranche before it ({fmt(previous)})", t.until.span or t.span, cl)
+            previous = t.until.value
+        elif not last:
+            r.err("CL013", f"tranche {t.number} has no threshold ('until AMOUNT'), so the tranches after it can "
+                  "never be reached", t.span, cl)
+    r.ref("rounding", tr.rounding, ix.roundings, tr.span, cl, "the tranche split", after=r"\brounding\b")
+    r.ref("party", tr.remainder, ix.parties, tr.span, cl, "the tranche split", after=r"\bremainder\b")
+    return r.out
+
+
+# ---- programme, points, measures, roundings ----------------------------------------------
+
+def check_programme(c: m.Contract) -> list[Diagnostic]:
+    """Dates in order, stays and replacement windows in months, replacement reasons known."""
+    p = c.programme
+    if p is None:
+        return []
+    r = _Run(c)
+    at = r.src.find(p.span, pattern=r"intervention\s[^\n]*")
+    if p.intervention_end < p.intervention_start:
+        r.err("CL013", f"the intervention ends ({p.intervention_end}) before it starts ({p.intervention_start})",
+              at, p.intervention_clause)
+    if p.data_collection_end is not None and p.data_collection_end < p.intervention_end:
+        r.err("CL013", f"data collection ends ({p.data_collection_end}) before the intervention ends "
+              f"({p.intervention_end}); the last measurements could never be made",
+              r.src.find(p.span, pattern=r"data\s+collection[^\n]*"), p.data_collection_clause)
+    r.unit(p.minimum_stay, "months", "a number of months", "the minimum stay", p.span, p.minimum_stay_clause, 0)
+    r.unit(p.replacement_within, "months", "a number of months", "the replacement window", p.span,
+           p.replacement_clause, 0)
+    for reason in p.replacement_unless:
+        if reason not in END_REASONS:
+            r.err("CL010", f"the replacement rule names the end reason '{reason}'; the end reasons are "
+                  f"{_listing(END_REASONS)}", r.src.find(p.span, reason, after=r"\bunless\b"),
+                  p.replacement_clause, did_you_mean(reason, END_REASONS))
+    return r.out
+
+
+def check_points_and_measures(c: m.Contract) -> list[Diagnostic]:
+    """Points are start/end plus months; measures are taken at declared points; roundings are sane."""
+    r, ix = _Run(c), _Index.of(c)
+    for p in c.points:
+        if p.anchor not in ("start", "end"):
+            r.err("CL013", f"the point '{p.id}' counts from '{p.anchor}'; expected start or end", p.span, p.clause)
+        r.unit(p.offset, "months", "a number of months", f"the offset of point '{p.id}'", p.span, p.clause, 0)
+    for meas in c.measures:
+        for point in meas.points:
+            r.ref("point", point, ix.points, meas.span, meas.clause, f"the measure '{meas.id}'", after=r"\bat\b")
+        if meas.low is not None and meas.high is not None and meas.low > meas.high:
+            r.err("CL013", f"the range of the measure '{meas.id}' runs from {fmt(meas.low)} to {fmt(meas.high)}; "
+                  "the low end must not be above the high end", meas.span, meas.clause)
+        if meas.kind == "enum" and not meas.values:
+            r.err("CL013", f"the measure '{meas.id}' has no values", meas.span, meas.clause)
+    for rd in c.roundings:
+        if not 0 <= rd.places <= 10:
+            r.err("CL013", f"the rounding '{rd.id}' rounds to {rd.places} places; expected 0 to 10", rd.span, rd.clause)
+        if rd.mode not in ROUNDING_MODES:
+            r.err("CL013", f"the rounding '{rd.id}' has the mode '{rd.mode}'; the modes are {_listing(ROUNDING_MODES, 9)}",
+                  r.src.find(rd.span, rd.mode, after=r"places"), rd.clause, did_you_mean(rd.mode, ROUNDING_MODES))
+    return r.out
+
+
+# ---- tables ---------------------------------------------------------------------------------
+
+_UNIT_WORDS = {"DKK": "amounts in DKK", "%": "percentages", "count": "numbers", "text": "names",
+               "percentage_points": "percentage points", "percentage_point": "percentage points"}
+
+
+def _cell_problem(cell, unit: str, cur: str) -> str | None:
+    if isinstance(cell, m.Empty):
+        return None
+    if unit == "text":
+        return None if isinstance(cell, m.Symbol) else f"the figure {shown(cell)} where a name is expected"
+    if isinstance(cell, m.Symbol):
+        return f"the name '{cell.name}' where a figure is expected"
+    canon = {"month": "months", "percentage_point": "percentage_points"}.get(unit, unit)
+    if cell.canonical_unit == canon or (cell.unit is None and canon in ("count", "DKK", cur)):
+        return None
+    return f"{shown(cell)}"
+
+
+def check_tables(c: m.Contract) -> list[Diagnostic]:
+    """CL016 table shape, CL012 cell units, and the table named by the relative reduction."""
+    r, ix = _Run(c), _Index.of(c)
+    for t in c.tables:
+        cols = {col.id: col for col in t.columns}
+        rows = ix.rows(t)
+        for chk in t.checks:
+            for name in (chk.target, *chk.terms):
+                if name not in cols:
+                    r.err("CL016", f"the check of table '{t.id}' names the column '{name}', which the table does "
+                          f"not have; its columns are {_listing(cols)}", r.src.find(chk.span, name), t.clause,
+                          did_you_mean(name, cols))
+        for row in t.rows:
+            clause = row.clause or t.clause
+            if len(row.cells) != len(t.columns):
+                r.err("CL016", f"row '{row.id}' of table '{t.id}' has {len(row.cells)} cells, but the table has "
+                      f"{len(t.columns)} columns ({', '.join(cols)})", row.span, clause,
+                      "write '-' for a cell the original leaves empty")
+            for name in row.of or ():
+                if name not in rows:
+                    r.err("CL016", f"the sum '{row.id}' of table '{t.id}' adds up the row '{name}', which the table "
+                          f"does not have", r.src.find(row.span, name, after=r"\bof\b"), clause,
+                          did_you_mean(name, rows))
+            if row.weighted_by is not None:
+                col = cols.get(row.weighted_by)
+                if col is None or col.unit != "count":
+                    found = "which the table does not have" if col is None else f"which holds {_UNIT_WORDS.get(col.unit, col.unit)}"
+                    r.err("CL016", f"the sum '{row.id}' of table '{t.id}' is weighted by the column "
+                          f"'{row.weighted_by}', {found}; expected a count column",
+                          r.src.find(row.span, row.weighted_by, after=r"\bby\b"), clause,
+                          did_you_mean(row.weighted_by, cols) if col is None else None)
+            for col, cell in zip(t.columns, row.cells):
+                problem = _cell_problem(cell, col.unit, c.currency)
+                if problem:
+                    r.err("CL012", f"table '{t.id}', row '{row.id}', column '{col.id}' holds {problem}; the column "
+                          f"{col.label or col.id!r} holds {_UNIT_WORDS.get(col.unit, col.unit)}",
+                          getattr(cell, "span", None) or row.span, clause,
+                          f"write {fmt(cell.value)} {col.unit}" if isinstance(cell, m.Quantity)
+                          and col.unit not in ("text", "count") else None)
+    red = c.reduction
+    if red is not None:
+        what = "the relative reduction"
+        if r.ref("table", red.table, ix.tables, red.span, red.clause, what, after=r"\bby\b"):
+            t = ix.tables[red.table]
+            r.ref("row", red.row, ix.rows(t), red.span, red.clause, what, after=re_word(red.table))
+            r.ref("column", red.column, {col.id: col for col in t.columns}, red.span, red.clause, what,
+                  after=re_word(red.row))
+    return r.out
+
+
+def re_word(word: str) -> str:
+    """A regex for `word` as a whole word."""
+    return r"(?<!\w)" + word + r"(?!\w)"
+
+
+# ---- goals --------------------------------------------------------------------------------
+
+def check_goals(c: m.Contract) -> list[Diagnostic]:
+    """CL015 every goal has a payer, points, an outcome and a price; its names are declared."""
+    r, ix = _Run(c), _Index.of(c)
+    for g in c.goals:
+        for part, ok, how in (("payer", g.payer, "payer PARTY"), ("measurement points", g.points, "points P1, P2"),
+                              ("outcome", g.outcome is not None, "outcome EXPRESSION"),
+                              ("price", g.rate is not None, "pay AMOUNT DKK per UNIT")):
+            if not ok:
+                r.err("CL015", f"the goal '{g.id}' has no {part}; a payment goal needs a payer, measurement points, "
+                      f"an outcome and a price", r.src.find(g.span, g.id), g.clause, f"add '{how}' to the goal")
+        if g.payer:
+            r.ref("party", g.payer, ix.parties, g.span, g.clause, f"the goal '{g.id}'", after=r"\bpayer\b")
+        for point in g.points:
+            r.ref("point", point, ix.points, g.span, g.clause, f"the goal '{g.id}'", after=r"\bpoints\b")
+        if g.rate is not None:
+            r.amount(g.rate.amount, f"the price of goal '{g.id}'", g.rate.span, g.clause)
+        cmp = g.comparison
+        if cmp is not None:
+            r.ref("measure", cmp.measure, ix.measures, cmp.span, g.clause, f"the comparison of goal '{g.id}'")
+            for grp in (cmp.treated, cmp.control):
+                if grp not in GROUPS:
+                    r.err("CL010", f"the comparison of goal '{g.id}' names the group '{grp}'; the groups are "
+                          "intervention and control", r.src.find(cmp.span, grp, after=r"\bof\b"), g.clause,
+                          did_you_mean(grp, GROUPS))
+        miss = g.missing
+        flags = [n for n, ty in _HOUSEHOLD.items() if ty is BOOL]
+        if miss is not None and miss.exempt is not None and miss.exempt not in flags:
+            r.err("CL010", f"the missing-data rule of goal '{g.id}' exempts '{miss.exempt}'; expected one of "
+                  f"{_listing(flags)}", r.src.find(miss.span, miss.exempt, after=r"\bexcept\b"),
+                  miss.clause or g.clause, did_you_mean(miss.exempt, flags))
+    for mt in c.metrics:
+        if mt.target is not None:
+            r.unit(mt.target, "%", "a percentage", f"the target of metric '{mt.id}'", mt.span, mt.clause, 0, 100)
+    return r.out
+
+
+# ---- expressions ----------------------------------------------------------------------
+
+class _Ty(NamedTuple):
+    """What an expression yields: unit is None (a plain number), '?' (unknown), 'DKK', '%', 'pp',
+    'date', 'duration', 'bool' or 'enum' (then `values` and `what` say which)."""
+
+    unit: str | None
+    values: tuple | None = None
+    what: str = ""
+
+
+NUM, UNKNOWN, BOOL, DATE = _Ty(None), _Ty("?"), _Ty("bool"), _Ty("date")
+_PERSON = {"age": NUM, "school_grade": NUM}
+_HOUSEHOLD = {"start_date": DATE, "end_date": DATE, "ended": BOOL, "replaced": BOOL, "cohort": UNKNOWN,
+              "end_reason": _Ty("enum", END_REASONS, "a household's end reason"),
+              "group": _Ty("enum", GROUPS, "a household's group")}
+# A person is read with its household, so a person also has the household's attributes.
+_ATTRS = {"persons": {**_PERSON, **_HOUSEHOLD}, "households": _HOUSEHOLD}
+_WORDS = {"DKK": "an amount in DKK", "%": "a percentage", "pp": "percentage points", "date": "a date",
+          "duration": "a duration", None: "a plain number", "bool": "a yes/no condition", "enum": "a named value"}
+_STRONG = ("DKK", "%", "pp", "date", "duration")
+
+
+def _qty_ty(unit: str | None) -> _Ty:
+    unit = {"month": "months", "percentage_point": "percentage_points"}.get(unit, unit)
+    if unit in DURATIONS:
+        return _Ty("duration")
+    return {"DKK": _Ty("DKK"), "%": _Ty("%"), "percentage_points": _Ty("pp"), "text": UNKNOWN}.get(unit, NUM)
+
+
+def _compatible(a: _Ty, b: _Ty) -> bool:
+    if "?" in (a.unit, b.unit) or a.unit == b.unit:
+        return True
+    if None in (a.unit, b.unit):
+        return "date" not in (a.unit, b.unit)
+    return not (a.unit in _STRONG and b.unit in _STRONG)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Scope:
+    """What names mean where an expression stands."""
+
+    clause: str | None
+    place: str
+    level: str | None = None
+    lets: dict = dataclasses.field(default_factory=dict)
+    later: dict = dataclasses.field(default_factory=dict)
+    groups: dict = dataclasses.field(default_factory=dict)
+    this: bool = False
+    figures: frozenset = frozenset()
+    points: tuple | None = None
+
+
+class _Exprs(_Run):
+    """Walks an expression: every name resolves, units fit, enum values exist. Returns its `_Ty`."""
+
+    def walk(self, e, sc: _Scope) -> _Ty:
+        method = getattr(self, "_" + type(e).__name__, None)
+        return method(e, sc) if method else UNKNOWN
+
+    def resolve(self, name: str, sc: _Scope) -> _Ty | None:
+        if name in sc.lets:
+            return sc.lets[name]
+        if name in sc.groups:
+            return sc.groups[name]
+        meas = self.ix.measures.get(name)
+        if meas is not None:
+            return self.measure_ty(meas)
+        if sc.level and name in _ATTRS[sc.level]:
+            return _ATTRS[sc.level][name]
+        if (name == "this" and sc.this) or name in sc.figures:
+            return UNKNOWN
+        return None
+
+    @staticmethod
+    def measure_ty(meas: m.Measure) -> _Ty:
+        if meas.kind == "enum":
+            return _Ty("enum", meas.values, f"the measure '{meas.id}'")
+        return BOOL if meas.kind == "boolean" else NUM
+
+    def _Quantity(self, e, sc):
+        return _qty_ty(e.unit)
+
+    def _DateLit(self, e, sc):
+        return DATE
+
+    def _Ref(self, e: m.Ref, sc):
+        ty = self.resolve(e.name, sc)
+        if ty is None:
+            self.undefined(e.name, e.span, sc)
+            return UNKNOWN
+        meas = self.ix.measures.get(e.name)
+        if meas is not None and e.name not in sc.lets and e.name not in sc.groups and sc.points:
+            missing = [p for p in sc.points if p not in meas.points]
+            if missing:
+                self.err("CL017", f"the measure '{meas.id}' is read at {_listing(missing)} in {sc.place}, but it is "
+                         f"only taken at {_listing(meas.points)}", e.span, sc.clause,
+                         f"add the point to 'at …' of the measure, or write {meas.id}@POINT")
+        return ty
+
+    def undefined(self, name: str, span, sc: _Scope):
+        names = [*sc.lets, *sc.groups, *self.ix.measures, *(_ATTRS[sc.level] if sc.level else ()), *sc.figures]
+        hint = did_you_mean(name, names)
+        if name == "this":
+            msg = f"'this' names the item of a flag's 'for each', but {sc.place} has no 'for each'"
+        elif name in sc.later:
+            msg = f"'{name}' is used in {sc.place} before it is defined (line {sc.later[name]}); a let can only " \
+                  "use the lets written above it"
+        elif name in _HOUSEHOLD or name in _PERSON:
+            whose = "households" if name in _HOUSEHOLD else "persons"
+            msg = f"'{name}' is an attribute of {whose}, but {sc.place} is not about single {whose}"
+            hint = f"use it inside count({whose} where …)" + (" or in a flag 'for each household'"
+                                                               if whose == "households" else "")
+        else:
+            expected = ["a measure"] + (["a let of this goal"] if sc.lets or sc.later else []) + \
+                       ([f"an attribute of {sc.level} ({_listing(_ATTRS[sc.level], 10)})"] if sc.level else []) + \
+                       ([f"the group {' or '.join(sc.groups)}"] if sc.groups else []) + \
+                       (["a figure"] if sc.figures else []) + (["'this'"] if sc.this else [])
+            msg = f"'{name}' is not defined in {sc.place}; expected {_listing(expected)}"
+        self.err("CL010", msg, span, sc.clause, hint)
+
+    def value(self, name: str, span, ty: _Ty, sc: _Scope):
+        """`name` stands where a value of `ty` is expected: it must be one of its named values."""
+        if ty.unit == "?":
+            return
+        if ty.unit != "enum" or ty.values is None:
+            return self.undefined(name, span, sc)
+        if name not in ty.values:
+            self.err("CL010", f"'{name}' is not a value of {ty.what}; its values are {_listing(ty.values)}", span,
+                     sc.clause, did_you_mean(name, ty.values))
+
+    def operand(self, e, sc) -> _Ty | None:
+        """The type of `e`, or None when `e` is a bare name that resolves to nothing (an enum value?)."""
+        if isinstance(e, m.Ref) and self.resolve(e.name, sc) is None:
+            return None
+        return self.walk(e, sc)
+
+    def compare(self, a, b, span, sc, verb="compares") -> _Ty:
+        ta, tb = self.operand(a, sc), self.operand(b, sc)
+        if ta is None and tb is None:
+            self.walk(a, sc), self.walk(b, sc)
+        elif ta is None:
+            self.value(a.name, a.span, tb, sc)
+        elif tb is None:
+            self.value(b.name, b.span, ta, sc)
+        elif not _compatible(ta, tb):
+            self.err("CL012", f"{sc.place} {verb} {_WORDS.get(ta.unit)} with {_WORDS.get(tb.unit)}", span, sc.clause)
+        return BOOL
+
+    def _Binary(self, e: m.Binary, sc):
+        if e.op in ("==", "!=", "<", "<=", ">", ">="):
+            return self.compare(e.left, e.right, e.span, sc)
+        a, b = self.walk(e.left, sc), self.walk(e.right, sc)
+        if "?" in (a.unit, b.unit):
+            return UNKNOWN
+        units = {a.unit, b.unit}
+        if e.op in "+-":
+            if a.unit == "date" and b.unit == "duration" or (e.op == "+" and a.unit == "duration" and b.unit == "date"):
+                return DATE
+            if e.op == "-" and a.unit == b.unit == "date":
+                return _Ty("duration")
+            if units == {"%", "pp"}:
+                return _Ty("%")
+            if "date" not in units and (a.unit == b.unit or None in units):
+                return b if a.unit is None else a
+            verb = "adds" if e.op == "+" else "subtracts"
+            self.err("CL012", f"{sc.place} {verb} {_WORDS.get(b.unit)} {'to' if e.op == '+' else 'from'} "
+                     f"{_WORDS.get(a.unit)}", e.span, sc.clause)
+            return UNKNOWN
+        if "date" in units:
+            self.err("CL012", f"{sc.place} {'multiplies' if e.op == '*' else 'divides'} a date", e.span, sc.clause)
+            return UNKNOWN
+        if e.op == "*":
+            return b if a.unit is None else a if b.unit is None else _Ty("DKK") if "DKK" in units else UNKNOWN
+        return a if b.unit is None else NUM if a.unit == b.unit else UNKNOWN
+
+    def _Neg(self, e, sc):
+        return self.walk(e.operand, sc)
+
+    def _Not(self, e, sc):
+        self.walk(e.operand, sc)
+        return BOOL
+
+    def _BoolOp(self, e, sc):
+        for x in e.operands:
+            self.walk(x, sc)
+        return BOOL
+
+    def _Between(self, e, sc):
+        self.compare(e.operand, e.low, e.span, sc)
+        self.compare(e.operand, e.high, e.span, sc)
+        return BOOL
+
+    def _In(self, e: m.In, sc):
+        ty = self.walk(e.operand, sc)
+        if ty.unit == "enum" and ty.values is not None:
+            for v in e.values:
+                self.value(v, self.src.find(e.span, v, after=r"\{"), ty, sc)
+        elif ty.unit != "?":
+            self.err("CL017", f"'in {{…}}' compares with named values, but {sc.place} uses it on "
+                     f"{_WORDS.get(ty.unit)}", e.span, sc.clause)
+        return BOOL
+
+    def _Match(self, e: m.Match, sc):
+        ty = self.walk(e.subject, sc)
+        named = ty.unit == "enum" and ty.values is not None
+        seen, results = set(), []
+        for arm in e.arms:
+            for v in arm.values:
+                if named:
+                    self.value(v, self.src.find(arm.span, v), ty, sc)
+                seen.add(v)
+            results.append(self.walk(arm.result, sc))
+        if ty.unit not in ("enum", "?"):
+            self.err("CL017", f"'match' chooses by named values, but in {sc.place} it is used on "
+                     f"{_WORDS.get(ty.unit)}", e.span, sc.clause)
+        if named:
+            uncovered = [v for v in ty.values if v not in seen]
+            if uncovered:
+                self.out.append(warning("CL017", f"the match in {sc.place} has no arm for {_listing(uncovered)}, "
+                                        f"which {ty.what} can hold; such a subject would have no outcome",
+                                        e.span, sc.clause, "add an arm for these values"))
+        known = [t for t in results if t.unit != "?"]
+        for t in known[1:]:
+            if not _compatible(known[0], t):
+                self.err("CL012", f"the arms of the match in {sc.place} give {_WORDS.get(known[0].unit)} and "
+                         f"{_WORDS.get(t.unit)}", e.span, sc.clause)
+                return UNKNOWN
+        return known[0] if known else UNKNOWN
+
+    def _At(self, e: m.At, sc):
+        if e.point not in self.ix.points:
+            self.err("CL010", f"'@{e.point}' in {sc.place} names a point that is not declared; the points are "
+                     f"{_listing(self.ix.points)}", self.src.find(e.span, e.point, after="@"), sc.clause,
+                     did_you_mean(e.point, self.ix.points))
+            return self.walk(e.expr, dataclasses.replace(sc, points=None))
+        return self.walk(e.expr, dataclasses.replace(sc, points=(e.point,)))
+
+    def table(self, name, span, sc, col: str | None = None):
+        """The table (and column index) named at `span`, or None after reporting CL010."""
+        t = self.ix.tables.get(name)
+        if t is None:
+            self.err("CL010", f"{sc.place} names the table '{name}', which is not declared; the tables are "
+                     f"{_listing(self.ix.tables)}", self.src.find(span, name), sc.clause,
+                     did_you_mean(name, self.ix.tables))
+            return None, None
+        ids = [c.id for c in t.columns]
+        if col not in ids:
+            self.err("CL010", f"the table '{name}' has no column '{col}'; its columns are {_listing(ids)}",
+                     self.src.find(span, col, after=r"\."), sc.clause, did_you_mean(col, ids))
+            return t, None
+        return t, ids.index(col)
+
+    def rows_cover(self, t: m.Table, ty: _Ty, span, sc):
+        if ty.unit == "enum" and ty.values:
+            rows = self.ix.rows(t)
+            missing = [v for v in ty.values if v not in rows]
+            if missing:
+                self.err("CL010", f"the table '{t.id}' has no row for {_listing(missing)}, which {ty.what} can "
+                         f"hold", span, sc.clause, "add a row for each value")
+
+    def _ColumnRef(self, e, sc):
+        self.table(e.table, e.span, sc, e.column)
+        return UNKNOWN
+
+    def _Lookup(self, e: m.Lookup, sc):
+        t, ci = self.table(e.table, e.span, sc, e.column)
+        key = e.key
+        if isinstance(key, m.Ref) and self.resolve(key.name, sc) is None:
+            if t is not None and key.name not in self.ix.rows(t):
+                self.err("CL010", f"the table '{t.id}' has no row '{key.name}'", key.span, sc.clause,
+                         did_you_mean(key.name, self.ix.rows(t)))
+        else:
+            kt = self.walk(key, sc)
+            if t is not None:
+                self.rows_cover(t, kt, key.span or e.span, sc)
+        if ci is None:
+            return UNKNOWN
+        col = t.columns[ci]
+        if col.unit == "text":
+            return _Ty("enum", self.ix.text_values(t, ci), f"the column '{col.id}' of table '{t.id}'")
+        return _qty_ty(col.unit)
+
+    def _Count(self, e: m.Count, sc):
+        self.walk(e.where, dataclasses.replace(sc, level=e.level, points=None))
+        return NUM
+
+    def _Call(self, e: m.Call, sc):
+        if e.func not in FUNCTIONS:
+            self.err("CL010", f"'{e.func}' is not a function contractlang knows; the functions are "
+                     f"{_listing(FUNCTIONS)}", self.src.find(e.span, e.func), sc.clause,
+                     did_you_mean(e.func, FUNCTIONS))
+            for a in e.args:
+                self.walk(a, sc)
+            return UNKNOWN
+        low, high, usage = {"max": (1, 99, "one or more values"), "min": (1, 99, "one or more values"),
+                            "abs": (1, 1, "one value"), "round": (2, 2, "a value and the name of a rounding"),
+                            "previous": (1, 2, "a measure and a default value"),
+                            "deviation": (3, 3, "a goal, a measure@point and a table column")}[e.func]
+        if not low <= len(e.args) <= high:
+            self.err("CL017", f"{e.func}() takes {usage}; in {sc.place} it is given {len(e.args)} "
+                     f"argument{'s' if len(e.args) != 1 else ''}", e.span, sc.clause)
+            for a in e.args:
+                self.walk(a, sc)
+            return UNKNOWN
+        return getattr(self, "_fn_" + e.func)(e, sc)
+
+    def _fn_max(self, e, sc):
+        types = [self.walk(a, sc) for a in e.args]
+        known = [t for t in types if t.unit not in ("?", None)]
+        for t in known[1:]:
+            if not _compatible(known[0], t):
+                self.err("CL012", f"{e.func}() in {sc.place} compares {_WORDS.get(known[0].unit)} with "
+                         f"{_WORDS.get(t.unit)}", e.span, sc.clause)
+        return known[0] if known else types[0]
+
+    _fn_min = _fn_max
+
+    def _fn_abs(self, e, sc):
+        return self.walk(e.args[0], sc)
+
+    def _fn_round(self, e, sc):
+        name = e.args[1]
+        if not isinstance(name, m.Ref):
+            self.err("CL017", "the second argument of round() must name a rounding declared with "
+                     "'rounding NAME PLACES places MODE'", e.span, sc.clause)
+        elif name.name not in self.ix.roundings:
+            self.err("CL010", f"round() in {sc.place} names the rounding '{name.name}', which is not declared; the "
+                     f"roundings are {_listing(self.ix.roundings)}", name.span, sc.clause,
+                     did_you_mean(name.name, self.ix.roundings))
+        return self.walk(e.args[0], sc)
+
+    def _fn_previous(self, e, sc):
+        arg = e.args[0]
+        meas = self.ix.measures.get(arg.name) if isinstance(arg, m.Ref) else None
+        if meas is None:
+            if isinstance(arg, m.Ref) and self.resolve(arg.name, sc) is None:
+                self.err("CL010", f"previous() in {sc.place} names '{arg.name}', which is not a declared measure",
+                         arg.span, sc.clause, did_you_mean(arg.name, self.ix.measures))
+            else:
+                self.err("CL017", "previous() takes the name of a measure (its latest earlier observation)",
+                         getattr(arg, "span", None) or e.span, sc.clause)
+            return UNKNOWN
+        ty = self.measure_ty(meas)
+        if len(e.args) > 1:
+            default = e.args[1]
+            if isinstance(default, m.Ref):
+                self.value(default.name, default.span, ty, sc)
+            else:
+                self.err("CL017", f"the default of previous({meas.id}) must be a named value of the measure",
+                         getattr(default, "span", None) or e.span, sc.clause)
+        return ty
+
+    def _fn_deviation(self, e, sc):
+        goal, at, column = e.args
+        g = None
+        if not isinstance(goal, m.Ref):
+            self.err("CL017", "the first argument of deviation() must name a goal", e.span, sc.clause)
+        else:
+            g = self.ix.goals.get(goal.name)
+            if g is None:
+                self.err("CL010", f"deviation() in {sc.place} names the goal '{goal.name}', which is not declared; "
+                         f"the goals are {_listing(self.ix.goals)}", goal.span, sc.clause,
+                         did_you_mean(goal.name, self.ix.goals))
+        if not (isinstance(at, m.At) and isinstance(at.expr, m.Ref)):
+            self.err("CL017", "the second argument of deviation() must be a measure at a point, e.g. "
+                     "benefit_type@baseline", getattr(at, "span", None) or e.span, sc.clause)
+        ty = self.walk(at, dataclasses.replace(sc, level=g.level if g else sc.level))
+        if not isinstance(column, m.ColumnRef):
+            self.err("CL017", "the third argument of deviation() must be a table column, e.g. "
+                     "benefit_types.expected", getattr(column, "span", None) or e.span, sc.clause)
+        else:
+            t, ci = self.table(column.table, column.span, sc, column.column)
+            if t is not None:
+                self.rows_cover(t, ty, column.span, sc)
+        return _Ty("pp")
+
+
+def check_expressions(c: m.Contract) -> list[Diagnostic]:
+    """CL010/CL012/CL017 in the expressions of goals, flags, metrics and figures."""
+    x = _Exprs(c)
+    for g in c.goals:
+        place = f"goal '{g.id}'"
+        base = _Scope(g.clause, place, level=g.level)
+        if g.where is not None:
+            x.walk(g.where, base)
+        groups = {}
+        if g.comparison is not None:
+            meas = x.ix.measures.get(g.comparison.measure)
+            ty = x.measure_ty(meas) if meas else NUM
+            groups = {g.comparison.treated: ty, g.comparison.control: ty}
+            if meas is not None and g.points:
+                missing = [p for p in g.points if p not in meas.points]
+                if missing:
+                    x.err("CL017", f"goal '{g.id}' compares '{meas.id}' at {_listing(missing)}, but it is only "
+                          f"taken at {_listing(meas.points)}", g.comparison.span, g.clause)
+        points = tuple(p for p in g.points if p in x.ix.points) or None
+        lets: dict = {}
+        for i, let in enumerate(g.lets):
+            later = {later.name: later.span.line if later.span else "?" for later in g.lets[i:]}
+            sc = dataclasses.replace(base, lets=dict(lets), later=later, groups=groups, points=points,
+                                     place=f"the let '{let.name}' of goal '{g.id}'")
+            lets[let.name] = x.walk(let.expr, sc)
+        if g.outcome is not None:
+            x.walk(g.outcome, dataclasses.replace(base, lets=lets, groups=groups, points=points,
+                                                  place=f"the outcome of goal '{g.id}'"))
+    for f in c.flags:
+        if f.for_each is not None and f.for_each not in FOR_EACH:
+            x.err("CL010", f"the flag '{f.id}' is raised for each '{f.for_each}'; expected household, person or "
+                  "cohort", x.src.find(f.span, f.for_each, after=r"\beach\b"), f.clause,
+                  did_you_mean(f.for_each, FOR_EACH))
+        x.walk(f.when, _Scope(f.clause, f"the flag '{f.id}'", level=FOR_EACH.get(f.for_each),
+                              this=f.for_each is not None))
+    for mt in c.metrics:
+        sc = _Scope(mt.clause, f"the metric '{mt.id}'", level=mt.level)
+        if mt.where is not None:
+            x.walk(mt.where, sc)
+        x.walk(mt.share, sc)
+    names = frozenset(f.id for f in c.figures)
+    for f in c.figures:
+        x.walk(f.expr, _Scope(f.clause, f"the figure '{f.id}'", figures=names - {f.id}))
+    return x.out
+
+
+CHECKS = (check_duplicates, check_money, check_tranches, check_programme, check_points_and_measures,
+          check_tables, check_goals, check_expressions) + CONSISTENCY_CHECKS
+
+
+def _key(d: Diagnostic):
+    s = d.span
+    return (s.file, s.line, s.column) if s else ("", 0, 0)
+
+
+def check(contract: m.Contract) -> list[Diagnostic]:
+    """Every diagnostic for `contract` (errors, warnings, notes), sorted by file, line and column."""
+    out: list[Diagnostic] = []
+    for fn in CHECKS:
+        try:
+            out.extend(fn(contract))
+        except Exception as exc:  # a checker bug must never hide the other findings
+            out.append(error("CL017", f"the check '{fn.__name__}' could not finish on this contract "
+                             f"({type(exc).__name__}: {exc}); please report this", contract.span))
+    return sorted(out, key=_key)
