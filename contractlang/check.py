@@ -10,13 +10,10 @@ from the contract itself.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import difflib
-from decimal import Decimal
 from typing import NamedTuple
 
 from . import model as m
-from .check_consistency import CONSISTENCY_CHECKS, Source, fmt, shown
+from .check_consistency import CONSISTENCY_CHECKS, FIGURE_CHECKS, Run, did_you_mean, fmt, listing
 from .errors import Diagnostic, error, warning
 
 FUNCTIONS = ("max", "min", "abs", "round", "previous", "deviation")
@@ -24,110 +21,19 @@ ROUNDING_MODES = ("half_up", "half_even", "half_down", "half_away_from_zero", "h
                   "down", "up", "ceiling", "floor")
 END_REASONS = ("completed", "moved", "dropped", "no_longer_needed", "other")
 GROUPS = ("intervention", "control")
-FOR_EACH = {"household": "households", "person": "persons", "cohort": None}
+FOR_EACH = {"household": "households", "cohort": None}  # what a flag can be raised for, and its subjects
 DURATIONS = ("months", "days", "years", "weeks")
-
-
-def did_you_mean(name: str, candidates) -> str | None:
-    """A 'did you mean' hint for a misspelt name, or None."""
-    close = difflib.get_close_matches(name, list(candidates), n=1)
-    return f"did you mean '{close[0]}'?" if close else None
-
-
-def _listing(names, limit: int = 8) -> str:
-    names = list(dict.fromkeys(names))
-    if not names:
-        return "none is declared"
-    if len(names) > limit:
-        names = names[:limit] + ["…"]
-    return ", ".join(names) if len(names) < 2 else ", ".join(names[:-1]) + " or " + names[-1]
-
-
-class _Index:
-    """Declarations by id (first one wins), built once per contract."""
-
-    _last: tuple = (None, None)
-
-    def __init__(self, c: m.Contract):
-        def by_id(items):
-            d = {}
-            for x in items:
-                d.setdefault(x.id, x)
-            return d
-        self.parties, self.tables, self.points = by_id(c.parties), by_id(c.tables), by_id(c.points)
-        self.measures, self.roundings, self.goals = by_id(c.measures), by_id(c.roundings), by_id(c.goals)
-        self._rows: dict = {}
-        self._texts: dict = {}
-
-    @classmethod
-    def of(cls, c: m.Contract) -> "_Index":
-        if cls._last[0] is not c:
-            cls._last = (c, cls(c))
-        return cls._last[1]
-
-    def rows(self, t: m.Table) -> dict:
-        if t.id not in self._rows:
-            self._rows[t.id] = {r.id: r for r in t.rows}
-        return self._rows[t.id]
-
-    def text_values(self, t: m.Table, col: int) -> tuple:
-        """The names that occur in a `text` column, in order."""
-        key = (t.id, col)
-        if key not in self._texts:
-            names = (r.cells[col].name for r in t.rows if len(r.cells) > col and isinstance(r.cells[col], m.Symbol))
-            self._texts[key] = tuple(dict.fromkeys(names))
-        return self._texts[key]
-
-
-class _Run:
-    """The state one check function works with: the contract, its index, its source and the findings."""
-
-    def __init__(self, c: m.Contract):
-        self.c, self.ix, self.src, self.out = c, _Index.of(c), Source.of(c), []
-
-    def err(self, code, msg, span, clause=None, hint=None):
-        self.out.append(error(code, msg, span, clause, hint))
-
-    def ref(self, kind: str, name: str, table: dict, span, clause, what: str, after: str | None = None):
-        """CL010 unless `name` is declared in `table`; `what` says where the name is used."""
-        if name in table:
-            return True
-        self.err("CL010", f"{what} names the {kind} '{name}', which is not declared; the {kind}s are "
-                 f"{_listing(table)}", self.src.find(span, name, after), clause, did_you_mean(name, table))
-        return False
-
-    def amount(self, q: m.Quantity | None, what: str, span, clause):
-        """CL012 unless an amount in the contract's currency; CL013 if negative."""
-        if q is None:
-            return
-        cur = self.c.currency
-        if q.canonical_unit not in ("DKK", cur):
-            self.err("CL012", f"{what} is {shown(q)}; expected an amount in {cur}", q.span or span, clause,
-                     f"write it as {fmt(q.value)} {cur}")
-        if q.value < 0:
-            self.err("CL013", f"{what} is negative ({shown(q)}); an amount must be zero or more", q.span or span, clause)
-
-    def unit(self, q: m.Quantity | None, unit: str, words: str, what: str, span, clause, low=None, high=None):
-        """CL012 unless `q` is in `unit`; CL013 outside [low, high]."""
-        if q is None:
-            return
-        if q.canonical_unit != unit:
-            self.err("CL012", f"{what} is {shown(q)}; expected {words}", q.span or span, clause,
-                     f"write it as {fmt(q.value)} {unit}")
-        if (low is not None and q.value < low) or (high is not None and q.value > high):
-            bounds = f"between {fmt(low)} and {fmt(high)}" if high is not None else f"at least {fmt(low)}"
-            self.err("CL013", f"{what} is {shown(q)}; it must be {bounds}", q.span or span, clause)
 
 
 # ---- names declared twice ---------------------------------------------------------------
 
-def _dupes(r: _Run, items, kind: str, key=lambda x: x.id):
+def _dupes(r: Run, items, kind: str, key=lambda x: x.id, of: str = ""):
     first: dict = {}
     for x in items:
         k = key(x)
         if k in first:
             line = first[k].span.line if first[k].span else "?"
-            r.err("CL011", f"the {kind} '{k}' is declared twice; the first declaration is on line {line}",
+            r.err("CL011", f"the {kind} '{k}'{of} is declared twice; the first declaration is on line {line}",
                   r.src.find(x.span, str(k)) if isinstance(k, str) else x.span, getattr(x, "clause", None),
                   "give each one its own name, or remove one")
         else:
@@ -136,100 +42,21 @@ def _dupes(r: _Run, items, kind: str, key=lambda x: x.id):
 
 def check_duplicates(c: m.Contract) -> list[Diagnostic]:
     """CL011: ids are unique per kind; rows, columns and enum values unique within their table or measure."""
-    r = _Run(c)
+    r = Run(c)
     for kind, items in (("party", c.parties), ("table", c.tables), ("point", c.points), ("measure", c.measures),
                         ("rounding", c.roundings), ("goal", c.goals), ("flag", c.flags), ("metric", c.metrics),
                         ("figure", c.figures)):
         _dupes(r, items, kind)
     for t in c.tables:
-        _dupes(r, t.columns, f"column of table '{t.id}'")
-        _dupes(r, t.rows, f"row of table '{t.id}'")
+        _dupes(r, t.columns, "column", of=f" of table '{t.id}'")
+        _dupes(r, t.rows, "row", of=f" of table '{t.id}'")
     for meas in c.measures:
         seen = set()
         for v in meas.values:
             if v in seen:
                 r.err("CL011", f"the measure '{meas.id}' lists the value '{v}' twice", meas.span, meas.clause)
             seen.add(v)
-    caps = [cap for cap in c.caps]
-    _dupes(r, caps, "cap on goal", key=lambda cap: cap.goal if cap.per is None else f"{cap.goal} per {cap.per}")
-    return r.out
-
-
-# ---- money: grants, instalments, caps, return cap, tranches ------------------------------
-
-def check_money(c: m.Contract) -> list[Diagnostic]:
-    """Grants, instalments and caps name declared parties and goals and are amounts in the currency."""
-    r, ix = _Run(c), _Index.of(c)
-    for g in c.grants:
-        r.ref("party", g.party, ix.parties, g.span, g.clause, "a grant", after=r"grant")
-        r.amount(g.amount, f"the grant of {g.party}", g.span, g.clause)
-    d = c.disbursement
-    for inst in d.instalments if d else ():
-        for pa in inst.amounts:
-            r.ref("party", pa.party, ix.parties, pa.span, inst.clause or d.clause, f"the instalment of {inst.date}")
-            r.amount(pa.amount, f"{pa.party}'s instalment of {inst.date}", pa.span, inst.clause or d.clause)
-    for cap in c.caps:
-        r.ref("goal", cap.goal, ix.goals, cap.span, cap.clause, "a cap", after=r"cap")
-        r.amount(cap.amount, f"the cap on goal '{cap.goal}'", cap.span, cap.clause)
-    rc = c.return_cap
-    if rc is not None:
-        what = f"the return cap of {rc.payer}"
-        r.ref("party", rc.payer, ix.parties, rc.span, rc.clause, "the return cap", after=r"cap")
-        for goal in rc.goals:
-            r.ref("goal", goal, ix.goals, rc.span, rc.clause, "the return cap", after=r"\bon\b")
-        for party in rc.base:
-            r.ref("party", party, ix.parties, rc.span, rc.clause, "the base of the return cap", after=r"\bbase\b")
-        r.amount(rc.amount, what, rc.span, rc.clause)
-        i = rc.interest
-        if i is not None:
-            r.unit(i.rate, "%", "a percentage a year", f"the interest of {what}", i.span, rc.clause, low=0)
-            if i.day_count not in (360, 365, 366):
-                r.err("CL013", f"the interest of {what} counts {i.day_count} days a year; expected 360, 365 or 366",
-                      i.span, rc.clause)
-            try:
-                month, day = (int(x) for x in i.capitalisation.split("-"))
-                dt.date(2000, month, day)
-            except ValueError:
-                r.err("CL013", f"interest is capitalised on '{i.capitalisation}', which is not a day of the year "
-                      "(expected MM-DD, e.g. 12-31)", i.span, rc.clause)
-    return r.out
-
-
-def check_tranches(c: m.Contract) -> list[Diagnostic]:
-    """Tranches: parties declared, shares in % summing to 100, thresholds in DKK and increasing."""
-    tr = c.tranches
-    if tr is None:
-        return []
-    r, ix, cl = _Run(c), _Index.of(c), tr.clause
-    previous = None
-    for n, t in enumerate(tr.tranches, 1):
-        if t.number != n:
-            r.err("CL013", f"tranche {t.number} is tranche number {n} in the list; tranches are numbered 1, 2, 3 …",
-                  t.span, cl)
-        for s in t.shares:
-            r.ref("party", s.party, ix.parties, s.span, cl, f"tranche {t.number}")
-            r.unit(s.percent, "%", "a percentage", f"{s.party}'s share in tranche {t.number}", s.span, cl, 0, 100)
-        total = sum((s.percent.value for s in t.shares), Decimal(0))
-        if t.shares and total != 100:
-            parts = " + ".join(f"{s.party} {fmt(s.percent.value)} %" for s in t.shares)
-            r.err("CL014", f"the shares of tranche {t.number} add up to {fmt(total)} % ({parts}), not 100 %",
-                  t.span, cl, "every krone of repayment must go to someone: make the shares add up to 100 %")
-        last = n == len(tr.tranches)
-        if t.until is not None:
-            r.amount(t.until, f"the threshold of tranche {t.number}", t.span, cl)
-            if last:
-                r.err("CL013", f"the last tranche ({t.number}) has a threshold ('until {shown(t.until)}'); "
-                      "the last tranche takes everything above the previous threshold", t.until.span or t.span, cl,
-                      "remove 'until …' from the last tranche, or add a tranche after it")
-            elif previous is not None and t.until.value <= previous:
-                r.err("CL013", f"the threshold of tranche {t.number} ({shown(t.until)}) is not above the threshold "
-                      f"of the tranche before it ({fmt(previous)})", t.until.span or t.span, cl)
-            previous = t.until.value
-        elif not last:
-            r.err("CL013", f"tranche {t.number} has no threshold ('until AMOUNT'), so the tranches after it can "
-                  "never be reached", t.span, cl)
-    r.ref("rounding", tr.rounding, ix.roundings, tr.span, cl, "the tranche split", after=r"\brounding\b")
-    r.ref("party", tr.remainder, ix.parties, tr.span, cl, "the tranche split", after=r"\bremainder\b")
+    _dupes(r, c.caps, "cap on goal", key=lambda cap: cap.goal if cap.per is None else f"{cap.goal} per {cap.per}")
     return r.out
 
 
@@ -240,7 +67,7 @@ def check_programme(c: m.Contract) -> list[Diagnostic]:
     p = c.programme
     if p is None:
         return []
-    r = _Run(c)
+    r = Run(c)
     at = r.src.find(p.span, pattern=r"intervention\s[^\n]*")
     if p.intervention_end < p.intervention_start:
         r.err("CL013", f"the intervention ends ({p.intervention_end}) before it starts ({p.intervention_start})",
@@ -255,14 +82,15 @@ def check_programme(c: m.Contract) -> list[Diagnostic]:
     for reason in p.replacement_unless:
         if reason not in END_REASONS:
             r.err("CL010", f"the replacement rule names the end reason '{reason}'; the end reasons are "
-                  f"{_listing(END_REASONS)}", r.src.find(p.span, reason, after=r"\bunless\b"),
+                  f"{listing(END_REASONS)}", r.src.find(p.span, reason, after=r"\bunless\b"),
                   p.replacement_clause, did_you_mean(reason, END_REASONS))
     return r.out
 
 
 def check_points_and_measures(c: m.Contract) -> list[Diagnostic]:
     """Points are start/end plus months; measures are taken at declared points; roundings are sane."""
-    r, ix = _Run(c), _Index.of(c)
+    r = Run(c)
+    ix = r.ix
     for p in c.points:
         if p.anchor not in ("start", "end"):
             r.err("CL013", f"the point '{p.id}' counts from '{p.anchor}'; expected start or end", p.span, p.clause)
@@ -277,99 +105,29 @@ def check_points_and_measures(c: m.Contract) -> list[Diagnostic]:
             r.err("CL013", f"the measure '{meas.id}' has no values", meas.span, meas.clause)
     for rd in c.roundings:
         if not 0 <= rd.places <= 10:
-            r.err("CL013", f"the rounding '{rd.id}' rounds to {rd.places} places; expected 0 to 10", rd.span, rd.clause)
+            r.err("CL013", f"the rounding '{rd.id}' rounds to {rd.places} places; expected 0 to 10",
+                  r.src.find(rd.span, str(rd.places)), rd.clause)
         if rd.mode not in ROUNDING_MODES:
-            r.err("CL013", f"the rounding '{rd.id}' has the mode '{rd.mode}'; the modes are {_listing(ROUNDING_MODES, 9)}",
+            r.err("CL013", f"the rounding '{rd.id}' has the mode '{rd.mode}'; the modes are {listing(ROUNDING_MODES, 9)}",
                   r.src.find(rd.span, rd.mode, after=r"places"), rd.clause, did_you_mean(rd.mode, ROUNDING_MODES))
     return r.out
-
-
-# ---- tables ---------------------------------------------------------------------------------
-
-_UNIT_WORDS = {"DKK": "amounts in DKK", "%": "percentages", "count": "numbers", "text": "names",
-               "percentage_points": "percentage points", "percentage_point": "percentage points"}
-
-
-def _cell_problem(cell, unit: str, cur: str) -> str | None:
-    if isinstance(cell, m.Empty):
-        return None
-    if unit == "text":
-        return None if isinstance(cell, m.Symbol) else f"the figure {shown(cell)} where a name is expected"
-    if isinstance(cell, m.Symbol):
-        return f"the name '{cell.name}' where a figure is expected"
-    canon = {"month": "months", "percentage_point": "percentage_points"}.get(unit, unit)
-    if cell.canonical_unit == canon or (cell.unit is None and canon in ("count", "DKK", cur)):
-        return None
-    return f"{shown(cell)}"
-
-
-def check_tables(c: m.Contract) -> list[Diagnostic]:
-    """CL016 table shape, CL012 cell units, and the table named by the relative reduction."""
-    r, ix = _Run(c), _Index.of(c)
-    for t in c.tables:
-        cols = {col.id: col for col in t.columns}
-        rows = ix.rows(t)
-        for chk in t.checks:
-            for name in (chk.target, *chk.terms):
-                if name not in cols:
-                    r.err("CL016", f"the check of table '{t.id}' names the column '{name}', which the table does "
-                          f"not have; its columns are {_listing(cols)}", r.src.find(chk.span, name), t.clause,
-                          did_you_mean(name, cols))
-        for row in t.rows:
-            clause = row.clause or t.clause
-            if len(row.cells) != len(t.columns):
-                r.err("CL016", f"row '{row.id}' of table '{t.id}' has {len(row.cells)} cells, but the table has "
-                      f"{len(t.columns)} columns ({', '.join(cols)})", row.span, clause,
-                      "write '-' for a cell the original leaves empty")
-            for name in row.of or ():
-                if name not in rows:
-                    r.err("CL016", f"the sum '{row.id}' of table '{t.id}' adds up the row '{name}', which the table "
-                          f"does not have", r.src.find(row.span, name, after=r"\bof\b"), clause,
-                          did_you_mean(name, rows))
-            if row.weighted_by is not None:
-                col = cols.get(row.weighted_by)
-                if col is None or col.unit != "count":
-                    found = "which the table does not have" if col is None else f"which holds {_UNIT_WORDS.get(col.unit, col.unit)}"
-                    r.err("CL016", f"the sum '{row.id}' of table '{t.id}' is weighted by the column "
-                          f"'{row.weighted_by}', {found}; expected a count column",
-                          r.src.find(row.span, row.weighted_by, after=r"\bby\b"), clause,
-                          did_you_mean(row.weighted_by, cols) if col is None else None)
-            for col, cell in zip(t.columns, row.cells):
-                problem = _cell_problem(cell, col.unit, c.currency)
-                if problem:
-                    r.err("CL012", f"table '{t.id}', row '{row.id}', column '{col.id}' holds {problem}; the column "
-                          f"{col.label or col.id!r} holds {_UNIT_WORDS.get(col.unit, col.unit)}",
-                          getattr(cell, "span", None) or row.span, clause,
-                          f"write {fmt(cell.value)} {col.unit}" if isinstance(cell, m.Quantity)
-                          and col.unit not in ("text", "count") else None)
-    red = c.reduction
-    if red is not None:
-        what = "the relative reduction"
-        if r.ref("table", red.table, ix.tables, red.span, red.clause, what, after=r"\bby\b"):
-            t = ix.tables[red.table]
-            r.ref("row", red.row, ix.rows(t), red.span, red.clause, what, after=re_word(red.table))
-            r.ref("column", red.column, {col.id: col for col in t.columns}, red.span, red.clause, what,
-                  after=re_word(red.row))
-    return r.out
-
-
-def re_word(word: str) -> str:
-    """A regex for `word` as a whole word."""
-    return r"(?<!\w)" + word + r"(?!\w)"
 
 
 # ---- goals --------------------------------------------------------------------------------
 
 def check_goals(c: m.Contract) -> list[Diagnostic]:
     """CL015 every goal has a payer, points, an outcome and a price; its names are declared."""
-    r, ix = _Run(c), _Index.of(c)
+    r = Run(c)
+    ix = r.ix
     for g in c.goals:
-        for part, ok, how in (("payer", g.payer, "payer PARTY"), ("measurement points", g.points, "points P1, P2"),
-                              ("outcome", g.outcome is not None, "outcome EXPRESSION"),
-                              ("price", g.rate is not None, "pay AMOUNT DKK per UNIT")):
-            if not ok:
-                r.err("CL015", f"the goal '{g.id}' has no {part}; a payment goal needs a payer, measurement points, "
-                      f"an outcome and a price", r.src.find(g.span, g.id), g.clause, f"add '{how}' to the goal")
+        lacks = [(part, how) for part, ok, how in (
+            ("payer", g.payer, "payer PARTY"), ("measurement points", g.points, "points P1, P2"),
+            ("outcome", g.outcome is not None, "outcome EXPRESSION"),
+            ("price", g.rate is not None, "pay AMOUNT DKK per UNIT")) if not ok]
+        if lacks:
+            r.err("CL015", f"the goal '{g.id}' has {listing(['no ' + p for p, _ in lacks])}; a payment "
+                  "goal needs a payer, measurement points, an outcome and a price", r.src.find(g.span, g.id),
+                  g.clause, "add " + listing([f"'{h}'" for _, h in lacks]) + " to the goal")
         if g.payer:
             r.ref("party", g.payer, ix.parties, g.span, g.clause, f"the goal '{g.id}'", after=r"\bpayer\b")
         for point in g.points:
@@ -388,7 +146,7 @@ def check_goals(c: m.Contract) -> list[Diagnostic]:
         flags = [n for n, ty in _HOUSEHOLD.items() if ty is BOOL]
         if miss is not None and miss.exempt is not None and miss.exempt not in flags:
             r.err("CL010", f"the missing-data rule of goal '{g.id}' exempts '{miss.exempt}'; expected one of "
-                  f"{_listing(flags)}", r.src.find(miss.span, miss.exempt, after=r"\bexcept\b"),
+                  f"{listing(flags, conj='or')}", r.src.find(miss.span, miss.exempt, after=r"\bexcept\b"),
                   miss.clause or g.clause, did_you_mean(miss.exempt, flags))
     for mt in c.metrics:
         if mt.target is not None:
@@ -449,7 +207,7 @@ class _Scope:
     points: tuple | None = None
 
 
-class _Exprs(_Run):
+class _Exprs(Run):
     """Walks an expression: every name resolves, units fit, enum values exist. Returns its `_Ty`."""
 
     def walk(self, e, sc: _Scope) -> _Ty:
@@ -491,8 +249,8 @@ class _Exprs(_Run):
         if meas is not None and e.name not in sc.lets and e.name not in sc.groups and sc.points:
             missing = [p for p in sc.points if p not in meas.points]
             if missing:
-                self.err("CL017", f"the measure '{meas.id}' is read at {_listing(missing)} in {sc.place}, but it is "
-                         f"only taken at {_listing(meas.points)}", e.span, sc.clause,
+                self.err("CL017", f"the measure '{meas.id}' is read at {listing(missing)} in {sc.place}, but it is "
+                         f"only taken at {listing(meas.points)}", e.span, sc.clause,
                          f"add the point to 'at …' of the measure, or write {meas.id}@POINT")
         return ty
 
@@ -511,10 +269,10 @@ class _Exprs(_Run):
                                                                if whose == "households" else "")
         else:
             expected = ["a measure"] + (["a let of this goal"] if sc.lets or sc.later else []) + \
-                       ([f"an attribute of {sc.level} ({_listing(_ATTRS[sc.level], 10)})"] if sc.level else []) + \
+                       ([f"an attribute of {sc.level} ({listing(_ATTRS[sc.level], 10)})"] if sc.level else []) + \
                        ([f"the group {' or '.join(sc.groups)}"] if sc.groups else []) + \
                        (["a figure"] if sc.figures else []) + (["'this'"] if sc.this else [])
-            msg = f"'{name}' is not defined in {sc.place}; expected {_listing(expected)}"
+            msg = f"'{name}' is not defined in {sc.place}; expected {listing(expected, conj='or')}"
         self.err("CL010", msg, span, sc.clause, hint)
 
     def value(self, name: str, span, ty: _Ty, sc: _Scope):
@@ -524,7 +282,7 @@ class _Exprs(_Run):
         if ty.unit != "enum" or ty.values is None:
             return self.undefined(name, span, sc)
         if name not in ty.values:
-            self.err("CL010", f"'{name}' is not a value of {ty.what}; its values are {_listing(ty.values)}", span,
+            self.err("CL010", f"'{name}' is not a value of {ty.what}; its values are {listing(ty.values)}", span,
                      sc.clause, did_you_mean(name, ty.values))
 
     def operand(self, e, sc) -> _Ty | None:
@@ -533,8 +291,10 @@ class _Exprs(_Run):
             return None
         return self.walk(e, sc)
 
-    def compare(self, a, b, span, sc, verb="compares") -> _Ty:
-        ta, tb = self.operand(a, sc), self.operand(b, sc)
+    def compare(self, a, b, span, sc, ta=False) -> _Ty:
+        """`a` against `b`: a bare undefined name on one side must be a value of the other side."""
+        ta = self.operand(a, sc) if ta is False else ta
+        tb = self.operand(b, sc)
         if ta is None and tb is None:
             self.walk(a, sc), self.walk(b, sc)
         elif ta is None:
@@ -542,7 +302,7 @@ class _Exprs(_Run):
         elif tb is None:
             self.value(b.name, b.span, ta, sc)
         elif not _compatible(ta, tb):
-            self.err("CL012", f"{sc.place} {verb} {_WORDS.get(ta.unit)} with {_WORDS.get(tb.unit)}", span, sc.clause)
+            self.err("CL012", f"{sc.place} compares {_WORDS.get(ta.unit)} with {_WORDS.get(tb.unit)}", span, sc.clause)
         return BOOL
 
     def _Binary(self, e: m.Binary, sc):
@@ -585,8 +345,9 @@ class _Exprs(_Run):
         return BOOL
 
     def _Between(self, e, sc):
-        self.compare(e.operand, e.low, e.span, sc)
-        self.compare(e.operand, e.high, e.span, sc)
+        ta = self.walk(e.operand, sc)
+        self.compare(e.operand, e.low, e.span, sc, ta)
+        self.compare(e.operand, e.high, e.span, sc, ta)
         return BOOL
 
     def _In(self, e: m.In, sc):
@@ -615,7 +376,7 @@ class _Exprs(_Run):
         if named:
             uncovered = [v for v in ty.values if v not in seen]
             if uncovered:
-                self.out.append(warning("CL017", f"the match in {sc.place} has no arm for {_listing(uncovered)}, "
+                self.out.append(warning("CL017", f"the match in {sc.place} has no arm for {listing(uncovered)}, "
                                         f"which {ty.what} can hold; such a subject would have no outcome",
                                         e.span, sc.clause, "add an arm for these values"))
         known = [t for t in results if t.unit != "?"]
@@ -629,7 +390,7 @@ class _Exprs(_Run):
     def _At(self, e: m.At, sc):
         if e.point not in self.ix.points:
             self.err("CL010", f"'@{e.point}' in {sc.place} names a point that is not declared; the points are "
-                     f"{_listing(self.ix.points)}", self.src.find(e.span, e.point, after="@"), sc.clause,
+                     f"{listing(self.ix.points)}", self.src.find(e.span, e.point, after="@"), sc.clause,
                      did_you_mean(e.point, self.ix.points))
             return self.walk(e.expr, dataclasses.replace(sc, points=None))
         return self.walk(e.expr, dataclasses.replace(sc, points=(e.point,)))
@@ -639,12 +400,12 @@ class _Exprs(_Run):
         t = self.ix.tables.get(name)
         if t is None:
             self.err("CL010", f"{sc.place} names the table '{name}', which is not declared; the tables are "
-                     f"{_listing(self.ix.tables)}", self.src.find(span, name), sc.clause,
+                     f"{listing(self.ix.tables)}", self.src.find(span, name), sc.clause,
                      did_you_mean(name, self.ix.tables))
             return None, None
         ids = [c.id for c in t.columns]
         if col not in ids:
-            self.err("CL010", f"the table '{name}' has no column '{col}'; its columns are {_listing(ids)}",
+            self.err("CL010", f"the table '{name}' has no column '{col}'; its columns are {listing(ids)}",
                      self.src.find(span, col, after=r"\."), sc.clause, did_you_mean(col, ids))
             return t, None
         return t, ids.index(col)
@@ -654,7 +415,7 @@ class _Exprs(_Run):
             rows = self.ix.rows(t)
             missing = [v for v in ty.values if v not in rows]
             if missing:
-                self.err("CL010", f"the table '{t.id}' has no row for {_listing(missing)}, which {ty.what} can "
+                self.err("CL010", f"the table '{t.id}' has no row for {listing(missing)}, which {ty.what} can "
                          f"hold", span, sc.clause, "add a row for each value")
 
     def _ColumnRef(self, e, sc):
@@ -686,7 +447,7 @@ class _Exprs(_Run):
     def _Call(self, e: m.Call, sc):
         if e.func not in FUNCTIONS:
             self.err("CL010", f"'{e.func}' is not a function contractlang knows; the functions are "
-                     f"{_listing(FUNCTIONS)}", self.src.find(e.span, e.func), sc.clause,
+                     f"{listing(FUNCTIONS)}", self.src.find(e.span, e.func), sc.clause,
                      did_you_mean(e.func, FUNCTIONS))
             for a in e.args:
                 self.walk(a, sc)
@@ -724,7 +485,7 @@ class _Exprs(_Run):
                      "'rounding NAME PLACES places MODE'", e.span, sc.clause)
         elif name.name not in self.ix.roundings:
             self.err("CL010", f"round() in {sc.place} names the rounding '{name.name}', which is not declared; the "
-                     f"roundings are {_listing(self.ix.roundings)}", name.span, sc.clause,
+                     f"roundings are {listing(self.ix.roundings)}", name.span, sc.clause,
                      did_you_mean(name.name, self.ix.roundings))
         return self.walk(e.args[0], sc)
 
@@ -758,9 +519,9 @@ class _Exprs(_Run):
             g = self.ix.goals.get(goal.name)
             if g is None:
                 self.err("CL010", f"deviation() in {sc.place} names the goal '{goal.name}', which is not declared; "
-                         f"the goals are {_listing(self.ix.goals)}", goal.span, sc.clause,
+                         f"the goals are {listing(self.ix.goals)}", goal.span, sc.clause,
                          did_you_mean(goal.name, self.ix.goals))
-        if not (isinstance(at, m.At) and isinstance(at.expr, m.Ref)):
+        if not (isinstance(at, m.At) and isinstance(at.expr, m.Ref) and at.expr.name in self.ix.measures):
             self.err("CL017", "the second argument of deviation() must be a measure at a point, e.g. "
                      "benefit_type@baseline", getattr(at, "span", None) or e.span, sc.clause)
         ty = self.walk(at, dataclasses.replace(sc, level=g.level if g else sc.level))
@@ -790,8 +551,8 @@ def check_expressions(c: m.Contract) -> list[Diagnostic]:
             if meas is not None and g.points:
                 missing = [p for p in g.points if p not in meas.points]
                 if missing:
-                    x.err("CL017", f"goal '{g.id}' compares '{meas.id}' at {_listing(missing)}, but it is only "
-                          f"taken at {_listing(meas.points)}", g.comparison.span, g.clause)
+                    x.err("CL017", f"goal '{g.id}' compares '{meas.id}' at {listing(missing)}, but it is only "
+                          f"taken at {listing(meas.points)}", g.comparison.span, g.clause)
         points = tuple(p for p in g.points if p in x.ix.points) or None
         lets: dict = {}
         for i, let in enumerate(g.lets):
@@ -804,9 +565,8 @@ def check_expressions(c: m.Contract) -> list[Diagnostic]:
                                                   place=f"the outcome of goal '{g.id}'"))
     for f in c.flags:
         if f.for_each is not None and f.for_each not in FOR_EACH:
-            x.err("CL010", f"the flag '{f.id}' is raised for each '{f.for_each}'; expected household, person or "
-                  "cohort", x.src.find(f.span, f.for_each, after=r"\beach\b"), f.clause,
-                  did_you_mean(f.for_each, FOR_EACH))
+            x.err("CL010", f"the flag '{f.id}' is raised for each '{f.for_each}'; expected household or cohort",
+                  x.src.find(f.span, f.for_each, after=r"\beach\b"), f.clause, did_you_mean(f.for_each, FOR_EACH))
         x.walk(f.when, _Scope(f.clause, f"the flag '{f.id}'", level=FOR_EACH.get(f.for_each),
                               this=f.for_each is not None))
     for mt in c.metrics:
@@ -820,13 +580,13 @@ def check_expressions(c: m.Contract) -> list[Diagnostic]:
     return x.out
 
 
-CHECKS = (check_duplicates, check_money, check_tranches, check_programme, check_points_and_measures,
-          check_tables, check_goals, check_expressions) + CONSISTENCY_CHECKS
+CHECKS = (check_duplicates, check_programme, check_points_and_measures, check_goals, check_expressions) \
+    + FIGURE_CHECKS + CONSISTENCY_CHECKS
 
 
 def _key(d: Diagnostic):
     s = d.span
-    return (s.file, s.line, s.column) if s else ("", 0, 0)
+    return (s.file or "", s.line or 0, s.column or 0) if s else ("", 0, 0)
 
 
 def check(contract: m.Contract) -> list[Diagnostic]:

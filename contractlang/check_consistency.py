@@ -1,23 +1,25 @@
-"""Consistency checks: figures the contract states against figures derived from it.
+"""The checks of a contract's figures, and the helpers every check shares.
 
-Each check takes a `Contract` and returns warnings (CL020–CL022) or notes
-(CL023–CL024). They never change a figure; they tell the reader where the
-original's own numbers disagree, and which figures are assumptions. The module
-also holds two helpers `check` shares: `fmt` (a figure with thousands
-separators) and `Source` (a precise caret for a word inside a node's span).
+`FIGURE_CHECKS` hold amounts, shares, thresholds and table cells to their units
+and ranges and tables to their shape (CL012–CL016). `CONSISTENCY_CHECKS`
+compare the figures the contract states with figures derived from the contract
+itself (warnings CL020–CL022) and list what is only assumed (notes CL023–CL024);
+they never change a figure, they tell the reader where the original's own
+numbers disagree. `check` runs both.
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
+import difflib
 import re
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import attrs
 
 from . import model as m
-from .errors import Diagnostic, note, warning
+from .errors import Diagnostic, error, note, warning
 
 HUNDRED = Decimal(100)
 
@@ -35,9 +37,100 @@ def shown(q: m.Quantity) -> str:
     return f"{fmt(q.value)} {q.unit}" if q.unit else f"{fmt(q.value)} (no unit)"
 
 
-def _and(names) -> str:
-    names = list(names)
-    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+def did_you_mean(name: str, candidates) -> str | None:
+    """A 'did you mean' hint for a misspelt name, or None."""
+    close = difflib.get_close_matches(name, list(candidates), n=1)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def listing(names, limit: int = 8, conj: str = "and") -> str:
+    """'a, b and c' (at most `limit` names, then '…')."""
+    names = list(dict.fromkeys(names))
+    if not names:
+        return "none (nothing is declared)"
+    if len(names) > limit:
+        return ", ".join(names[:limit]) + ", …"
+    return names[0] if len(names) < 2 else ", ".join(names[:-1]) + f" {conj} " + names[-1]
+
+
+_PLURAL = {"party": "parties"}
+
+
+class Index:
+    """Declarations by id (first one wins), built once per contract."""
+
+    _last: tuple = (None, None)
+
+    def __init__(self, c: m.Contract):
+        def by_id(items):
+            d = {}
+            for x in items:
+                d.setdefault(x.id, x)
+            return d
+        self.parties, self.tables, self.points = by_id(c.parties), by_id(c.tables), by_id(c.points)
+        self.measures, self.roundings, self.goals = by_id(c.measures), by_id(c.roundings), by_id(c.goals)
+        self._rows: dict = {}
+        self._texts: dict = {}
+
+    @classmethod
+    def of(cls, c: m.Contract) -> "Index":
+        if cls._last[0] is not c:
+            cls._last = (c, cls(c))
+        return cls._last[1]
+
+    def rows(self, t: m.Table) -> dict:
+        if id(t) not in self._rows:
+            self._rows[id(t)] = {r.id: r for r in t.rows}
+        return self._rows[id(t)]
+
+    def text_values(self, t: m.Table, col: int) -> tuple:
+        """The names that occur in a `text` column, in order."""
+        key = (id(t), col)
+        if key not in self._texts:
+            names = (r.cells[col].name for r in t.rows if len(r.cells) > col and isinstance(r.cells[col], m.Symbol))
+            self._texts[key] = tuple(dict.fromkeys(names))
+        return self._texts[key]
+
+
+class Run:
+    """The state one check function works with: the contract, its index, its source and the findings."""
+
+    def __init__(self, c: m.Contract):
+        self.c, self.ix, self.src, self.out = c, Index.of(c), Source.of(c), []
+
+    def err(self, code, msg, span, clause=None, hint=None):
+        self.out.append(error(code, msg, span, clause, hint))
+
+    def ref(self, kind: str, name: str, table: dict, span, clause, what: str, after: str | None = None):
+        """CL010 unless `name` is declared in `table`; `what` says where the name is used."""
+        if name in table:
+            return True
+        self.err("CL010", f"{what} names the {kind} '{name}', which is not declared; the "
+                 f"{_PLURAL.get(kind, kind + 's')} are "
+                 f"{listing(table)}", self.src.find(span, name, after), clause, did_you_mean(name, table))
+        return False
+
+    def amount(self, q: m.Quantity | None, what: str, span, clause):
+        """CL012 unless an amount in the contract's currency; CL013 if negative."""
+        if q is None:
+            return
+        cur = self.c.currency
+        if q.canonical_unit not in ("DKK", cur):
+            self.err("CL012", f"{what} is {shown(q)}; expected an amount in {cur}", q.span or span, clause,
+                     f"write it as {fmt(q.value)} {cur}" if q.unit is None else None)
+        if q.value < 0:
+            self.err("CL013", f"{what} is negative ({shown(q)}); an amount must be zero or more", q.span or span, clause)
+
+    def unit(self, q: m.Quantity | None, unit: str, words: str, what: str, span, clause, low=None, high=None):
+        """CL012 unless `q` is in `unit`; CL013 outside [low, high]."""
+        if q is None:
+            return
+        if q.canonical_unit != unit:
+            return self.err("CL012", f"{what} is {shown(q)}; expected {words}", q.span or span, clause,
+                            f"write it as {fmt(q.value)} {unit}" if q.unit is None else None)
+        if (low is not None and q.value < low) or (high is not None and q.value > high):
+            bounds = f"between {fmt(low)} and {fmt(high)}" if high is not None else f"at least {fmt(low)}"
+            self.err("CL013", f"{what} is {shown(q)}; it must be {bounds}", q.span or span, clause)
 
 
 def _in_clause(clause: str | None) -> str:
@@ -88,6 +181,161 @@ class Source:
         column = mo.start() - self._starts[line - 1] + 1
         width = len(mo.group(0).split("\n")[0])
         return m.SourceSpan(span.file, line, column, line, column + width)
+
+
+# ---- money: grants, instalments, caps, return cap, tranches ------------------------------
+
+def check_money(c: m.Contract) -> list[Diagnostic]:
+    """Grants, instalments and caps name declared parties and goals and are amounts in the currency."""
+    r = Run(c)
+    ix = r.ix
+    for g in c.grants:
+        r.ref("party", g.party, ix.parties, g.span, g.clause, "a grant", after=r"grant")
+        r.amount(g.amount, f"the grant of {g.party}", g.span, g.clause)
+    d = c.disbursement
+    for inst in d.instalments if d else ():
+        for pa in inst.amounts:
+            r.ref("party", pa.party, ix.parties, pa.span, inst.clause or d.clause, f"the instalment of {inst.date}")
+            r.amount(pa.amount, f"{pa.party}'s instalment of {inst.date}", pa.span, inst.clause or d.clause)
+    for cap in c.caps:
+        r.ref("goal", cap.goal, ix.goals, cap.span, cap.clause, "a cap", after=r"cap")
+        r.amount(cap.amount, f"the cap on goal '{cap.goal}'", cap.span, cap.clause)
+    rc = c.return_cap
+    if rc is not None:
+        what = f"the return cap of {rc.payer}"
+        r.ref("party", rc.payer, ix.parties, rc.span, rc.clause, "the return cap", after=r"cap")
+        for goal in rc.goals:
+            r.ref("goal", goal, ix.goals, rc.span, rc.clause, "the return cap", after=r"\bon\b")
+        for party in rc.base:
+            r.ref("party", party, ix.parties, rc.span, rc.clause, "the base of the return cap", after=r"\bbase\b")
+        r.amount(rc.amount, what, rc.span, rc.clause)
+        i = rc.interest
+        if i is not None:
+            r.unit(i.rate, "%", "a percentage a year", f"the interest of {what}", i.span, rc.clause, low=0)
+            if i.day_count not in (360, 365, 366):
+                r.err("CL013", f"the interest of {what} counts {i.day_count} days a year; expected 360, 365 or 366",
+                      i.span, rc.clause)
+            try:
+                month, day = (int(x) for x in i.capitalisation.split("-"))
+                dt.date(2000, month, day)
+            except ValueError:
+                r.err("CL013", f"interest is capitalised on '{i.capitalisation}', which is not a day of the year "
+                      "(expected MM-DD, e.g. 12-31)", i.span, rc.clause)
+    return r.out
+
+
+def check_tranches(c: m.Contract) -> list[Diagnostic]:
+    """Tranches: parties declared, shares in % summing to 100, thresholds in DKK and increasing."""
+    tr = c.tranches
+    if tr is None:
+        return []
+    r, cl = Run(c), tr.clause
+    ix = r.ix
+    previous = None
+    for n, t in enumerate(tr.tranches, 1):
+        if t.number != n:
+            r.err("CL013", f"tranche {t.number} is tranche number {n} in the list; tranches are numbered 1, 2, 3 …",
+                  t.span, cl)
+        for s in t.shares:
+            r.ref("party", s.party, ix.parties, s.span, cl, f"tranche {t.number}")
+            r.unit(s.percent, "%", "a percentage", f"{s.party}'s share in tranche {t.number}", s.span, cl, 0, 100)
+        total = sum((s.percent.value for s in t.shares), Decimal(0))
+        if t.shares and total != 100 and all(s.percent.unit == "%" for s in t.shares):
+            parts = " + ".join(f"{s.party} {fmt(s.percent.value)} %" for s in t.shares)
+            r.err("CL014", f"the shares of tranche {t.number} add up to {fmt(total)} % ({parts}), not 100 %",
+                  t.span, cl, "every krone of repayment must go to someone: make the shares add up to 100 %")
+        last = n == len(tr.tranches)
+        if t.until is not None:
+            r.amount(t.until, f"the threshold of tranche {t.number}", t.span, cl)
+            if last:
+                r.err("CL013", f"the last tranche ({t.number}) has a threshold ('until {shown(t.until)}'); "
+                      "the last tranche takes everything above the previous threshold", t.until.span or t.span, cl,
+                      "remove 'until …' from the last tranche, or add a tranche after it")
+            elif previous is not None and t.until.value <= previous:
+                r.err("CL013", f"the threshold of tranche {t.number} ({shown(t.until)}) is not above the threshold "
+                      f"of the tranche before it ({fmt(previous)} {c.currency})", t.until.span or t.span, cl)
+            previous = t.until.value
+        elif not last:
+            r.err("CL013", f"tranche {t.number} has no threshold ('until AMOUNT'), so the tranches after it can "
+                  "never be reached", t.span, cl)
+    r.ref("rounding", tr.rounding, ix.roundings, tr.span, cl, "the tranche split", after=r"\brounding\b")
+    r.ref("party", tr.remainder, ix.parties, tr.span, cl, "the tranche split", after=r"\bremainder\b")
+    return r.out
+
+
+# ---- tables ---------------------------------------------------------------------------------
+
+_UNIT_WORDS = {"DKK": "amounts in DKK", "%": "percentages", "count": "numbers", "text": "names",
+               "percentage_points": "percentage points", "percentage_point": "percentage points"}
+
+
+def _cell_problem(cell, unit: str, cur: str) -> str | None:
+    if isinstance(cell, m.Empty):
+        return None
+    if unit == "text":
+        return None if isinstance(cell, m.Symbol) else f"the figure {shown(cell)} where a name is expected"
+    if isinstance(cell, m.Symbol):
+        return f"the name '{cell.name}' where a figure is expected"
+    canon = {"month": "months", "percentage_point": "percentage_points"}.get(unit, unit)
+    if cell.canonical_unit == canon or (cell.unit is None and canon in ("count", "DKK", cur)):
+        return None
+    return f"{shown(cell)}"
+
+
+def check_tables(c: m.Contract) -> list[Diagnostic]:
+    """CL016 table shape, CL012 cell units, and the table named by the relative reduction."""
+    r = Run(c)
+    ix = r.ix
+    for t in c.tables:
+        cols = {col.id: col for col in t.columns}
+        rows = ix.rows(t)
+        for chk in t.checks:
+            for name in (chk.target, *chk.terms):
+                if name not in cols:
+                    r.err("CL016", f"the check of table '{t.id}' names the column '{name}', which the table does "
+                          f"not have; its columns are {listing(cols)}", r.src.find(chk.span, name), t.clause,
+                          did_you_mean(name, cols))
+        for row in t.rows:
+            clause = row.clause or t.clause
+            if len(row.cells) != len(t.columns):
+                r.err("CL016", f"row '{row.id}' of table '{t.id}' has {len(row.cells)} cells, but the table has "
+                      f"{len(t.columns)} columns ({', '.join(cols)})", row.span, clause,
+                      "write '-' for a cell the original leaves empty")
+            for name in row.of or ():
+                if name not in rows:
+                    r.err("CL016", f"the sum '{row.id}' of table '{t.id}' adds up the row '{name}', which the table "
+                          f"does not have", r.src.find(row.span, name, after=r"\bof\b"), clause,
+                          did_you_mean(name, rows))
+            if row.weighted_by is not None:
+                col = cols.get(row.weighted_by)
+                if col is None or col.unit != "count":
+                    found = "which the table does not have" if col is None else f"which holds {_UNIT_WORDS.get(col.unit, col.unit)}"
+                    r.err("CL016", f"the sum '{row.id}' of table '{t.id}' is weighted by the column "
+                          f"'{row.weighted_by}', {found}; expected a count column",
+                          r.src.find(row.span, row.weighted_by, after=r"\bby\b"), clause,
+                          did_you_mean(row.weighted_by, cols) if col is None else None)
+            for col, cell in zip(t.columns, row.cells):
+                problem = _cell_problem(cell, col.unit, c.currency)
+                if problem:
+                    r.err("CL012", f"table '{t.id}', row '{row.id}', column '{col.id}' holds {problem}; the column "
+                          f"{col.label or col.id!r} holds {_UNIT_WORDS.get(col.unit, col.unit)}",
+                          getattr(cell, "span", None) or row.span, clause,
+                          f"write {fmt(cell.value)} {col.unit}" if isinstance(cell, m.Quantity)
+                          and cell.unit is None and col.unit != "text" else None)
+    red = c.reduction
+    if red is not None:
+        what = "the relative reduction"
+        if r.ref("table", red.table, ix.tables, red.span, red.clause, what, after=r"\bby\b"):
+            t = ix.tables[red.table]
+            r.ref("row", red.row, ix.rows(t), red.span, red.clause, what, after=re_word(red.table))
+            r.ref("column", red.column, {col.id: col for col in t.columns}, red.span, red.clause, what,
+                  after=re_word(red.row))
+    return r.out
+
+
+def re_word(word: str) -> str:
+    """A regex for `word` as a whole word."""
+    return r"(?<!\w)" + word + r"(?!\w)"
 
 
 # ---- CL020: the disbursement schedule against the grants --------------------------
@@ -148,7 +396,7 @@ def _unit(col: m.Column, cur: str) -> str:
 
 
 def _name(row: m.Row) -> str:
-    return f'"{row.label}" ({row.id})' if row.label else f"'{row.id}'"
+    return f'"{row.label}" ({row.id})' if row.label else f"row '{row.id}'"
 
 
 def _col_name(col: m.Column) -> str:
@@ -166,7 +414,9 @@ def check_table_sums(c: m.Contract) -> list[Diagnostic]:
     for t in c.tables:
         width = len(t.columns)
         col_ix = {col.id: i for i, col in enumerate(t.columns)}
-        rows = [r for r in t.rows if len(r.cells) == width]
+        rows = t.rows
+        if any(len(r.cells) != width for r in rows) or len(col_ix) != width:
+            continue  # the table's shape is wrong (CL016, CL011): its sums mean nothing yet
         for chk in t.checks:
             if chk.target not in col_ix or any(term not in col_ix for term in chk.terms):
                 continue  # a table-shape error (CL016) already says so
@@ -215,28 +465,32 @@ def _sum_rows(c, t: m.Table, rows) -> list[Diagnostic]:
                     counted[i] += 1
             preceding.append(r)
             continue
-        items = [by_id[i] for i in r.of if i in by_id] if r.of is not None else None
+        if r.of is not None and any(i not in by_id for i in r.of):
+            continue  # names a row the table does not have (CL016)
+        items = [by_id[i] for i in r.of] if r.of is not None else None
+        weight_ix = next((j for j, cc in enumerate(t.columns) if cc.id == r.weighted_by and cc.unit == "count"), None)
+        if r.weighted_by is not None and weight_ix is None:
+            continue  # weighted by a column that is not a count (CL016)
         for i, col in enumerate(t.columns):
             stated = _num(r.cells[i])
             if stated is None or col.unit == "text":
                 continue
-            weight_ix = next((j for j, cc in enumerate(t.columns) if cc.id == r.weighted_by), None)
             if col.unit == "%" and weight_ix is not None:
                 out += _weighted(c, t, r, i, weight_ix, items if items is not None else preceding, stated)
                 continue
-            if items is None:
+            named = items if items is not None else preceding if len(preceding) <= 8 else None
+            if named is None:  # many rows above: use the running sums, never add them up again
                 got, n, terms = running[i], counted[i], None
             else:
-                values = [_num(x.cells[i]) for x in items]
-                values = [v for v in values if v is not None]
-                got, n, terms = sum(values, Decimal(0)), len(values), values
+                terms = [v for v in (_num(x.cells[i]) for x in named) if v is not None]
+                got, n = sum(terms, Decimal(0)), len(terms)
             if n == 0 or got == stated:
                 continue
             u = _unit(col, c.currency)
-            which = f"the rows {_and([x.id for x in items])}" if items is not None else "the rows above it"
+            which = f"the rows {listing([x.id for x in named])}" if named is not None else "the rows above it"
             detail = f"{' + '.join(fmt(v) for v in terms)} = " if terms and 1 < len(terms) <= 8 else ""
-            blank = [x.id for x in items or () if _num(x.cells[i]) is None]
-            blank = f"; {_and(blank)} state{'s' if len(blank) == 1 else ''} no figure here" if blank else ""
+            blank = [x.id for x in named or () if _num(x.cells[i]) is None]
+            blank = f"; {listing(blank)} state{'s' if len(blank) == 1 else ''} no figure here" if blank else ""
             out.append(warning(
                 "CL021", f"table '{t.id}'{_in_clause(r.clause or t.clause)}, {_name(r)}, column {_col_name(col)}: "
                 f"the table states {fmt(stated)}{u}, but {which} add up to {detail}{fmt(got)}{u} "
@@ -336,7 +590,7 @@ def check_return_cap(c: m.Contract) -> list[Diagnostic]:
         factor = 1 + rate / HUNDRED
         years = (cap / base).ln() / factor.ln()
         msg = (f"the return cap of {fmt(cap)} {cur} on {rc.payer}{_in_clause(rc.clause)} equals the base of "
-               f"{fmt(base)} {cur} (the grants of {_and(dict.fromkeys(g.party for g in grants))}) with "
+               f"{fmt(base)} {cur} (the grants of {listing(dict.fromkeys(g.party for g in grants))}) with "
                f"{fmt(rate)} % interest a year for {years.quantize(Decimal('0.01'), ROUND_HALF_UP)} years")
         p = c.programme
         if p is not None and p.intervention_end > p.intervention_start:
@@ -417,4 +671,5 @@ def check_assumptions(c: m.Contract) -> list[Diagnostic]:
     return out
 
 
+FIGURE_CHECKS = (check_money, check_tranches, check_tables)
 CONSISTENCY_CHECKS = (check_schedule, check_table_sums, check_tranche_shares, check_return_cap, check_assumptions)
