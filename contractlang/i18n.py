@@ -1,0 +1,640 @@
+"""Words and number formats for reports, in Danish (`da`) and English (`en`).
+
+Every word a report shows comes from `CATALOGUE`; every amount, number,
+percentage and date goes through Babel with an explicit locale. Values arrive
+as the decimal strings of the settlement document and stay `Decimal`
+throughout: nothing here ever touches a float.
+
+Formats chosen (see `Formatter`):
+
+* money: `da` → `72.150,00 kr.` (Babel's `da_DK` currency format); `en` →
+  `DKK 72,150.00` (`en_GB` symbols with the pattern `¤ #,##0.00`, the layout
+  CLDR prescribes when an alphabetic symbol precedes the number). The space
+  is Babel's no-break space U+00A0 in both languages.
+* percentages: the locale's percent pattern with as many decimals as the
+  document gives: `5,07 %` / `5.07%`, `74 %` / `74%`.
+* dates: Babel's `medium` date: `31. okt. 2028` / `31 Oct 2028`.
+* minus sign: CLDR's for both locales, the ASCII hyphen-minus (`-21,1`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from decimal import ROUND_DOWN, Decimal
+
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal, format_percent, get_currency_symbol
+
+LANGS = ("da", "en")
+LOCALES = {"da": "da_DK", "en": "en_GB"}
+#: Currency pattern per language; None means the locale's own standard pattern.
+CURRENCY_PATTERNS = {"da": None, "en": "¤\u00a0#,##0.00"}
+PERCENT_PATTERNS = {"da": "#,##0\u00a0%", "en": "#,##0%"}
+#: Decimals shown of a long quotient before it is cut short with "…" (never rounded).
+MAX_PLACES = 10
+
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # ---- report structure ------------------------------------------------------
+    "settlement": ("Afregning", "Settlement"),
+    "integrity": ("Grundlag og kontrolsummer", "Inputs and checksums"),
+    "integrity_note": ("Rapporten viser kun, hvad motoren har beregnet ud fra disse filer; SHA-256 identificerer hver fil.",
+                       "The report only shows what the engine computed from these files; SHA-256 identifies each file."),
+    "as_of": ("Opgjort pr.", "As of"),
+    "engine": ("Beregnet af", "Computed by"),
+    "contract_file": ("Kontraktfil", "Contract file"),
+    "ledger_file": ("Datafil", "Ledger file"),
+    "file": ("Fil", "File"),
+    "rows": ("Rækker", "Rows"),
+    "summary": ("Oversigt", "Summary"),
+    "owed": ("Hvad skyldes hvem", "What is owed to whom"),
+    "pool": ("Tilbagebetaling i alt (puljen)", "Total repayment (the pool)"),
+    "by_payer": ("Pr. betaler", "By payer"),
+    "by_recipient": ("Pr. modtager", "By recipient"),
+    "party": ("Part", "Party"),
+    "name": ("Navn", "Name"),
+    "role": ("Rolle", "Role"),
+    "amount": ("Beløb", "Amount"),
+    "return_cap": ("Afkastloft", "Return cap"),
+    "return_cap_text": ("Afkastloftet for {payer} er {limit} ({clause}) og omfatter målene {goals}. Loftet skar {cut} bort.",
+                        "The return cap of {payer} is {limit} ({clause}) and covers the goals {goals}. The cap cut {cut}."),
+    "no_return_cap": ("Kontrakten har intet afkastloft.", "The contract has no return cap."),
+    "tranches": ("Trancher", "Tranches"),
+    "tranche": ("Tranche", "Tranche"),
+    "until": ("Indtil puljen når", "Until the pool reaches"),
+    "no_limit": ("resten", "the rest"),
+    "shares": ("Andele", "Shares"),
+    "periods": ("Perioder", "Periods"),
+    "period": ("Periode", "Period"),
+    "from": ("Fra", "From"),
+    "to": ("Til", "To"),
+    "due": ("Forfalder", "Due"),
+    "cumulative": ("Akkumuleret", "Cumulative"),
+    "goals": ("Betalingsmål", "Payment goals"),
+    "goal": ("Mål", "Goal"),
+    "title": ("Titel", "Title"),
+    "payer": ("Betaler", "Payer"),
+    "rate": ("Sats", "Rate"),
+    "cap": ("Loft", "Cap"),
+    "no_cap": ("intet", "none"),
+    "goal_amount": ("Efter målets loft", "After the goal's cap"),
+    "goal_cap_cut": ("Skåret af målets loft", "Cut by the goal's cap"),
+    "imputed_count": ("Imputerede", "Imputed"),
+    "clause": ("Bestemmelse", "Clause"),
+    "goals_note": ("Beløb pr. mål er efter målets eget loft og før afkastloftet.",
+                   "Amounts per goal are after the goal's own cap and before the return cap."),
+    "lines": ("Betalingslinjer", "Payment lines"),
+    "lines_note": ("En linje er én betaling: ét subjekt (eller én kohorte) ved én måling af ét mål, i den rækkefølge loftet anvendes.",
+                   "A line is one payment: one subject (or one cohort) at one point of one goal, in the order the caps apply."),
+    "line": ("Linje", "Line"),
+    "subject": ("Subjekt", "Subject"),
+    "point": ("Måling", "Point"),
+    "date": ("Dato", "Date"),
+    "outcome": ("Resultat", "Outcome"),
+    "gross": ("Brutto", "Gross"),
+    "after_goal_cap": ("Efter målets loft", "After goal cap"),
+    "final": ("Til betaling", "Amount"),
+    "marks": ("Mærker", "Marks"),
+    "imputed": ("imputeret", "imputed"),
+    "cut": ("beskåret", "cut"),
+    "split": ("Fordeling", "Split"),
+    "to_party": ("Til {party}", "To {party}"),
+    "trails": ("Beregningsspor", "Audit trails"),
+    "trail": ("Sådan er beløbet beregnet", "How the amount was computed"),
+    "show_trail": ("Vis beregning", "Show the computation"),
+    "flags": ("Flag", "Flags"),
+    "flags_note": ("Flag er forhold, kontrakten kræver rejst; de ændrer ikke beløbene.",
+                   "Flags are conditions the contract requires to be raised; they do not change the amounts."),
+    "no_flags": ("Ingen flag er rejst.", "No flag is raised."),
+    "details": ("Detaljer", "Details"),
+    "exclusions": ("Udeladelser", "Exclusions"),
+    "exclusions_note": ("Subjekter og målinger, der ikke gav en betalingslinje, og hvorfor.",
+                        "Subjects and points that did not give a payment line, and why."),
+    "no_exclusions": ("Intet er udeladt.", "Nothing is excluded."),
+    "reason": ("Årsag", "Reason"),
+    "detail": ("Forklaring", "Detail"),
+    "rows_accounting": ("Regnskab over datarækker", "Rows accounting"),
+    "rows_note": ("Hver række i hver datafil er enten brugt eller udeladt med en årsag.",
+                  "Every row of every ledger file is either used or excluded with a reason."),
+    "total": ("I alt", "Total"),
+    "used": ("Brugt", "Used"),
+    "excluded": ("Udeladt", "Excluded"),
+    "row_exclusions": ("Udeladte rækker", "Excluded rows"),
+    "reports": ("Øvrige opgørelser", "Other reports"),
+    "relative_reduction": ("Relativ reduktion", "Relative reduction"),
+    "metrics": ("Nøgletal", "Metrics"),
+    "figures": ("Tal", "Figures"),
+    "yes": ("ja", "yes"),
+    "no": ("nej", "no"),
+    "none": ("ingen", "none"),
+    "all_goals": ("alle mål", "all goals"),
+    "chart_cumulative": ("Akkumuleret tilbagebetaling pr. periode", "Cumulative repayment by period"),
+    "chart_goals": ("Betaling pr. mål pr. periode", "Payments per goal per period"),
+    "series_pool": ("Puljen i alt", "The pool"),
+    "series_payer": ("Heraf {payer} (under afkastloftet)", "Of which {payer} (under the return cap)"),
+    "line_cap": ("Afkastloft {payer}: {limit}", "Return cap {payer}: {limit}"),
+    "line_tranche": ("Tranche {a} → {b}: {limit}", "Tranche {a} → {b}: {limit}"),
+    "text_lines": ("{n} linjer. Se en linjes beregning med: contractlang explain <linje-id>",
+                   "{n} lines. See a line's computation with: contractlang explain <line id>"),
+    "text_flags": ("Flag rejst: {n}", "Flags raised: {n}"),
+    "half": ("{n}. halvår {year}", "H{n} {year}"),
+    "unknown_line": ("Ukendt linje {id!r}.", "Unknown line {id!r}."),
+    "did_you_mean": ("Mente du: {names}?", "Did you mean: {names}?"),
+    "unknown_flag": ("Intet rejst flag hedder {id!r}.", "No raised flag is called {id!r}."),
+    "line_head": ("Linje {id}", "Line {id}"),
+    "flag_head": ("Flag {id}", "Flag {id}"),
+    "contract_text": ("Kontrakttekst:", "Contract text:"),
+    "engine_text": ("motorens tekst", "engine text"),
+    # ---- roles, levels and other codes --------------------------------------------
+    "role.funder": ("investor", "funder"),
+    "role.recipient": ("modtager og tilbagebetaler", "recipient and repayer"),
+    "level.person": ("person", "person"),
+    "level.household": ("husstand", "household"),
+    "level.cohort": ("kohorte", "cohort"),
+    "level.persons": ("person", "person"),
+    "level.households": ("husstand", "household"),
+    "level.cohorts": ("kohorte", "cohort"),
+    "per.success": ("pr. succes", "per success"),
+    "per.unit": ("pr. enhed", "per unit"),
+    "per.percentage_point": ("pr. procentpoint", "per percentage point"),
+    "per.person": ("pr. person", "per person"),
+    "per.household": ("pr. husstand", "per household"),
+    "mode.half_away_from_zero": ("halve væk fra nul", "half away from zero"),
+    "mode.half_up": ("halve op", "half up"),
+    "mode.half_down": ("halve ned", "half down"),
+    "mode.half_even": ("halve til lige", "half to even"),
+    "mode.down": ("mod nul", "towards zero"),
+    "mode.up": ("væk fra nul", "away from zero"),
+    "mode.floor": ("nedad", "down"),
+    "mode.ceiling": ("opad", "up"),
+    "reason.not_due": ("ikke forfalden på opgørelsesdatoen", "not due by the settlement date"),
+    "reason.replaced": ("husstanden er erstattet (Bilag 1.4 3.2.3)", "the household was replaced (Bilag 1.4 3.2.3)"),
+    "reason.out_of_scope": ("uden for målgruppen", "outside the goal's subjects"),
+    "reason.too_short": ("under 3 måneder i indsatsen", "less than 3 months in the programme"),
+    "reason.duplicate": ("dublet", "duplicate"),
+    "reason.missing": ("ingen data", "no data"),
+    "reason.moved_away": ("fraflyttet", "moved away"),
+    "reason.ended": ("ophørt", "ended"),
+    "reason.no_data": ("ingen data", "no data"),
+    "reason.control_group": ("kontrolgruppe", "control group"),
+    "reason.not_eligible": ("uden for målets målgruppe", "not among the goal's subjects"),
+    "reason.not_counting": ("tæller ikke (under 3 måneder i indsatsen)", "does not count (less than 3 months in the programme)"),
+    "reason.not_read": ("læses ikke af kontrakten", "not read by the contract"),
+    "key.ended": ("Ophørte husstande", "Households ended"),
+    "key.households": ("Husstande", "Households"),
+    "key.threshold": ("Grænse", "Threshold"),
+    "key.value": ("Værdi", "Value"),
+    "key.clause": ("Bestemmelse", "Clause"),
+    "key.grant": ("Tilskud", "Grant"),
+    "key.expected": ("Forventede husstande", "Expected households"),
+    "key.actual": ("Faktiske husstande", "Actual households"),
+    "key.reduction": ("Mulig reduktion", "Possible reduction"),
+    "key.expected_households": ("Forventede husstande", "Expected households"),
+    "key.actual_households": ("Faktiske husstande", "Actual households"),
+    "key.grants": ("Tilskud", "Grants"),
+    "fn.mean": ("gennemsnit", "mean"),
+    "fn.max": ("maks", "max"),
+    "fn.min": ("min", "min"),
+    "fn.round": ("afrund", "round"),
+    # ---- trace steps: one sentence per kind (docs/settlement-json.md) ------------
+    "step.rule": ("Mål {goal} ({title}) gælder, {clause}.", "Goal {goal} ({title}) applies, {clause}."),
+    "step.rule_flag": ("Reglen for flaget gælder, {clause}.", "The flag's rule applies, {clause}."),
+    "step.subject": ("Opgøres for {level} {subject}{household}: {detail}", "Counted for {level} {subject}{household}: {detail}"),
+    "step.subject_household": (" i husstand {household}", " of household {household}"),
+    "step.input": ("Data: {file} linje {line}: {measure} for {subject} ved {point} = {value}.",
+                   "Input: {file} line {line}: {measure} of {subject} at {point} = {value}."),
+    "step.missing": ("Mangler: ingen række med {measure} for {subject} ved {point}, skønt målingen skulle foreligge.",
+                     "Missing: no row with {measure} of {subject} at {point}, though the measurement was due."),
+    "step.at": (" ved {point}", " at {point}"),
+    "step.value": ("{name}{at} = {value}, efter {expr}.", "{name}{at} = {value}, by {expr}."),
+    "step.compute": ("Beregnet {expr} = {value}.", "Computed {expr} = {value}."),
+    "step.compute_named": ("Beregnet {name}{at}: {expr} = {value}.", "Computed {name}{at}: {expr} = {value}."),
+    "step.round": ("Afrundet{at} {before} til {after} ({places} {decimals}, {mode}; afrundingsregel {rule}, {clause}).",
+                   "Rounded{at} {before} to {after} ({places} {decimals}, {mode}; rounding rule {rule}, {clause})."),
+    "decimal": ("decimal", "decimal"),
+    "decimals": ("decimaler", "decimals"),
+    "step.impute": ("Imputeret{at} ({reason}): værdien erstattes af gennemsnittet {mean} af de {observations} værdier, der er opnået ved samme måling ({clause}).",
+                    "Imputed{at} ({reason}): the value is replaced by the mean {mean} of the {observations} values obtained at the same measurement ({clause})."),
+    "step.impute_method": (" Metode: {method}.", " Method: {method}."),
+    "step.impute_exemption": (" Undtagelse: {exemption}.", " Exemption: {exemption}."),
+    "step.payment": ("Betaling: resultat {outcome} × sats {rate} {per} = {exact}; til betaling {value}.",
+                     "Payment: outcome {outcome} × rate {rate} {per} = {exact}; payable {value}."),
+    "step.cap_goal": ("Loft for mål {cap}: {limit} ({clause}).", "Cap of goal {cap}: {limit} ({clause})."),
+    "step.cap_return": ("Afkastloft for {payer}: {limit} ({clause}).", "Return cap of {payer}: {limit} ({clause})."),
+    "step.cap_within": ("{running} er allerede medregnet, så {before} ligger inden for loftet og er uændret.",
+                        "{running} is already counted, so {before} fits under the cap and is unchanged."),
+    "step.cap_cut": ("{running} er allerede medregnet, så kun {after} af {before} ligger inden for loftet.",
+                     "{running} is already counted, so only {after} of {before} fits under the cap."),
+    "step.tranche": ("Tranche {tranche}{until} ({clause}): {amount} indgår i puljen, der før denne betaling er {pool_before}; fordeling {split}.",
+                     "Tranche {tranche}{until} ({clause}): {amount} enters the pool, which stands at {pool_before} before this payment; split {split}."),
+    "step.tranche_until": (", indtil puljen når {until}", ", until the pool reaches {until}"),
+    "step.tranche_remainder": (" Afrundingsrest til {remainder}.", " Rounding remainder to {remainder}."),
+    "step.flag": ("Flag {flag}: {condition}; værdi {value}.", "Flag {flag}: {condition}; value {value}."),
+    "step.flag_threshold": (" Grænse: {threshold}.", " Threshold: {threshold}."),
+    "step.rule_see": ("Mål {goal} ({title}) gælder, {clause}; kontraktteksten står under betalingsmålene.",
+                      "Goal {goal} ({title}) applies, {clause}; the contract text is shown under the payment goals."),
+    "step.note": ("Bemærkning: {text}", "Note: {text}"),
+    "step.unknown": ("Trin {kind}: {fields}", "Step {kind}: {fields}"),
+}
+assert all(len(v) == 2 for v in CATALOGUE.values())
+
+_NUMBER = re.compile(r"(?<![\w.@])\d+(?:\.\d+)?(?![\w.])")
+_FUNCTION = re.compile(r"\b(mean|max|min|round)\(")
+_AMOUNT = re.compile(r"^-?\d+\.\d{2}$")
+
+
+def to_decimal(value, cut_short: bool = False) -> Decimal:
+    """A document value (decimal string, int or Decimal) as Decimal; floats are refused.
+
+    With `cut_short`, a string the engine already cut short (`"10.1365517…"`)
+    is read without its `…`; the caller must show that it is cut short.
+    """
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool) or isinstance(value, float):
+        raise TypeError(f"not a decimal value: {value!r}")
+    text = str(value)
+    if cut_short and text.endswith("…"):
+        text = text[:-1]
+    return Decimal(text)
+
+
+class Formatter:
+    """Words and numbers for one language; every Babel call passes `locale=` explicitly."""
+
+    def __init__(self, lang: str, currency: str = "DKK"):
+        if lang not in LANGS:
+            raise ValueError(f"language must be one of {', '.join(LANGS)}, not {lang!r}")
+        self.lang = lang
+        self.locale = LOCALES[lang]
+        self.currency = currency
+        self._i = LANGS.index(lang)
+
+    # ---- words ----
+    def t(self, key: str, **kw) -> str:
+        """The catalogue entry `key` in this language, with `kw` filled in."""
+        text = CATALOGUE[key][self._i]
+        return text.format(**kw) if kw else text
+
+    def raw(self, key: str) -> str:
+        """The catalogue entry `key` unformatted, for callers that mark up the values first."""
+        return CATALOGUE[key][self._i]
+
+    def code(self, prefix: str, value) -> str:
+        """A translated code (`reason.not_due`), or the code itself when the catalogue lacks it."""
+        key = f"{prefix}.{value}"
+        return self.t(key) if key in CATALOGUE else str(value)
+
+    # ---- numbers ----
+    def money(self, value) -> str:
+        """An amount: `72.150,00 kr.` / `DKK 72,150.00`."""
+        d = to_decimal(value)
+        return format_currency(d, self.currency, format=CURRENCY_PATTERNS[self.lang], locale=self.locale,
+                               currency_digits=CURRENCY_PATTERNS[self.lang] is None)
+
+    def currency_symbol(self) -> str:
+        return get_currency_symbol(self.currency, locale=self.locale)
+
+    def num(self, value, grouping: bool = True) -> str:
+        """A decimal with the places it has (`7.50` → `7,50`); past MAX_PLACES it is cut with `…`."""
+        d = to_decimal(value, cut_short=True)
+        exp = d.as_tuple().exponent
+        places = max(0, -exp) if isinstance(exp, int) else 0
+        tail = "…" if str(value).endswith("…") else ""
+        if places > MAX_PLACES:
+            cut = d.quantize(Decimal(1).scaleb(-MAX_PLACES), rounding=ROUND_DOWN)
+            places, tail = MAX_PLACES, ("…" if cut != d else tail)
+            d = cut
+        pattern = ("#,##0" if grouping else "0") + ("." + "0" * places if places else "")
+        return format_decimal(d, format=pattern, locale=self.locale) + tail
+
+    def count(self, value) -> str:
+        return format_decimal(int(value), format="#,##0", locale=self.locale)
+
+    def axis(self, value) -> str:
+        """A whole-number axis label (`300.000` / `300,000`)."""
+        return format_decimal(to_decimal(value), format="#,##0", locale=self.locale)
+
+    def pct(self, value) -> str:
+        """A percentage given in percent (`"74"` → `74 %` / `74%`), with the places it has."""
+        d = to_decimal(value)
+        exp = d.as_tuple().exponent
+        places = max(0, -exp) if isinstance(exp, int) else 0
+        pattern = PERCENT_PATTERNS[self.lang]
+        if places:
+            pattern = pattern.replace("#,##0", "#,##0." + "0" * places, 1)
+        return format_percent(d / 100, format=pattern, locale=self.locale)
+
+    def date(self, value) -> str:
+        """An ISO date as Babel's medium date: `31. okt. 2028` / `31 Oct 2028`."""
+        return format_date(dt.date.fromisoformat(str(value)), format="medium", locale=self.locale)
+
+    def period(self, value: str) -> str:
+        """A period code (`2024-H2`) in words (`2. halvår 2024` / `H2 2024`)."""
+        m = re.fullmatch(r"(\d{4})-H([12])", str(value))
+        return self.t("half", n=m.group(2), year=m.group(1)) if m else str(value)
+
+    def clause(self, value) -> str:
+        return f"§ {value}" if value else ""
+
+    def plural(self, n, one: str, many: str) -> str:
+        return self.t(one) if to_decimal(n) == 1 else self.t(many)
+
+    def expr(self, text: str) -> str:
+        """An arithmetic expression with its numbers localised: `(7,50 - 9,50) / 9,50 × 100`.
+
+        In Danish, where the comma is the decimal sign, arguments are separated
+        by `;` as in a Danish spreadsheet.
+        """
+        s = str(text)
+        if self.lang == "da":
+            s = s.replace(", ", "; ")
+        s = _FUNCTION.sub(lambda m: self.t(f"fn.{m.group(1)}") + "(", s)
+        s = _NUMBER.sub(lambda m: self.num(m.group(0), grouping=False), s)
+        return s.replace(" * ", " × ")
+
+    def value(self, value) -> str:
+        """Any scalar of the document: counts as counts, decimal strings as numbers, names as they are."""
+        if value is None:
+            return self.t("none")
+        if isinstance(value, bool) or value in ("true", "false"):
+            return self.t("yes" if value in (True, "true") else "no")
+        if isinstance(value, int):
+            return self.count(value)
+        s = str(value)
+        if _NUMBER.fullmatch(s.lstrip("-").rstrip("…")):
+            return self.num(s)
+        return s
+
+    def is_amount(self, value) -> bool:
+        return isinstance(value, str) and bool(_AMOUNT.match(value))
+
+# ---- markup and sentences: the document's steps and facts in words -------------------------
+
+class Plain:
+    """Terminal text: no markup."""
+
+    @staticmethod
+    def esc(s: str) -> str:
+        return s
+
+    tpl = esc
+
+    @staticmethod
+    def code(s: str) -> str:
+        return s
+
+
+class Markdown(Plain):
+    """Markdown: identifiers and expressions in code spans."""
+
+    @staticmethod
+    def esc(s: str) -> str:
+        for ch in "\\`*_[]<>|":
+            s = s.replace(ch, "\\" + ch)
+        return s
+
+    @staticmethod
+    def tpl(s: str) -> str:
+        return s
+
+    @staticmethod
+    def code(s: str) -> str:
+        fence = "``" if "`" in s else "`"
+        return f"{fence}{s.replace('|', '¦')}{fence}"
+
+
+class Html(Plain):
+    """HTML: everything escaped, identifiers in `<code>`."""
+
+    @staticmethod
+    def esc(s: str) -> str:
+        return html.escape(s)
+
+    tpl = esc
+
+    @staticmethod
+    def code(s: str) -> str:
+        return f"<code>{html.escape(s)}</code>"
+
+
+PLAIN, MARKDOWN, HTML = Plain(), Markdown(), Html()
+
+
+def goals_by_id(doc: dict) -> dict:
+    return {g["id"]: g for g in doc.get("goals", [])}
+
+
+def party_name(doc: dict, pid: str) -> str:
+    return (doc.get("parties", {}).get(pid) or {}).get("name", pid)
+
+
+def _is_number(v) -> bool:
+    try:
+        to_decimal(v, cut_short=True)
+        return not isinstance(v, bool)
+    except (ArithmeticError, TypeError, ValueError):
+        return False
+
+
+def _describe(step: dict, doc: dict, fx: Formatter, mk: Plain, rule_text: bool) -> tuple[str, str | None]:
+    """The sentence before the full stop after `kr.` or `…` is dropped (`kr..` → `kr.`)."""
+    kind = step.get("kind")
+
+    def s(key: str, **kw) -> str:
+        return mk.tpl(fx.raw(key)).format(**kw)
+
+    def money(v) -> str:
+        return mk.esc(fx.money(v)) if v is not None else mk.esc(fx.t("none"))
+
+    def num(v) -> str:
+        return mk.esc(fx.num(v)) if _is_number(v) and not isinstance(v, int) else mk.esc(fx.value(v))
+
+    def val(v) -> str:
+        return num(v) if _is_number(v) else mk.code(str(v))
+
+    def clause(v) -> str:
+        return mk.esc(fx.clause(v))
+
+    def at() -> str:
+        point = step.get("point")
+        if not point or str(point) in str(step.get("name", "")):
+            return ""
+        return s("step.at", point=mk.code(str(point)))
+
+    code = mk.code
+    if kind == "rule":
+        goal = step.get("goal")
+        if goal:
+            title = goals_by_id(doc).get(goal, {}).get("title", "")
+            key = "step.rule" if rule_text else "step.rule_see"
+            return (s(key, goal=code(goal), title=mk.esc(title), clause=clause(step.get("clause"))),
+                    step.get("text") if rule_text else None)
+        return s("step.rule_flag", clause=clause(step.get("clause"))), step.get("text")
+    if kind == "subject":
+        hh = step.get("household")
+        part = s("step.subject_household", household=code(hh)) if hh and hh != step.get("subject") else ""
+        return s("step.subject", level=mk.esc(fx.code("level", step.get("level"))), subject=code(str(step.get("subject"))),
+                 household=part, detail=mk.esc(str(step.get("detail") or ""))), None
+    if kind == "input":
+        return s("step.input", file=code(str(step.get("file"))), line=mk.esc(str(step.get("line"))),
+                 measure=code(str(step.get("measure"))), subject=code(str(step.get("subject"))),
+                 point=code(str(step.get("point"))), value=val(step.get("value"))), None
+    if kind == "missing":
+        return s("step.missing", measure=code(str(step.get("measure"))), subject=code(str(step.get("subject"))),
+                 point=code(str(step.get("point")))), None
+    if kind == "value":
+        return s("step.value", name=code(str(step.get("name"))), at=at(), value=val(step.get("value")),
+                 expr=code(str(step.get("expr")))), None
+    if kind == "compute":
+        if step.get("name"):
+            return s("step.compute_named", name=code(str(step["name"])), at=at(), expr=code(fx.expr(step.get("expr", ""))),
+                     value=num(step.get("value"))), None
+        return s("step.compute", expr=code(fx.expr(step.get("expr", ""))), value=num(step.get("value"))), None
+    if kind == "round":
+        places = step.get("places", 0)
+        return s("step.round", at=at(), before=num(step.get("before")), after=num(step.get("after")),
+                 places=mk.esc(fx.value(places)), decimals=mk.esc(fx.plural(places, "decimal", "decimals")),
+                 mode=mk.esc(fx.code("mode", step.get("mode"))), rule=code(str(step.get("rule"))),
+                 clause=clause(step.get("clause"))), None
+    if kind == "impute":
+        text = s("step.impute", at=at(), reason=mk.esc(fx.code("reason", step.get("reason"))), mean=num(step.get("mean")),
+                 observations=mk.esc(fx.value(step.get("observations"))), clause=clause(step.get("clause")))
+        if step.get("method") not in (None, "mean"):
+            text += s("step.impute_method", method=code(str(step["method"])))
+        if step.get("exemption"):
+            text += s("step.impute_exemption", exemption=mk.esc(fx.code("reason", step["exemption"])))
+        return text, None
+    if kind == "payment":
+        return s("step.payment", outcome=num(step.get("outcome")), rate=money(step.get("rate")),
+                 per=mk.esc(fx.code("per", step.get("per"))), exact=num(step.get("exact")),
+                 value=money(step.get("value"))), None
+    if kind == "cap":
+        if step.get("cap") == "return":
+            payer = (doc.get("return_cap") or {}).get("payer", "")
+            head = s("step.cap_return", payer=code(str(payer)), limit=money(step.get("limit")), clause=clause(step.get("clause")))
+        else:
+            head = s("step.cap_goal", cap=code(str(step.get("cap"))), limit=money(step.get("limit")),
+                     clause=clause(step.get("clause")))
+        same = to_decimal(step.get("before")) == to_decimal(step.get("after"))
+        tail = s("step.cap_within" if same else "step.cap_cut", running=money(step.get("running_before")),
+                 before=money(step.get("before")), after=money(step.get("after")))
+        return f"{head} {tail}", None
+    if kind == "tranche":
+        number = step.get("tranche")
+        until = step["until"] if "until" in step else next(
+            (t.get("until") for t in doc.get("tranches", []) if t.get("number") == number), None)
+        shares = step.get("shares") or {}
+        text = s("step.tranche", tranche=mk.esc(str(number)),
+                 until=s("step.tranche_until", until=money(until)) if until is not None else "",
+                 clause=clause(step.get("clause")), amount=money(step.get("amount")),
+                 pool_before=money(step.get("pool_before")),
+                 split="; ".join(f"{code(p)} {mk.esc(fx.pct(shares[p])) + ' = ' if p in shares else ''}{money(v)}"
+                                 for p, v in (step.get("split") or {}).items()))
+        rem = step.get("remainder")
+        if rem is not None and len(shares) > 1:
+            if isinstance(rem, dict):
+                rem = "; ".join(f"{code(str(k))} {money(v) if fx.is_amount(v) else mk.esc(str(v))}" for k, v in rem.items())
+            elif fx.is_amount(rem):
+                rem = money(rem)
+            else:
+                rem = code(str(rem))
+            text += s("step.tranche_remainder", remainder=rem)
+        return text, None
+    if kind == "flag":
+        text = s("step.flag", flag=code(str(step.get("flag"))), condition=code(str(step.get("condition"))),
+                 value=mk.esc(fx.value(step.get("value"))))
+        if step.get("threshold") is not None:
+            text += s("step.flag_threshold", threshold=mk.esc(fx.value(step["threshold"])))
+        details = step.get("details") or {}
+        if details:
+            text += " " + mk.esc("; ".join(f"{key_label(k, fx)}: {detail_value(k, v, fx)}" for k, v in details.items())) + "."
+        return text, None
+    if kind == "note":
+        return s("step.note", text=mk.esc(str(step.get("text", "")))), None
+    fields = ", ".join(f"{k}={step[k]}" for k in sorted(step) if k != "kind")
+    return s("step.unknown", kind=code(str(kind)), fields=mk.esc(fields)), None
+
+
+def describe_step(step: dict, doc: dict, fx: Formatter, mk: Plain = PLAIN,
+                  rule_text: bool = True) -> tuple[str, str | None]:
+    """One trace step as a sentence, plus a verbatim block (the contract text of a rule) or None.
+
+    Args:
+        step: a trace step (docs/settlement-json.md, "Kinds").
+        doc: the settlement document, for goal titles, parties and tranches.
+        fx: the language.
+        mk: the markup of the output format (PLAIN, MARKDOWN or HTML).
+        rule_text: give a goal rule's contract text as the block; reports that
+            show each goal's text once pass False and the sentence points there.
+    """
+    sentence, block = _describe(step, doc, fx, mk, rule_text)
+    sentence = _DOUBLE_STOP.sub("", sentence)
+    return sentence, block
+
+
+_DOUBLE_STOP = re.compile(r"(?<=[.…])\.(?=\s|$)")
+
+
+def goal_texts(doc: dict) -> dict[str, str]:
+    """Each goal's contract text, as the first `rule` step of its lines gives it."""
+    texts: dict[str, str] = {}
+    for line in doc.get("lines", []):
+        for step in line.get("trace", []):
+            if step.get("kind") == "rule" and step.get("goal") and step.get("text"):
+                texts.setdefault(step["goal"], step["text"])
+    return texts
+
+
+def line_facts(line: dict, doc: dict, fx: Formatter, mk: Plain = PLAIN) -> list[tuple[str, str]]:
+    """The headline facts of a line as (label, value) pairs; labels plain, values marked up by `mk`."""
+    goal = goals_by_id(doc).get(line.get("goal"), {})
+    esc, code = mk.esc, mk.code
+    marks = [fx.t(k) for k in ("imputed", "cut") if line.get(k)]
+    facts = [
+        (fx.t("goal"), f"{code(str(line.get('goal')))} ({esc(goal.get('title', ''))}), {esc(fx.clause(goal.get('clause')))}"),
+        (fx.t("subject"), code(str(line.get("subject")))),
+        (fx.t("point"), code(str(line.get("point")))),
+        (fx.t("date"), esc(fx.date(line["date"]))),
+        (fx.t("period"), esc(fx.period(line.get("period")))),
+        (fx.t("payer"), f"{code(str(line.get('payer')))} ({esc(party_name(doc, line.get('payer')))})"),
+        (fx.t("outcome"), esc(fx.num(line["outcome"]))),
+        (fx.t("gross"), esc(fx.money(line["gross"]))),
+        (fx.t("after_goal_cap"), esc(fx.money(line["after_goal_cap"]))),
+        (fx.t("final"), esc(fx.money(line["amount"]))),
+        (fx.t("split"), "; ".join(f"{code(p)} {esc(fx.money(v))}" for p, v in (line.get("split") or {}).items())),
+    ]
+    if marks:
+        facts.append((fx.t("marks"), esc(", ".join(marks))))
+    return facts
+
+
+_KEY_KINDS = {"grant": "money", "reduction": "money", "clause": "clause"}
+
+
+def key_label(key: str, fx: Formatter) -> str:
+    return fx.t(f"key.{key}") if f"key.{key}" in CATALOGUE else key.replace("_", " ")
+
+
+def detail_value(key: str, value, fx: Formatter) -> str:
+    kind = _KEY_KINDS.get(key)
+    if value is None:
+        return fx.t("none")
+    if kind == "money" or (kind is None and fx.is_amount(value) and key.endswith(("amount", "limit"))):
+        return fx.money(value)
+    if kind == "clause":
+        return fx.clause(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(detail_value(key, v, fx) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{key_label(k, fx)}: {detail_value(k, v, fx)}" for k, v in value.items())
+    return fx.value(value)
+
+
+def return_cap_sentence(doc: dict, fx: Formatter, mk: Plain) -> str:
+    rc = doc["return_cap"]
+    goals = ", ".join(mk.code(g) for g in rc.get("goals") or []) or mk.esc(fx.t("all_goals"))
+    return mk.tpl(fx.raw("return_cap_text")).format(
+        payer=mk.code(str(rc.get("payer"))), limit=mk.esc(fx.money(rc.get("limit"))), clause=mk.esc(fx.clause(rc.get("clause"))),
+        goals=goals, cut=mk.esc(fx.money(doc.get("totals", {}).get("return_cap_cut", "0"))))
