@@ -279,7 +279,7 @@ class _Builder(Transformer):
         for c in children:
             if isinstance(c, Token) and c.type == "STRING" and title is None:
                 title = _unquote(c)
-            elif isinstance(c, _Clause):
+            elif type(c) is _Clause:
                 clause = c.text
             else:
                 rest.append(c)
