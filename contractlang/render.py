@@ -27,6 +27,28 @@ class UnknownLine(LookupError):
 
 # ---- reading the document ---------------------------------------------------------------
 
+def canonical(value):
+    """The document as its JSON form reads back: keys sorted, Decimal and dates as strings.
+
+    Rendering the engine's dict and rendering `settle --format json` read back
+    then give the same bytes. Floats are refused: amounts must stay exact.
+    """
+    if isinstance(value, dict):
+        return {str(k): canonical(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    if isinstance(value, float):
+        raise TypeError(f"a float in the settlement document: {value!r}; amounts must be decimal strings")
+    if isinstance(value, (Decimal, dt.date)):
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    return value
+
+
+def _lite(doc: dict) -> dict:
+    """The document without its lines, canonical (for renderings that need one line at most)."""
+    return canonical({k: v for k, v in doc.items() if k != "lines"})
+
+
 def formatter(doc: dict, lang: str) -> Formatter:
     return Formatter(lang, currency=doc.get("contract", {}).get("currency") or "DKK")
 
@@ -77,7 +99,8 @@ def render_line(doc: dict, line_id: str, lang: str) -> str:
         UnknownLine: the document has no line `line_id` (the message suggests close ids).
     """
     fx = formatter(doc, lang)
-    line = find_line(doc, line_id, fx)
+    line = canonical(find_line(doc, line_id, fx))
+    doc = _lite(doc)
     facts = line_facts(line, doc, fx)
     width = max(len(k) for k, _ in facts)
     out = [fx.t("line_head", id=line["id"]), "=" * len(fx.t("line_head", id=line["id"]))]
@@ -89,6 +112,7 @@ def render_line(doc: dict, line_id: str, lang: str) -> str:
 
 def render_flag(doc: dict, flag_id: str, lang: str) -> str:
     """Every raised flag with id `flag_id` (one per subject) with its trail, as text."""
+    doc = _lite(doc)
     fx = formatter(doc, lang)
     flags = [f for f in doc.get("flags", []) if f.get("id") == flag_id]
     if not flags:
@@ -106,6 +130,7 @@ def render_flag(doc: dict, flag_id: str, lang: str) -> str:
 
 def render_exclusions(doc: dict, lang: str) -> str:
     """Exclusions and the rows accounting as text."""
+    doc = _lite(doc)
     fx = formatter(doc, lang)
     out = [fx.t("exclusions"), "=" * len(fx.t("exclusions"))]
     rows = [[e.get("goal") or "", e.get("subject") or "", e.get("point") or "", fx.code("reason", e.get("reason")),
@@ -479,6 +504,7 @@ def render(doc: dict, fmt: str, lang: str) -> str | bytes:
     """Render a settlement document as `md`, `html`, `text` (str) or `xlsx` (bytes), in `da` or `en`."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    doc = canonical(doc)
     fx = formatter(doc, lang)
     if fmt == "md":
         return _md(doc, fx)

@@ -135,6 +135,10 @@ class _Frame:
     def band(self) -> Decimal:
         return self.pw / self.n
 
+    def room_for_labels(self) -> bool:
+        """Amounts are written on the chart only when a period's band can hold one (the table has them all)."""
+        return self.band() >= 125
+
     def y(self, v) -> Decimal:
         return self.TOP + self.ph - self.ph * to_decimal(v) / self.ymax
 
@@ -228,6 +232,8 @@ def chart_cumulative(doc: dict, fx: Formatter) -> str:
         x, y = fr.x(i), fr.y(p["cumulative"])
         body.append(f'<circle cx="{_px(x)}" cy="{_px(y)}" r="4" fill="{POOL}"><title>{esc(fx.period(p["period"]))}: '
                     f'{esc(fx.money(p["cumulative"]))}</title></circle>')
+        if not fr.room_for_labels():
+            continue
         below = any(Decimal(0) < y - fr.y(v) < 24 for v, _, _ in hlines)   # a threshold just above: label below
         body.append(f'<text x="{_px(x)}" y="{_px(y + 19 if below else y - 10)}" text-anchor="middle" font-size="10.5" '
                     f'fill="{POOL}">{esc(fx.money(p["cumulative"]))}</text>')
@@ -262,8 +268,9 @@ def chart_goals(doc: dict, fx: Formatter) -> str:
                         f'fill="{colour[g["id"]]}"><title>{esc(fx.period(p["period"]))}, {esc(g.get("title", g["id"]))}: '
                         f'{esc(fx.money(v))}</title></rect>')
             base += v
-        body.append(f'<text x="{_px(fr.x(i))}" y="{_px(fr.y(base) - 6)}" text-anchor="middle" font-size="10.5" fill="#1d2733">'
-                    f'{esc(fx.money(p["amount"]))}</text>')
+        if fr.room_for_labels():
+            body.append(f'<text x="{_px(fr.x(i))}" y="{_px(fr.y(base) - 6)}" text-anchor="middle" font-size="10.5" fill="#1d2733">'
+                        f'{esc(fx.money(p["amount"]))}</text>')
     legend = [("box", colour[g["id"]], g.get("title", g["id"])) for g in goals]
     height = fr.H + 18 * _legend_rows(legend) + 6
     body += _legend(legend, fr.H - 6)
