@@ -20,7 +20,6 @@ Formats chosen (see `Formatter`):
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 from decimal import ROUND_DOWN, Decimal
 
@@ -76,6 +75,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "title": ("Titel", "Title"),
     "payer": ("Betaler", "Payer"),
     "rate": ("Sats", "Rate"),
+    "per": ("Pr.", "Per"),
+    "flag": ("Flag", "Flag"),
     "cap": ("Loft", "Cap"),
     "no_cap": ("intet", "none"),
     "goal_amount": ("Efter målets loft", "After the goal's cap"),
@@ -85,7 +86,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "goals_note": ("Beløb pr. mål er efter målets eget loft og før afkastloftet.",
                    "Amounts per goal are after the goal's own cap and before the return cap."),
     "lines": ("Betalingslinjer", "Payment lines"),
-    "lines_note": ("En linje er én betaling: ét subjekt (eller én kohorte) ved én måling af ét mål, i den rækkefølge loftet anvendes.",
+    "lines_note": ("En linje er én betaling: ét subjekt (eller én kohorte) ved én måling af ét mål, "
+                   "i den rækkefølge loftet anvendes.",
                    "A line is one payment: one subject (or one cohort) at one point of one goal, in the order the caps apply."),
     "line": ("Linje", "Line"),
     "subject": ("Subjekt", "Subject"),
@@ -214,8 +216,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                    "Rounded{at} {before} to {after} ({places} {decimals}, {mode}; rounding rule {rule}, {clause})."),
     "decimal": ("decimal", "decimal"),
     "decimals": ("decimaler", "decimals"),
-    "step.impute": ("Imputeret{at} ({reason}): værdien erstattes af gennemsnittet {mean} af de {observations} værdier, der er opnået ved samme måling ({clause}).",
-                    "Imputed{at} ({reason}): the value is replaced by the mean {mean} of the {observations} values obtained at the same measurement ({clause})."),
+    "step.impute": ("Imputeret{at} ({reason}): værdien erstattes af gennemsnittet {mean} af de {observations} værdier, "
+                    "der er opnået ved samme måling ({clause}).",
+                    "Imputed{at} ({reason}): the value is replaced by the mean {mean} of the {observations} values "
+                    "obtained at the same measurement ({clause})."),
     "step.impute_method": (" Metode: {method}.", " Method: {method}."),
     "step.impute_exemption": (" Undtagelse: {exemption}.", " Exemption: {exemption}."),
     "step.payment": ("Betaling: resultat {outcome} × sats {rate} {per} = {exact}; til betaling {value}.",
@@ -226,8 +230,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                         "{running} is already counted, so {before} fits under the cap and is unchanged."),
     "step.cap_cut": ("{running} er allerede medregnet, så kun {after} af {before} ligger inden for loftet.",
                      "{running} is already counted, so only {after} of {before} fits under the cap."),
-    "step.tranche": ("Tranche {tranche}{until} ({clause}): {amount} indgår i puljen, der før denne betaling er {pool_before}; fordeling {split}.",
-                     "Tranche {tranche}{until} ({clause}): {amount} enters the pool, which stands at {pool_before} before this payment; split {split}."),
+    "step.tranche": ("Tranche {tranche}{until} ({clause}): {amount} indgår i puljen, der før denne betaling er "
+                     "{pool_before}; fordeling {split}.",
+                     "Tranche {tranche}{until} ({clause}): {amount} enters the pool, which stands at {pool_before} "
+                     "before this payment; split {split}."),
     "step.tranche_until": (", indtil puljen når {until}", ", until the pool reaches {until}"),
     "step.tranche_remainder": (" Afrundingsrest til {remainder}.", " Rounding remainder to {remainder}."),
     "step.flag": ("Flag {flag}: {condition}; værdi {value}.", "Flag {flag}: {condition}; value {value}."),
@@ -370,10 +376,11 @@ class Formatter:
     def is_amount(self, value) -> bool:
         return isinstance(value, str) and bool(_AMOUNT.match(value))
 
+
 # ---- markup and sentences: the document's steps and facts in words -------------------------
 
 class Plain:
-    """Terminal text: no markup."""
+    """Terminal text: no markup. Subclasses (render.Markdown, render.Html) mark identifiers and escape text."""
 
     @staticmethod
     def esc(s: str) -> str:
@@ -386,47 +393,16 @@ class Plain:
         return s
 
 
-class Markdown(Plain):
-    """Markdown: identifiers and expressions in code spans."""
-
-    @staticmethod
-    def esc(s: str) -> str:
-        for ch in "\\`*_[]<>|":
-            s = s.replace(ch, "\\" + ch)
-        return s
-
-    @staticmethod
-    def tpl(s: str) -> str:
-        return s
-
-    @staticmethod
-    def code(s: str) -> str:
-        fence = "``" if "`" in s else "`"
-        return f"{fence}{s.replace('|', '¦')}{fence}"
-
-
-class Html(Plain):
-    """HTML: everything escaped, identifiers in `<code>`."""
-
-    @staticmethod
-    def esc(s: str) -> str:
-        return html.escape(s)
-
-    tpl = esc
-
-    @staticmethod
-    def code(s: str) -> str:
-        return f"<code>{html.escape(s)}</code>"
-
-
-PLAIN, MARKDOWN, HTML = Plain(), Markdown(), Html()
+PLAIN = Plain()
 
 
 def goals_by_id(doc: dict) -> dict:
+    """The document's goals by id."""
     return {g["id"]: g for g in doc.get("goals", [])}
 
 
 def party_name(doc: dict, pid: str) -> str:
+    """A party's name (`Viborg Kommune`), or its id when the document has none."""
     return (doc.get("parties", {}).get(pid) or {}).get("name", pid)
 
 
@@ -578,13 +554,13 @@ _DOUBLE_STOP = re.compile(r"(?<=[.…])\.(?=\s|$)")
 
 
 def goal_texts(doc: dict) -> dict[str, str]:
-    """Each goal's contract text, as the first `rule` step of its lines gives it."""
+    """Each goal's contract text, as the first `rule` step of its lines gives it, in goal order."""
     texts: dict[str, str] = {}
     for line in doc.get("lines", []):
         for step in line.get("trace", []):
             if step.get("kind") == "rule" and step.get("goal") and step.get("text"):
                 texts.setdefault(step["goal"], step["text"])
-    return texts
+    return {g["id"]: texts[g["id"]] for g in doc.get("goals", []) if g["id"] in texts}
 
 
 def line_facts(line: dict, doc: dict, fx: Formatter, mk: Plain = PLAIN) -> list[tuple[str, str]]:
@@ -614,10 +590,12 @@ _KEY_KINDS = {"grant": "money", "reduction": "money", "clause": "clause"}
 
 
 def key_label(key: str, fx: Formatter) -> str:
+    """The label of a `details` or `reports` key: from the catalogue, else the key in words."""
     return fx.t(f"key.{key}") if f"key.{key}" in CATALOGUE else key.replace("_", " ")
 
 
 def detail_value(key: str, value, fx: Formatter) -> str:
+    """A value of `details` or `reports`: amounts by key (`grant`, `…_amount`), counts, numbers, nested parts."""
     kind = _KEY_KINDS.get(key)
     if value is None:
         return fx.t("none")
@@ -628,11 +606,13 @@ def detail_value(key: str, value, fx: Formatter) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(detail_value(key, v, fx) for v in value)
     if isinstance(value, dict):
-        return "; ".join(f"{key_label(k, fx)}: {detail_value(k, v, fx)}" for k, v in value.items())
+        return "; ".join(f"{key_label(k, fx)} ({detail_value(k, v, fx)})" if isinstance(v, dict)
+                         else f"{key_label(k, fx)}: {detail_value(k, v, fx)}" for k, v in value.items())
     return fx.value(value)
 
 
 def return_cap_sentence(doc: dict, fx: Formatter, mk: Plain) -> str:
+    """The return cap in one sentence: payer, limit, clause, goals and what it cut."""
     rc = doc["return_cap"]
     goals = ", ".join(mk.code(g) for g in rc.get("goals") or []) or mk.esc(fx.t("all_goals"))
     return mk.tpl(fx.raw("return_cap_text")).format(

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import html
 import io
 import zipfile
 from decimal import Decimal
 
-from .i18n import (CATALOGUE, MARKDOWN, PLAIN, Formatter, describe_step, detail_value, goal_texts, key_label, line_facts,
+from .i18n import (CATALOGUE, PLAIN, Formatter, Plain, describe_step, detail_value, goal_texts, key_label, line_facts,
                    party_name, return_cap_sentence, to_decimal)
 
 FORMATS = ("md", "html", "xlsx", "text")
@@ -23,6 +24,44 @@ FORMATS = ("md", "html", "xlsx", "text")
 
 class UnknownLine(LookupError):
     """`render_line` or `render_flag` was asked for an id the document does not hold."""
+
+
+# ---- markup: how identifiers and text are written in each format ----------------------
+
+class Markdown(Plain):
+    """Markdown: identifiers and expressions in code spans."""
+
+    @staticmethod
+    def esc(s: str) -> str:
+        for ch in "\\`*_[]<>|":
+            s = s.replace(ch, "\\" + ch)
+        return s
+
+    @staticmethod
+    def tpl(s: str) -> str:
+        return s
+
+    @staticmethod
+    def code(s: str) -> str:
+        fence = "``" if "`" in s else "`"
+        return f"{fence}{s}{fence}"   # a `|` inside a table cell is escaped by the table writer
+
+
+class Html(Plain):
+    """HTML: everything escaped, identifiers in `<code>`."""
+
+    @staticmethod
+    def esc(s: str) -> str:
+        return html.escape(s)
+
+    tpl = esc
+
+    @staticmethod
+    def code(s: str) -> str:
+        return f"<code>{html.escape(s)}</code>"
+
+
+MARKDOWN, HTML = Markdown(), Html()
 
 
 # ---- reading the document ---------------------------------------------------------------
@@ -50,6 +89,7 @@ def _lite(doc: dict) -> dict:
 
 
 def formatter(doc: dict, lang: str) -> Formatter:
+    """The Formatter for `lang` and the contract's currency."""
     return Formatter(lang, currency=doc.get("contract", {}).get("currency") or "DKK")
 
 
@@ -61,14 +101,17 @@ def ordered_parties(doc: dict, ids) -> list[str]:
 
 
 def recipients(doc: dict) -> list[str]:
+    """The parties the pool is paid to, in party order."""
     return ordered_parties(doc, doc.get("totals", {}).get("by_recipient", {}))
 
 
 def payers(doc: dict) -> list[str]:
+    """The parties that pay, in party order."""
     return ordered_parties(doc, doc.get("totals", {}).get("by_payer", {}))
 
 
 def find_line(doc: dict, line_id: str, fx: Formatter) -> dict:
+    """The line `line_id`; UnknownLine (with close ids) when there is none."""
     lines = {ln["id"]: ln for ln in doc.get("lines", [])}
     if line_id in lines:
         return lines[line_id]
@@ -143,7 +186,7 @@ def render_exclusions(doc: dict, lang: str) -> str:
     if doc.get("row_exclusions"):
         out += ["", fx.t("row_exclusions"), "-" * len(fx.t("row_exclusions"))]
         out += _columns([fx.t(k) for k in ("file", "line", "reason", "detail")],
-                        [[r.get("file"), fx.count(r.get("line")), fx.code("reason", r.get("reason")), r.get("detail") or ""]
+                        [[r.get("file"), str(r.get("line")), fx.code("reason", r.get("reason")), r.get("detail") or ""]
                          for r in doc["row_exclusions"]], right={1})
     return "\n".join(out) + "\n"
 
@@ -188,7 +231,7 @@ def _text(doc: dict, fx: Formatter) -> str:
     out += ["", fx.t("text_flags", n=len(flags))]
     out += [f"  - {f.get('id')}{' (' + f['subject'] + ')' if f.get('subject') else ''}: {f.get('title', '')}, {fx.clause(f.get('clause'))}"
             for f in flags]
-    out += ["", fx.t("text_lines", n=len(doc.get("lines", [])))]
+    out += ["", fx.t("text_lines", n=fx.count(len(doc.get("lines", []))))]
     return "\n".join(out) + "\n"
 
 
@@ -288,7 +331,7 @@ def _md(doc: dict, fx: Formatter) -> str:
     if doc.get("row_exclusions"):
         out += [f"### {fx.t('row_exclusions')}", ""]
         out += _md_table([fx.t(k) for k in ("file", "line", "reason", "detail")],
-                         [[code(r.get("file", "")), fx.count(r.get("line", 0)), esc(fx.code("reason", r.get("reason"))), esc(r.get("detail") or "")]
+                         [[code(r.get("file", "")), str(r.get("line", "")), esc(fx.code("reason", r.get("reason"))), esc(r.get("detail") or "")]
                           for r in doc["row_exclusions"]], right={1})
     out += _md_reports(doc, fx)
     return "\n".join(out).rstrip("\n") + "\n"
@@ -358,7 +401,7 @@ def _xlsx(doc: dict, fx: Formatter) -> bytes:
         return d
 
     def sheet(key, header, rows, kinds):
-        """kinds: per column, one of text, money, num, date, count, bool."""
+        """kinds: per column, one of text, money, num, date, count, int (no grouping), bool."""
         ws = wb.create_sheet(sheet_name(key, lang))
         ws.append(header)
         for cell in ws[1]:
@@ -375,7 +418,7 @@ def _xlsx(doc: dict, fx: Formatter) -> bytes:
                     out.append(v if str(v).endswith("…") else to_decimal(v))
                 elif kind == "date":
                     out.append(dt.date.fromisoformat(v))
-                elif kind == "count":
+                elif kind in ("count", "int"):
                     out.append(int(v))
                 else:
                     out.append(v)
@@ -388,6 +431,8 @@ def _xlsx(doc: dict, fx: Formatter) -> bytes:
                     cell.number_format = DATE_FORMAT
                 elif kind == "count":
                     cell.number_format = "#,##0"
+                elif kind == "int":
+                    cell.number_format = "0"
         ws.freeze_panes = "A2"
         for i, col in enumerate(ws.iter_cols(), 1):
             width = max(len(_xlsx_text(c.value)) for c in col)
@@ -423,7 +468,7 @@ def _xlsx(doc: dict, fx: Formatter) -> bytes:
         ws.column_dimensions[letter].width = width
 
     goals = doc.get("goals", [])
-    sheet("goals", [fx.t(k) for k in ("goal", "title", "payer", "rate")] + ["", fx.t("cap"), fx.t("goal_amount"),
+    sheet("goals", [fx.t(k) for k in ("goal", "title", "payer", "rate", "per")] + [fx.t("cap"), fx.t("goal_amount"),
                                                                             fx.t("goal_cap_cut"), fx.t("imputed_count"), fx.t("clause")],
           [[g["id"], g.get("title", ""), g.get("payer", ""), g["rate"], fx.code("per", g.get("per")), g.get("cap"),
             t.get("goals", {}).get(g["id"], "0"), t.get("goal_cap_cut", {}).get(g["id"], "0"), t.get("imputed", {}).get(g["id"], 0),
@@ -432,7 +477,8 @@ def _xlsx(doc: dict, fx: Formatter) -> bytes:
     rec = recipients(doc)
     lines = doc.get("lines", [])
     ws = sheet("lines", [fx.t(k) for k in ("line", "goal", "subject", "point", "date", "period", "payer", "outcome", "gross",
-                                          "after_goal_cap", "final", "imputed", "cut")] + [fx.t("to_party", party=r) for r in rec],
+                                          "after_goal_cap", "final")] + [fx.t("imputed").capitalize(), fx.t("cut").capitalize()]
+               + [fx.t("to_party", party=r) for r in rec],
                [[ln["id"], ln.get("goal"), ln.get("subject"), ln.get("point"), ln["date"], ln.get("period"), ln.get("payer"),
                  ln["outcome"], ln["gross"], ln["after_goal_cap"], ln["amount"], bool(ln.get("imputed")), bool(ln.get("cut"))]
                 + [(ln.get("split") or {}).get(r, "0.00") for r in rec] for ln in lines]
@@ -448,7 +494,7 @@ def _xlsx(doc: dict, fx: Formatter) -> bytes:
            + [p.get("by_payer", {}).get(q, "0.00") for q in pay] + [p.get("by_recipient", {}).get(r, "0.00") for r in rec] + [p["cumulative"]]
            for p in doc.get("periods", [])],
           ["text", "date", "date", "date", "money"] + ["money"] * (len(goals) + len(pay) + len(rec) + 1))
-    sheet("flags", [fx.t(k) for k in ("flags", "title", "clause", "subject", "details")],
+    sheet("flags", [fx.t(k) for k in ("flag", "title", "clause", "subject", "details")],
           [[f.get("id"), f.get("title", ""), fx.clause(f.get("clause")), f.get("subject") or "",
             "; ".join(f"{key_label(k, fx)}: {detail_value(k, v, fx)}" for k, v in (f.get("details") or {}).items())] for f in doc.get("flags", [])],
           ["text"] * 5)
@@ -459,7 +505,7 @@ def _xlsx(doc: dict, fx: Formatter) -> bytes:
                [[f, r["total"], r["used"], r["excluded"], None, None, None] for f, r in doc.get("rows", {}).items()]
                + [[r.get("file"), None, None, None, r.get("line"), fx.code("reason", r.get("reason")), r.get("detail") or ""]
                   for r in doc.get("row_exclusions", [])],
-               ["text", "count", "count", "count", "count", "text", "text"])
+               ["text", "count", "count", "count", "int", "text", "text"])
 
     stamp = dt.datetime.combine(as_of, dt.time())
     props = wb.properties

@@ -12,9 +12,9 @@ import html
 import re
 from decimal import ROUND_CEILING, Decimal
 
-from .i18n import (HTML, Formatter, describe_step, detail_value, goal_texts, goals_by_id, key_label, line_facts,
-                   party_name, return_cap_sentence, to_decimal)
-from .render import payers, recipients, report_sections
+from .i18n import (Formatter, describe_step, detail_value, goal_texts, goals_by_id, key_label, line_facts, party_name,
+                   return_cap_sentence, to_decimal)
+from .render import HTML, payers, recipients, report_sections
 
 esc = html.escape
 code = HTML.code
@@ -77,8 +77,16 @@ footer { color:var(--muted); font-size:12px; border-top:1px solid var(--rule); m
 """
 
 
-def _slug(line_id: str) -> str:
-    return "line-" + re.sub(r"[^A-Za-z0-9_-]+", "-", line_id)
+def _slugs(lines) -> dict[str, str]:
+    """An HTML id per line id (`school_absence/c1/m18` → `line-school_absence-c1-m18`), unique."""
+    out, taken = {}, set()
+    for n, ln in enumerate(lines, 1):
+        slug = "line-" + re.sub(r"[^A-Za-z0-9_-]+", "-", ln["id"])
+        if slug in taken:
+            slug = f"{slug}-{n}"
+        taken.add(slug)
+        out[ln["id"]] = slug
+    return out
 
 
 def _px(d: Decimal) -> str:
@@ -365,10 +373,11 @@ def render_html(doc: dict, fx: Formatter) -> str:
     out.append("</section>")
     # lines
     lines = doc.get("lines", [])
+    slug = _slugs(lines)
     out += ['<section id="lines">', f"<h2>{esc(fx.t('lines'))}</h2>", f'<p class="note">{esc(fx.t("lines_note"))}</p>',
             _table([esc(fx.t(k)) for k in ("line", "date", "payer", "outcome", "gross", "after_goal_cap", "final", "marks")]
                    + [esc(fx.t("to_party", party=r)) for r in rec],
-                   [[f'<a href="#{_slug(ln["id"])}">{code(ln["id"])}</a>', esc(fx.date(ln["date"])), code(ln.get("payer", "")),
+                   [[f'<a href="#{slug[ln["id"]]}">{code(ln["id"])}</a>', esc(fx.date(ln["date"])), code(ln.get("payer", "")),
                      esc(fx.num(ln["outcome"])), esc(money(ln["gross"])), esc(money(ln["after_goal_cap"])), esc(money(ln["amount"])),
                      _marks(ln, fx)] + [esc(money((ln.get("split") or {}).get(r, "0.00"))) for r in rec] for ln in lines],
                    right=set(range(3, 7)) | set(range(8, 8 + len(rec))),
@@ -378,7 +387,7 @@ def render_html(doc: dict, fx: Formatter) -> str:
     goals = goals_by_id(doc)
     for ln in lines:
         facts = "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in line_facts(ln, doc, fx, HTML))
-        out.append(f'<details id="{_slug(ln["id"])}"><summary>{code(ln["id"])} · {esc(goals.get(ln.get("goal"), {}).get("title", ""))} '
+        out.append(f'<details id="{slug[ln["id"]]}"><summary>{code(ln["id"])} · {esc(goals.get(ln.get("goal"), {}).get("title", ""))} '
                    f'{_marks(ln, fx)}<span class="amt">{esc(money(ln["amount"]))}</span></summary>'
                    f'<div class="body"><dl class="facts">{facts}</dl><div><strong>{esc(fx.t("trail"))}</strong></div>'
                    f'{_steps(ln.get("trace", []), doc, fx, rule_text=False)}</div></details>')
@@ -407,7 +416,7 @@ def render_html(doc: dict, fx: Formatter) -> str:
     if doc.get("row_exclusions"):
         out += [f"<h3>{esc(fx.t('row_exclusions'))}</h3>",
                 _table([esc(fx.t(k)) for k in ("file", "line", "reason", "detail")],
-                       [[code(r.get("file", "")), esc(fx.count(r.get("line", 0))), esc(fx.code("reason", r.get("reason"))),
+                       [[code(r.get("file", "")), esc(str(r.get("line", ""))), esc(fx.code("reason", r.get("reason"))),
                          esc(r.get("detail") or "")] for r in doc["row_exclusions"]], right={1})]
     out.append("</section>")
     sections = report_sections(doc)
