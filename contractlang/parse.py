@@ -212,11 +212,18 @@ def parse_text(text: str, path: str = "<contract>") -> m.Contract:
         raise ParseError(sorted(diags, key=lambda d: (d.span.line, d.span.column)))
     try:
         contract = _Builder(path).transform(tree)
+    except RecursionError:
+        raise ParseError([_too_deep(path)]) from None
     except VisitError as exc:
-        if isinstance(exc.orig_exc, ParseError):
-            raise exc.orig_exc from None
+        if isinstance(exc.orig_exc, RecursionError):
+            raise ParseError([_too_deep(path)]) from None
         raise exc.orig_exc from None
     return m.Contract(**{**_fields(contract), "source": text, "path": path})
+
+
+def _too_deep(path: str):
+    return error("CL002", "an expression is nested too deeply to read (a very long chain of '-' or 'not')",
+                 _span(path, 1, 1), hint="a contract never needs this; is the file generated wrongly?")
 
 
 def _fields(c: m.Contract) -> dict:
@@ -470,6 +477,10 @@ class _Builder(Transformer):
                 kw["kind"] = item[0]
                 if item[1]:
                     kw.update(low=item[1][0], high=item[1][1])
+        if "kind" not in kw or "points" not in kw:
+            raise ParseError([error("CL016", f"measure {ch[0]} has no type and points: write e.g. "
+                                    f"'measure {ch[0]} {ch[1]} boolean at m12' or a '{{ values … at … }}' block",
+                                    self._sp(meta))])
         return m.Measure(id=str(ch[0]), level=str(ch[1]), clause=clause, span=self._sp(meta), **kw)
 
     def rounding(self, meta, ch):

@@ -731,3 +731,17 @@ def test_misspelt_keyword_that_extends_a_keyword_gets_a_did_you_mean():
     with pytest.raises(ParseError) as exc:
         parse_text('contract mini "Mini"\ngoall employment "B" {\n}\n', "k.contract")
     assert exc.value.diagnostics[0].hint == "did you mean 'goal'?"
+
+
+@pytest.mark.parametrize("text, code", [
+    ('contract x "X"\nfigure f = ' + "-" * 3000 + "1\n", "CL002"),
+    ('contract x "X"\nfigure f = ' + "not " * 3000 + "a\n", "CL002"),
+    ('contract x "X"\nmeasure a person § "c"\n', "CL016"),
+    ('contract x "X"\nfigure f = {a, b}\n', "CL001"),
+])
+def test_hostile_input_gives_a_located_error_not_a_traceback(text, code):
+    from contractlang.errors import ParseError
+    from contractlang.parse import parse_text
+    with pytest.raises(ParseError) as info:
+        parse_text(text, "bad.contract")
+    assert code in [d.code for d in info.value.diagnostics]
