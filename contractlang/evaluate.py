@@ -12,7 +12,6 @@ import decimal
 from collections import defaultdict
 from decimal import Decimal
 
-from . import __version__
 from . import model as m
 from .expressions import MISSING, Scope, add_months, age_at, cell_value, evaluate, round_decimal, show
 from .ledger import Ledger
@@ -23,6 +22,7 @@ HUNDRED = Decimal(100)
 
 
 def money(value: Decimal) -> str:
+    """An amount as a decimal string with two places (the document's money format)."""
     return str(value.quantize(CENT))
 
 
@@ -135,20 +135,24 @@ class _Settler:
                           "measure": measure, "point": point, "value": show(obs.value)})
         return obs.value if not isinstance(obs.value, int) or isinstance(obs.value, bool) else Decimal(obs.value)
 
+    def let_value(self, goal: m.Goal, cache: dict, scope_of, name: str, at_point: str, tr):
+        """The value of a goal's `let` at a point, computed once per scope and traced the first time."""
+        key = (name, at_point)
+        if key not in cache:
+            expr = next(let.expr for let in goal.lets if let.name == name)
+            cache[key] = evaluate(expr, scope_of(), at_point)
+            if tr is not None:
+                tr.append({"kind": "value", "name": name, "expr": _expr_text(self, expr),
+                           "value": show(cache[key]), "point": at_point})
+        return cache[key]
+
     def subject_scope(self, goal: m.Goal, sid: str, h, person, point: str, trace) -> Scope:
-        lets = {let.name: let.expr for let in goal.lets}
+        lets = {let.name for let in goal.lets}
         cache: dict = {}
 
         def resolve(name, at_point, tr):
             if name in lets:
-                key = (name, at_point)
-                if key not in cache:
-                    value = evaluate(lets[name], scope, at_point)
-                    cache[key] = value
-                    if tr is not None:
-                        tr.append({"kind": "value", "name": name, "expr": _expr_text(self, lets[name]),
-                                   "value": show(value), "point": at_point})
-                return cache[key]
+                return self.let_value(goal, cache, lambda: scope, name, at_point, tr)
             if name in self.measures:
                 return self.measure_value(sid, name, at_point, tr)
             return self.attribute(name, h, person)
@@ -291,19 +295,13 @@ class _Settler:
         return sorted(out)
 
     def cohort_scope(self, goal, cid, members, point, trace) -> Scope:
-        lets = {let.name: let.expr for let in goal.lets}
+        lets = {let.name for let in goal.lets}
         cache: dict = {}
         measure = goal.comparison.measure
 
         def resolve(name, at_point, tr):
             if name in lets:
-                key = (name, at_point)
-                if key not in cache:
-                    cache[key] = evaluate(lets[name], scope, at_point)
-                    if tr is not None:
-                        tr.append({"kind": "value", "name": name, "expr": _expr_text(self, lets[name]),
-                                   "value": show(cache[key]), "point": at_point})
-                return cache[key]
+                return self.let_value(goal, cache, lambda: scope, name, at_point, tr)
             if name in members:
                 key = ("group", name, at_point)
                 if key not in cache:
@@ -567,4 +565,4 @@ def settle(contract: m.Contract, ledger: Ledger, as_of: dt.date | None = None, t
         return _Settler(contract, ledger, as_of, trace).run()
 
 
-__all__ = ["settle", "money", "__version__"]
+__all__ = ["settle", "money"]

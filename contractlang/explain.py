@@ -14,14 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from . import __version__
+from .evaluate import ZERO, money
 from .expressions import add_months, show
-
-ZERO = Decimal(0)
-CENT = Decimal("0.01")
-
-
-def money(value: Decimal) -> str:
-    return str(value.quantize(CENT))
 
 
 def period_of(date: dt.date, periods: str) -> tuple[str, dt.date, dt.date]:

@@ -144,14 +144,12 @@ def _date(reader, name, lineno, cell, what, required=True):
             reader.fail(name, lineno, col, f"{what} is empty; a date (YYYY-MM-DD) is required")
         return None
     try:
-        return dt.date.fromisoformat(value) if len(value) == 10 else _bad()
+        if len(value) != 10:  # fromisoformat also takes 20241001; the ledger format does not
+            raise ValueError(value)
+        return dt.date.fromisoformat(value)
     except ValueError:
         reader.fail(name, lineno, col, f"{what} '{value}' is not a date in the form YYYY-MM-DD")
         return None
-
-
-def _bad():
-    raise ValueError
 
 
 def _sha256(path: Path) -> str:

@@ -14,6 +14,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import attrs
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
@@ -218,17 +219,12 @@ def parse_text(text: str, path: str = "<contract>") -> m.Contract:
         if isinstance(exc.orig_exc, RecursionError):
             raise ParseError([_too_deep(path)]) from None
         raise exc.orig_exc from None
-    return m.Contract(**{**_fields(contract), "source": text, "path": path})
+    return attrs.evolve(contract, source=text, path=path)
 
 
 def _too_deep(path: str):
     return error("CL002", "an expression is nested too deeply to read (a very long chain of '-' or 'not')",
                  _span(path, 1, 1), hint="a contract never needs this; is the file generated wrongly?")
-
-
-def _fields(c: m.Contract) -> dict:
-    import attrs
-    return {a.name: getattr(c, a.name) for a in attrs.fields(m.Contract)}
 
 
 def parse_file(path: str | Path) -> m.Contract:
@@ -701,9 +697,6 @@ class _Builder(Transformer):
     def match(self, meta, ch):
         return m.Match(subject=ch[0], arms=tuple(ch[1:]), span=self._sp(meta))
 
-    def _num(self, meta, ch):  # pragma: no cover - quantities in expressions are wrapped below
-        return ch[0]
-
     # -- the whole file
     def start(self, meta, ch):
         kw: dict = {}
@@ -716,8 +709,6 @@ class _Builder(Transformer):
         decisions, dupes = [], []
         header = None
         for item in ch:
-            if isinstance(item, m.Quantity):  # pragma: no cover
-                continue
             if type(item) in lists:
                 collected[lists[type(item)]].append(item)
             elif type(item) in singles:
