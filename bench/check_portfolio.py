@@ -5,7 +5,10 @@
 
 The contracts are variations of the Viborg contract (renamed, with different
 rates, caps and thresholds), so every construct of the language is exercised.
-The timing is of one `contractlang check DIR` process, start-up included.
+The timing is of one `contractlang check DIR` process, start-up included
+(files are checked in parallel, one process per CPU; `--jobs 1` to compare).
+Then it times `contractlang check` on broken files (10 MB, truncated, binary,
+deeply nested), which must be refused with a located error and exit 1.
 """
 
 from __future__ import annotations
@@ -31,6 +34,24 @@ def make_portfolio(directory: Path, count: int, seed: int = 1) -> None:
         (directory / f"c{i:05}.contract").write_text(text, encoding="utf-8")
 
 
+def broken_files(directory: Path) -> list[Path]:
+    """Files that must be refused fast: 10 MB, truncated, binary, deeply nested."""
+    text = (ROOT / "contracts" / "viborg" / "viborg.contract").read_bytes()
+    cases = {
+        "ten_mb": (text * (10_000_000 // len(text) + 1))[:10_000_000],
+        "truncated": text[:len(text) // 2],
+        "binary": bytes(range(256)) * 64,
+        "nested": b'contract x "X"\nfigure f = ' + b"(" * 5000 + b"1" + b")" * 5000 + b"\n",
+        "control_nested_60_deep": b'contract x "X"\nfigure f = ' + b"(" * 60 + b"1" + b")" * 60 + b"\n",
+    }
+    out = []
+    for name, data in cases.items():
+        path = directory / f"{name}.contract"
+        path.write_bytes(data)
+        out.append(path)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=1000)
@@ -43,6 +64,14 @@ def main() -> int:
         elapsed = time.perf_counter() - t
     print(f"checked {args.count} contracts in {elapsed:.2f} s (exit {proc.returncode}; "
           f"{elapsed / args.count * 1000:.1f} ms per contract)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in broken_files(Path(tmp)):
+            t = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "contractlang.cli", "check", str(path)],
+                                  capture_output=True, text=True)
+            elapsed = time.perf_counter() - t
+            first = (proc.stdout.splitlines() or ["(no output)"])[0].replace(tmp + "/", "")
+            print(f"{path.name:40} exit {proc.returncode} in {elapsed:.2f} s (start-up included): {first[:90]}")
     return 0
 
 

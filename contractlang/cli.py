@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from . import __version__
@@ -67,19 +69,34 @@ def _emit(diags: list[Diagnostic], fmt: str) -> None:
         print(render_text(diags, _sources(diags)))
 
 
-def cmd_check(args) -> int:
+_CHUNK = 16
+
+
+def _check_one(path: Path) -> list[Diagnostic]:
+    """Every diagnostic of one file (also used in worker processes)."""
     from .check import check
 
+    try:
+        return check(_load(path))
+    except ContractError as exc:
+        return list(exc.diagnostics)
+
+
+def cmd_check(args) -> int:
     files = _contract_files(args.files)
     if not files:
         print("contractlang: no contract files found", file=sys.stderr)
         return EXIT_USAGE
     diags: list[Diagnostic] = []
-    for f in files:
-        try:
-            diags.extend(check(_load(f)))
-        except ContractError as exc:
-            diags.extend(exc.diagnostics)
+    jobs = args.jobs or os.cpu_count() or 1
+    if jobs > 1 and len(files) >= 2 * _CHUNK:
+        # Files are independent: check them in parallel, report in file order.
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for found in pool.map(_check_one, files, chunksize=_CHUNK):
+                diags.extend(found)
+    else:
+        for f in files:
+            diags.extend(_check_one(f))
     shown = [d for d in diags if args.notes or d.severity != "note"]
     _emit(shown, args.format)
     errors = sum(d.severity == "error" for d in diags)
@@ -205,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--format", choices=("text", "json", "github"), default="text")
     c.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
     c.add_argument("--no-notes", dest="notes", action="store_false", help="hide notes (assumptions, derivations)")
+    c.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
+                   help="check with N processes (default: one per CPU; 1 = no parallelism)")
     c.set_defaults(func=cmd_check)
 
     f = sub.add_parser("fmt", help="print contract files in canonical form")
