@@ -12,11 +12,13 @@ from __future__ import annotations
 import dataclasses
 from typing import NamedTuple
 
+import attrs
+
 from . import model as m
 from .check_consistency import CONSISTENCY_CHECKS, FIGURE_CHECKS, Run, did_you_mean, fmt, listing
 from .errors import Diagnostic, error, warning
 
-FUNCTIONS = ("max", "min", "abs", "round", "previous", "deviation")
+FUNCTIONS = ("max", "min", "abs", "round", "previous", "deviation", "total", "mean")
 ROUNDING_MODES = ("half_up", "half_even", "half_down", "half_away_from_zero", "half_toward_zero",
                   "down", "up", "ceiling", "floor")
 END_REASONS = ("completed", "moved", "dropped", "no_longer_needed", "other")
@@ -132,7 +134,7 @@ def check_goals(c: m.Contract) -> list[Diagnostic]:
             r.ref("party", g.payer, ix.parties, g.span, g.clause, f"the goal '{g.id}'", after=r"\bpayer\b")
         for point in g.points:
             r.ref("point", point, ix.points, g.span, g.clause, f"the goal '{g.id}'", after=r"\bpoints\b")
-        if g.rate is not None:
+        if g.rate is not None and isinstance(g.rate.amount, m.Quantity):
             r.amount(g.rate.amount, f"the price of goal '{g.id}'", g.rate.span, g.clause)
         cmp = g.comparison
         if cmp is not None:
@@ -205,6 +207,7 @@ class _Scope:
     this: bool = False
     figures: frozenset = frozenset()
     points: tuple | None = None
+    figures_only: bool = False
 
 
 class _Exprs(Run):
@@ -455,7 +458,9 @@ class _Exprs(Run):
         low, high, usage = {"max": (1, 99, "one or more values"), "min": (1, 99, "one or more values"),
                             "abs": (1, 1, "one value"), "round": (2, 2, "a value and the name of a rounding"),
                             "previous": (1, 2, "a measure and a default value"),
-                            "deviation": (3, 3, "a goal, a measure@point and a table column")}[e.func]
+                            "deviation": (3, 3, "a goal, a measure@point and a table column"),
+                            "total": (1, 1, "a measure (or measure@point)"),
+                            "mean": (1, 1, "a measure (or measure@point)")}[e.func]
         if not low <= len(e.args) <= high:
             self.err("CL017", f"{e.func}() takes {usage}; in {sc.place} it is given {len(e.args)} "
                      f"argument{'s' if len(e.args) != 1 else ''}", e.span, sc.clause)
@@ -510,6 +515,29 @@ class _Exprs(Run):
                          getattr(default, "span", None) or e.span, sc.clause)
         return ty
 
+    def _fn_total(self, e, sc):
+        arg = e.args[0]
+        inner, point = (arg.expr, arg.point) if isinstance(arg, m.At) else (arg, None)
+        meas = self.ix.measures.get(inner.name) if isinstance(inner, m.Ref) else None
+        if not sc.figures_only:
+            self.err("CL017", f"{e.func}() sums over the ledger; it belongs in a figure, not in {sc.place}",
+                     e.span, sc.clause, "define a figure with it and use the figure's name here")
+        if meas is None:
+            self.err("CL017", f"{e.func}() takes the name of a measure, e.g. {e.func}(grant_dkk) or "
+                     f"{e.func}(grant_dkk@end)", getattr(arg, "span", None) or e.span, sc.clause,
+                     did_you_mean(inner.name, self.ix.measures) if isinstance(inner, m.Ref) else None)
+            return UNKNOWN
+        if point is None and len(meas.points) != 1:
+            self.err("CL017", f"the measure '{meas.id}' is taken at {listing(meas.points)}; say which point "
+                     f"{e.func}() reads, e.g. {e.func}({meas.id}@{meas.points[0]})", e.span, sc.clause)
+        if meas.kind not in ("integer", "decimal"):
+            self.err("CL012", f"{e.func}() adds numbers, but the measure '{meas.id}' is {meas.kind}", e.span,
+                     sc.clause, "count(persons where …) counts subjects")
+        self.walk(arg, sc)
+        return NUM
+
+    _fn_mean = _fn_total
+
     def _fn_deviation(self, e, sc):
         goal, at, column = e.args
         g = None
@@ -538,9 +566,10 @@ class _Exprs(Run):
 def check_expressions(c: m.Contract) -> list[Diagnostic]:
     """CL010/CL012/CL017 in the expressions of goals, flags, metrics and figures."""
     x = _Exprs(c)
+    names = frozenset(f.id for f in (*c.figures, *c.metrics))
     for g in c.goals:
         place = f"goal '{g.id}'"
-        base = _Scope(g.clause, place, level=g.level)
+        base = _Scope(g.clause, place, level=g.level, figures=names)
         if g.where is not None:
             x.walk(g.where, base)
         groups = {}
@@ -563,21 +592,63 @@ def check_expressions(c: m.Contract) -> list[Diagnostic]:
         if g.outcome is not None:
             x.walk(g.outcome, dataclasses.replace(base, lets=lets, groups=groups, points=points,
                                                   place=f"the outcome of goal '{g.id}'"))
+        if g.rate is not None and not isinstance(g.rate.amount, m.Quantity):
+            ty = x.walk(g.rate.amount, dataclasses.replace(base, lets=lets, points=points,
+                                                           place=f"the price of goal '{g.id}'"))
+            if ty.unit not in ("DKK", "?"):
+                x.err("CL012", f"the price of goal '{g.id}' gives {_WORDS.get(ty.unit, ty.unit)}; expected an amount "
+                      f"in {c.currency}", g.rate.span, g.clause, "a price is an amount, e.g. 8_600 DKK or "
+                      "rates.price[outcome_level] from a table whose column is in DKK")
     for f in c.flags:
         if f.for_each is not None and f.for_each not in FOR_EACH:
             x.err("CL010", f"the flag '{f.id}' is raised for each '{f.for_each}'; expected household or cohort",
                   x.src.find(f.span, f.for_each, after=r"\beach\b"), f.clause, did_you_mean(f.for_each, FOR_EACH))
         x.walk(f.when, _Scope(f.clause, f"the flag '{f.id}'", level=FOR_EACH.get(f.for_each),
-                              this=f.for_each is not None))
+                              this=f.for_each is not None, figures=names))
     for mt in c.metrics:
-        sc = _Scope(mt.clause, f"the metric '{mt.id}'", level=mt.level)
+        sc = _Scope(mt.clause, f"the metric '{mt.id}'", level=mt.level, figures=names - {mt.id})
+        if mt.rounding is not None and mt.rounding not in x.ix.roundings:
+            x.err("CL010", f"the metric '{mt.id}' is rounded by '{mt.rounding}', which is not declared; the roundings "
+                  f"are {listing(x.ix.roundings)}", x.src.find(mt.span, mt.rounding, after=r"\brounding\b"),
+                  mt.clause, did_you_mean(mt.rounding, x.ix.roundings))
         if mt.where is not None:
             x.walk(mt.where, sc)
         x.walk(mt.share, sc)
-    names = frozenset(f.id for f in c.figures)
     for f in c.figures:
-        x.walk(f.expr, _Scope(f.clause, f"the figure '{f.id}'", figures=names - {f.id}))
+        x.walk(f.expr, _Scope(f.clause, f"the figure '{f.id}'", figures=names - {f.id}, figures_only=True))
+    _figure_cycles(x, c)
     return x.out
+
+
+def _figure_cycles(x: _Exprs, c: m.Contract) -> None:
+    """CL017 for a figure that is defined, through other figures, in terms of itself."""
+    uses = {f.id: {r.name for r in _refs(f.expr)} for f in c.figures}
+    for f in c.figures:
+        path, todo, seen = {}, [(f.id, (f.id,))], set()
+        while todo:
+            name, via = todo.pop()
+            for used in sorted(uses.get(name, ())):
+                if used == f.id:
+                    path = via + (f.id,)
+                    todo = []
+                    break
+                if used in uses and used not in seen:
+                    seen.add(used)
+                    todo.append((used, via + (used,)))
+        if path:
+            x.err("CL017", f"the figure '{f.id}' is defined in terms of itself: {' → '.join(path)}", f.span, f.clause)
+
+
+def _refs(e):
+    """Every name read by an expression."""
+    if isinstance(e, m.Ref):
+        yield e
+    if attrs.has(type(e)):
+        for a in attrs.fields(type(e)):
+            v = getattr(e, a.name)
+            for item in (v if isinstance(v, tuple) else (v,)):
+                if attrs.has(type(item)):
+                    yield from _refs(item)
 
 
 CHECKS = (check_duplicates, check_programme, check_points_and_measures, check_goals, check_expressions) \

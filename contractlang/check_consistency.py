@@ -185,6 +185,9 @@ class Source:
 
 # ---- money: grants, instalments, caps, return cap, tranches ------------------------------
 
+#: What a goal's cap may be kept per: a calendar year, or each subject (a maximum per participant).
+CAP_PER = ("year", "subject")
+
 def check_money(c: m.Contract) -> list[Diagnostic]:
     """Grants, instalments and caps name declared parties and goals and are amounts in the currency."""
     r = Run(c)
@@ -200,6 +203,10 @@ def check_money(c: m.Contract) -> list[Diagnostic]:
     for cap in c.caps:
         r.ref("goal", cap.goal, ix.goals, cap.span, cap.clause, "a cap", after=r"cap")
         r.amount(cap.amount, f"the cap on goal '{cap.goal}'", cap.span, cap.clause)
+        if cap.per is not None and cap.per not in CAP_PER:
+            r.err("CL010", f"the cap on goal '{cap.goal}' is kept per '{cap.per}'; expected "
+                  f"{listing(CAP_PER, conj='or')}", r.src.find(cap.span, cap.per, after=r"\bper\b"), cap.clause,
+                  did_you_mean(cap.per, CAP_PER))
     rc = c.return_cap
     if rc is not None:
         what = f"the return cap of {rc.payer}"

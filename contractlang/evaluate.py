@@ -13,7 +13,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from . import model as m
-from .expressions import MISSING, Scope, add_months, age_at, cell_value, evaluate, round_decimal, show
+from .expressions import MISSING, EvalError, Scope, add_months, age_at, cell_value, evaluate, round_decimal, show
 from .ledger import Ledger
 
 CENT = Decimal("0.01")
@@ -51,6 +51,10 @@ class _Settler:
         self.households = {h.id: h for h in ledger.households.values() if h.start <= self.as_of}
         self.counting = {hid: self._counts(h) for hid, h in self.households.items() if h.group == "intervention"}
         self.source_lines = (contract.source or "").splitlines()
+        # Figures and metrics: contract-level values, computed once on first use.
+        self.named = {x.id: x for x in (*contract.figures, *contract.metrics)}
+        self.named_results: dict[str, dict] = {}
+        self._named_busy: set[str] = set()
 
     # ---- who counts, when points fall --------------------------------------------
     def _counts(self, h) -> tuple[bool, str]:
@@ -75,6 +79,9 @@ class _Settler:
 
     def due(self, date: dt.date) -> bool:
         return date <= self.as_of and (self.data_end is None or date <= self.data_end)
+
+    def expr_text(self, expr) -> str:
+        return _expr_text(self, expr)
 
     def goal_text(self, node) -> str:
         if node.span is None or not self.source_lines:
@@ -155,6 +162,8 @@ class _Settler:
                 return self.let_value(goal, cache, lambda: scope, name, at_point, tr)
             if name in self.measures:
                 return self.measure_value(sid, name, at_point, tr)
+            if name in self.named:
+                return self.named_value(name, tr)
             return self.attribute(name, h, person)
 
         def previous(measure, at_point, default, tr):
@@ -207,14 +216,14 @@ class _Settler:
                     if trace is not None:
                         trace.append({"kind": "value", "name": "outcome", "expr": _expr_text(self, goal.outcome),
                                       "value": show(value), "point": point})
-                pending.append((sid, h, point, date, value, trace))
-        for sid, h, point, date, value, trace in pending:
+                pending.append((sid, h, point, date, value, trace, scope))
+        for sid, h, point, date, value, trace, scope in pending:
             imputed = False
             if value is MISSING:
                 value, imputed = self.impute(goal, sid, h, point, date, observed[point], trace)
                 if value is None:
                     continue
-            self.add_line(goal, sid, point, date, value, imputed, trace)
+            self.add_line(goal, sid, point, date, value, imputed, trace, scope)
 
     def impute(self, goal, sid, h, point, date, observed, trace):
         rule = goal.missing
@@ -279,7 +288,7 @@ class _Settler:
                     if trace is not None:
                         trace.append({"kind": "value", "name": "outcome", "expr": _expr_text(self, goal.outcome),
                                       "value": show(value), "point": point})
-                self.add_line(goal, cid, point, date, value, False, trace)
+                self.add_line(goal, cid, point, date, value, False, trace, scope)
 
     def cohort_members(self, goal, cid, group):
         out = []
@@ -325,8 +334,27 @@ class _Settler:
     def line_rounding(self) -> m.Rounding:
         return self.roundings.get("line") or m.Rounding(id="line", places=2, mode="half_up")
 
-    def add_line(self, goal, subject, point, date, outcome, imputed, trace):
-        rate = goal.rate.amount.value
+    def rate_of(self, goal, subject, point, scope, trace):
+        """The price of one unit of outcome: a plain amount, or a money expression read for this subject."""
+        amount = goal.rate.amount
+        if type(amount) is m.Quantity:
+            return amount.value
+        rate = evaluate(amount, scope)
+        if rate is MISSING:
+            return MISSING
+        rate = _number(rate)
+        if trace is not None:
+            trace.append({"kind": "value", "name": "rate", "expr": _expr_text(self, amount), "value": show(rate),
+                          "point": point})
+        return rate
+
+    def add_line(self, goal, subject, point, date, outcome, imputed, trace, scope):
+        rate = self.rate_of(goal, subject, point, scope, trace)
+        if rate is MISSING:
+            self.exclusions.append({"goal": goal.id, "subject": subject, "point": point, "reason": "rate_missing",
+                                    "detail": f"the price '{_expr_text(self, goal.rate.amount)}' reads a value "
+                                              "that is missing for this subject"})
+            return
         exact = outcome * rate
         r = self.line_rounding()
         gross = round_decimal(exact, r.places, r.mode)
@@ -342,7 +370,9 @@ class _Settler:
     def apply_caps_and_pool(self):
         order = {g.id: i for i, g in enumerate(self.c.goals)}
         self.lines.sort(key=lambda ln: (ln["date"], order[ln["goal"]], ln["subject"]))
-        caps = {cap.goal: cap for cap in self.c.caps}
+        caps = defaultdict(list)
+        for cap in self.c.caps:
+            caps[cap.goal].append(cap)
         running: dict = defaultdict(Decimal)
         rc = self.c.return_cap
         rc_running = ZERO
@@ -353,15 +383,14 @@ class _Settler:
         for ln in self.lines:
             amount = ln["gross"]
             tr = ln["trace"]
-            cap = caps.get(ln["goal"])
-            if cap is not None:
-                key = (cap.goal, _cap_period(cap, ln["date"]))
+            for cap in caps.get(ln["goal"], ()):
+                key = (cap.goal, cap.per, _cap_period(cap, ln))
                 limit = cap.amount.value
                 after = max(ZERO, min(amount, limit - running[key]))
                 if tr is not None:
                     tr.append({"kind": "cap", "cap": cap.goal, "limit": money(limit), "running_before": money(running[key]),
                                "before": money(amount), "after": money(after), "clause": cap.clause,
-                               "period": key[1]})
+                               "period": key[2], "per": cap.per})
                 running[key] += after
                 self.goal_cap_cut[ln["goal"]] += amount - after
                 amount = after
@@ -445,6 +474,8 @@ class _Settler:
                 def resolve(name, point, tr, h=h, this=this):
                     if name == "this":
                         return this
+                    if name in self.named:
+                        return self.named_value(name, tr)
                     if h is not None:
                         return self.household_attribute(name, h)
                     raise KeyError(name)
@@ -459,16 +490,20 @@ class _Settler:
                                     "", title=flag.title, trace=trace)
 
     def _count(self, details, this):
+        """`count(households|persons where …)`: over the intervention households started by the settlement date."""
         def count(expr: m.Count, scope):
             n = 0
             for h in self.households.values():
                 if h.group != "intervention":
                     continue
-                inner = Scope(lambda name, p, tr, h=h: this if name == "this" else self.household_attribute(name, h),
-                              None, self.tables, self.roundings)
-                v = evaluate(expr.where, inner)
-                if v is not MISSING and v:
-                    n += 1
+                people = [self.L.persons[p] for p in self.L.members.get(h.id, [])] if expr.level == "persons" else [None]
+                for person in people:
+                    inner = Scope(lambda name, p, tr, h=h, person=person:
+                                  this if name == "this" else self.attribute(name, h, person),
+                                  None, self.tables, self.roundings)
+                    v = evaluate(expr.where, inner)
+                    if v is not MISSING and v:
+                        n += 1
             details["count"] = Decimal(n)
             return Decimal(n)
         return count
@@ -497,8 +532,128 @@ class _Settler:
                 if abs(real_share - exp_share) > worst:
                     worst, worst_key = abs(real_share - exp_share), key
             details.update({"observed": Decimal(n), "largest_deviation_pp": worst.quantize(Decimal("0.01")), "category": worst_key or "-"})
-            return worst if n else MISSING
+            return worst / HUNDRED if n else MISSING  # a fraction, like `5 percentage_points` in the condition
         return deviation
+
+    # ---- figures and metrics ----------------------------------------------------------
+    def named_value(self, name: str, tr):
+        """The value of a figure, or of a metric (its share as a fraction); computed once, traced where used."""
+        if name not in self.named_results:
+            if name in self._named_busy:
+                raise EvalError(f"the figure '{name}' is defined in terms of itself")
+            self._named_busy.add(name)
+            x = self.named[name]
+            self.named_results[name] = self.metric(x) if isinstance(x, m.Metric) else self.figure(x)
+            self._named_busy.discard(name)
+        result = self.named_results[name]
+        if tr is not None:
+            tr.append({"kind": "value", "name": name, "expr": f"{result['kind']} {name}", "value": result["value"]})
+        return result["_value"]
+
+    def contract_scope(self, trace) -> Scope:
+        """Names in a figure: other figures and metrics; `count`, `total` and `mean` read the ledger."""
+        def resolve(name, point, tr):
+            if name in self.named:
+                return self.named_value(name, tr)
+            raise KeyError(name)
+
+        return Scope(resolve, None, self.tables, self.roundings, count=self._count({}, None),
+                     aggregate=self._aggregate, trace=trace)
+
+    def figure(self, f: m.Figure) -> dict:
+        trace = [{"kind": "rule", "goal": None, "clause": f.clause, "text": self.goal_text(f)}] if self.trace else None
+        value = evaluate(f.expr, self.contract_scope(trace))
+        if isinstance(value, bool):
+            value = Decimal(1) if value else ZERO
+        if trace is not None:
+            trace.append({"kind": "value", "name": f.id, "expr": _expr_text(self, f.expr), "value": show(value)})
+        return {"kind": "figure", "id": f.id, "title": f.title, "clause": f.clause, "value": show(value),
+                "_value": value, "trace": trace}
+
+    def counting_subjects(self, level: str):
+        """(subject id, household, person|None) of the counting intervention households, in id order."""
+        for hid in sorted(self.counting):
+            if not self.counting[hid][0]:
+                continue
+            h = self.households[hid]
+            if level in ("persons", "person"):
+                for pid in sorted(self.L.members.get(hid, [])):
+                    yield pid, h, self.L.persons[pid]
+            else:
+                yield hid, h, None
+
+    def metric(self, mt: m.Metric) -> dict:
+        trace = [{"kind": "rule", "goal": None, "clause": mt.clause, "text": self.goal_text(mt)}] if self.trace else None
+        subjects = met = 0
+        missing: list[str] = []
+        for sid, h, person in self.counting_subjects(mt.level):
+            def resolve(name, point, tr, sid=sid, h=h, person=person):
+                if name in self.measures:
+                    return self.measure_value(sid, name, point or _only_point(self.measures[name]), None)
+                if name in self.named:
+                    return self.named_value(name, None)
+                return self.attribute(name, h, person)
+
+            scope = Scope(resolve, None, self.tables, self.roundings)
+            if mt.where is not None:
+                v = evaluate(mt.where, scope)
+                if v is MISSING or not v:
+                    continue
+            v = evaluate(mt.share, scope)
+            if v is MISSING:
+                missing.append(sid)
+                continue
+            subjects += 1
+            met += bool(v)
+        share = Decimal(met) / subjects * HUNDRED if subjects else MISSING
+        rounded = share
+        rule = self.roundings.get(mt.rounding) if mt.rounding else None
+        if trace is not None:
+            trace.append({"kind": "compute", "name": "share", "expr": f"{met} of {subjects} {mt.level} × 100",
+                          "value": show(share)})
+            if missing:
+                trace.append({"kind": "note", "text": f"{len(missing)} {mt.level} without an observed value are "
+                                                      f"left out of the share: {', '.join(missing[:20])}"})
+        if rule is not None and share is not MISSING:
+            rounded = round_decimal(share, rule.places, rule.mode)
+            if trace is not None:
+                trace.append({"kind": "round", "rule": rule.id, "places": rule.places, "mode": rule.mode,
+                              "before": show(share), "after": format(rounded, "f"), "clause": rule.clause})
+        out = {"kind": "metric", "id": mt.id, "title": mt.title, "clause": mt.clause, "subjects": subjects,
+               "count": met, "missing": len(missing), "share": show(share),
+               "share_rounded": show(rounded), "value": show(share),
+               "_value": share / HUNDRED if share is not MISSING else MISSING, "trace": trace}
+        if mt.target is not None:
+            target = mt.target.value
+            gap = rounded - target if rounded is not MISSING else MISSING
+            out.update(target=show(target), gap_pp=show(gap), met=(gap is not MISSING and gap >= 0))
+            if trace is not None:
+                trace.append({"kind": "compute", "name": "gap to target", "value": show(gap),
+                              "expr": f"{show(rounded)} − {show(target)} (percentage points)"})
+        return out
+
+    def _aggregate(self, func: str, arg, point, trace):
+        """`total(measure)` / `mean(measure)`: over the observed values of the counting intervention subjects."""
+        if isinstance(arg, m.At):
+            arg, point = arg.expr, arg.point
+        measure = self.measures[arg.name]
+        point = point or _only_point(measure)
+        values, lines = [], []
+        for sid, h, person in self.counting_subjects(measure.level):
+            obs = self.L.values.get((sid, measure.id, point))
+            if obs is None:
+                continue
+            self.used_rows.add(obs.line)
+            values.append(_number(obs.value if not isinstance(obs.value, int) or isinstance(obs.value, bool)
+                                  else Decimal(obs.value)))
+            lines.append(obs.line)
+        total = sum(values, ZERO)
+        value = total if func == "total" else (total / len(values) if values else MISSING)
+        if trace is not None:
+            trace.append({"kind": "aggregate", "func": func, "measure": measure.id, "point": point,
+                          "observations": len(values), "file": "measurements.csv", "lines": lines,
+                          "value": show(value)})
+        return value
 
     # ---- the whole settlement ----------------------------------------------------------
     def run(self) -> dict:
@@ -509,6 +664,8 @@ class _Settler:
                 self.settle_subject_goal(goal)
         self.apply_caps_and_pool()
         self.evaluate_flags()
+        for x in self.named.values():
+            self.named_value(x.id, None)
         return self.document()
 
     def document(self) -> dict:
@@ -524,9 +681,18 @@ def _number(value) -> Decimal:
     raise TypeError(f"an outcome must be a number or true/false, not {value!r}")
 
 
-def _cap_period(cap: m.Cap, date: dt.date):
+def _only_point(measure: m.Measure) -> str:
+    if len(measure.points) != 1:
+        raise EvalError(f"the measure '{measure.id}' is taken at {', '.join(measure.points)}; say which with @point")
+    return measure.points[0]
+
+
+def _cap_period(cap: m.Cap, line: dict):
+    """What a cap's running total is kept per: the whole contract (None), a calendar year, or one subject."""
     if cap.per in ("year", "years"):
-        return str(date.year)
+        return str(line["date"].year)
+    if cap.per == "subject":
+        return line["subject"]
     return None
 
 

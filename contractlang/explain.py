@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from . import __version__
+from . import model as m
 from .evaluate import ZERO, money
 from .expressions import add_months, show
 
@@ -79,7 +80,7 @@ def build_document(s) -> dict:
                             "by_goal": _money_map(p["by_goal"]), "by_payer": _money_map(p["by_payer"]),
                             "by_recipient": _money_map(p["by_recipient"])})
     pool = sum(by_payer.values(), ZERO)
-    caps = {cap.goal: cap for cap in c.caps}
+    caps = {cap.goal: cap for cap in c.caps if cap.per is None}
     rc = c.return_cap
     doc = {
         "engine": {"name": "contractlang", "version": __version__},
@@ -89,8 +90,10 @@ def build_document(s) -> dict:
         "as_of": s.as_of.isoformat(),
         "parties": {p.id: {"name": p.name, "role": p.role} for p in c.parties},
         "goals": [{"id": g.id, "title": g.title, "clause": g.clause, "payer": g.payer,
-                   "rate": money(g.rate.amount.value) if g.rate else None, "per": g.rate.per if g.rate else None,
-                   "cap": money(caps[g.id].amount.value) if g.id in caps else None} for g in c.goals],
+                   "rate": _rate(s, g), "per": g.rate.per if g.rate else None,
+                   "cap": money(caps[g.id].amount.value) if g.id in caps else None,
+                   "caps": [{"limit": money(cap.amount.value), "per": cap.per, "clause": cap.clause}
+                            for cap in c.caps if cap.goal == g.id]} for g in c.goals],
         "totals": {
             "goals": {g.id: money(totals_goal[g.id]) for g in c.goals},
             "goal_cap_cut": {g.id: money(s.goal_cap_cut.get(g.id, ZERO)) for g in c.goals},
@@ -110,9 +113,24 @@ def build_document(s) -> dict:
         "lines": lines,
         "exclusions": s.exclusions,
         **_row_accounting(s),
-        "reports": {"relative_reduction": _reduction(s)},
+        "reports": {"relative_reduction": _reduction(s),
+                    "metrics": [_public(s.named_results[x.id]) for x in c.metrics],
+                    "figures": [_public(s.named_results[x.id]) for x in c.figures]},
     }
     return doc
+
+
+def _rate(s, g) -> str | None:
+    """A goal's price: an amount, or the text of the expression that prices each line."""
+    if g.rate is None:
+        return None
+    if isinstance(g.rate.amount, m.Quantity):
+        return money(g.rate.amount.value)
+    return s.expr_text(g.rate.amount)
+
+
+def _public(result: dict) -> dict:
+    return {k: (v or []) if k == "trace" else v for k, v in result.items() if not k.startswith("_") and k != "kind"}
 
 
 def _money_map(d) -> dict:

@@ -96,9 +96,10 @@ class Scope:
     KeyError when the name is none of those (then it is an enum value).
     """
 
-    __slots__ = ("resolve", "point", "tables", "roundings", "previous", "count", "deviation", "trace")
+    __slots__ = ("resolve", "point", "tables", "roundings", "previous", "count", "deviation", "aggregate", "trace")
 
-    def __init__(self, resolve, point, tables, roundings, previous=None, count=None, deviation=None, trace=None):
+    def __init__(self, resolve, point, tables, roundings, previous=None, count=None, deviation=None, aggregate=None,
+                 trace=None):
         self.resolve = resolve
         self.point = point
         self.tables = tables
@@ -106,6 +107,7 @@ class Scope:
         self.previous = previous
         self.count = count
         self.deviation = deviation
+        self.aggregate = aggregate
         self.trace = trace
 
 
@@ -114,7 +116,7 @@ def evaluate(expr, scope: Scope, point: str | None = None):
     point = point or scope.point
     t = type(expr)
     if t is m.Quantity:
-        return expr.value
+        return quantity_value(expr)
     if t is m.Ref:
         try:
             return scope.resolve(expr.name, point, scope.trace)
@@ -192,10 +194,19 @@ def _binary(expr: m.Binary, left, right):
     raise EvalError(f"unknown operator {op}")
 
 
+_PERCENT_UNITS = frozenset({"%", "percentage_points", "percentage_point"})
+_HUNDRED = Decimal(100)
+
+
+def quantity_value(q: m.Quantity) -> Decimal:
+    """A quantity's value in an expression: `50 %` (and `5 percentage_points`) is a fraction, 0.5 (0.05)."""
+    return q.value / _HUNDRED if q.unit in _PERCENT_UNITS else q.value
+
+
 def cell_value(cell):
-    """A table cell as a value: Decimal for quantities, str for symbols, MISSING for '-'."""
+    """A table cell as a value: Decimal for quantities (percentages as fractions), str for symbols, MISSING for '-'."""
     if isinstance(cell, m.Quantity):
-        return cell.value
+        return quantity_value(cell)
     if isinstance(cell, m.Symbol):
         return cell.name
     return MISSING
@@ -223,6 +234,10 @@ def _call(expr: m.Call, scope: Scope, point):
         return scope.previous(expr.args[0].name, point, expr.args[1].name if len(expr.args) > 1 else None, scope.trace)
     if f == "deviation":
         return scope.deviation(expr, scope)
+    if f in ("total", "mean"):
+        if scope.aggregate is None:
+            raise EvalError(f"{f}() sums over the ledger; it can only be used in a figure")
+        return scope.aggregate(f, expr.args[0], point, scope.trace)
     if f == "round":
         value = evaluate(expr.args[0], scope, point)
         if value is MISSING:

@@ -383,7 +383,9 @@ class Comparison:
 
 @node
 class Rate:
-    amount: Quantity
+    """`pay AMOUNT per UNIT`: the amount is a money expression, most often a plain quantity."""
+
+    amount: Expr
     per: str
     span: SourceSpan | None = _span()
 
@@ -510,6 +512,7 @@ class Metric:
     level: str = "persons"
     where: Expr | None = None
     share: Expr
+    rounding: str | None = None
     target: Quantity | None = None
     clause: str | None = None
     span: SourceSpan | None = _span()

@@ -696,14 +696,17 @@ class _Builder:
     def target(self, meta, ch):
         return ("target", ch[0])
 
+    def metric_rounding(self, meta, ch):
+        return ("rounding", str(ch[0]))
+
     def metric(self, meta, ch):
         title, clause, rest = self._split(ch[1:])
         kw: dict = {}
         for c in rest:
             if isinstance(c, tuple) and c[0] == "subjects":
                 kw.update(level=c[1], where=c[2])
-            elif isinstance(c, tuple) and c[0] == "target":
-                kw["target"] = c[1]
+            elif isinstance(c, tuple) and c[0] in ("target", "rounding"):
+                kw[c[0]] = c[1]
             else:
                 kw["share"] = c
         return m.Metric(id=str(ch[0]), title=title, clause=clause, span=self._sp(meta), **kw)

@@ -320,7 +320,7 @@ def _goal(g: m.Goal) -> list[str]:
     if g.outcome is not None:
         body.append("outcome " + format_expr(g.outcome, IND, len(IND) + 8))
     if g.rate is not None:
-        body.append(f"pay {format_quantity(g.rate.amount)} per {g.rate.per}")
+        body.append("pay " + format_expr(g.rate.amount, IND, len(IND) + 4) + f" per {g.rate.per}")
     if g.missing is not None:
         x = g.missing
         body.append(_tail("missing", x.method, f"except {x.exempt}" if x.exempt is not None else "", _cl(x.clause)))
@@ -373,6 +373,8 @@ def _flag(f: m.Flag) -> list[str]:
 
 def _metric(x: m.Metric) -> list[str]:
     body = [_subjects(x.level, x.where, IND), "share where " + format_expr(x.share, IND, len(IND) + 12)]
+    if x.rounding is not None:
+        body.append(f"rounding {x.rounding}")
     if x.target is not None:
         body.append(f"target {format_quantity(x.target)}")
     return _block(_tail("metric", x.id, _title(x.title), _cl(x.clause)), body)
