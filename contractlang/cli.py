@@ -179,7 +179,8 @@ def cmd_settle(args) -> int:
     if doc is None:
         return status
     if args.format == "json":
-        out: str | bytes = json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
+        from .explain import document_json
+        out: str | bytes = document_json(doc)
     else:
         from .render import render
         out = render(doc, args.format, args.lang)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -190,6 +191,11 @@ def _reduction(s):
         reduction = max(ZERO, grant - Decimal(actual) / expected * grant) if expected else ZERO
         out["grants"][g.party] = {"grant": money(grant), "reduction": money(reduction)}
     return out
+
+
+def document_json(doc: dict) -> str:
+    """The settlement document as JSON: sorted keys, two-space indent, decimals as strings (byte-stable)."""
+    return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
 
 
 def find_line(doc: dict, line_id: str) -> dict | None:
