@@ -200,11 +200,14 @@ def check_money(c: m.Contract) -> list[Diagnostic]:
         for pa in inst.amounts:
             r.ref("party", pa.party, ix.parties, pa.span, inst.clause or d.clause, f"the instalment of {inst.date}")
             r.amount(pa.amount, f"{pa.party}'s instalment of {inst.date}", pa.span, inst.clause or d.clause)
+    payers = {g.payer: g for g in c.goals if g.payer}
     for cap in c.caps:
-        r.ref("goal", cap.goal, ix.goals, cap.span, cap.clause, "a cap", after=r"cap")
-        r.amount(cap.amount, f"the cap on goal '{cap.goal}'", cap.span, cap.clause)
+        on = f"payer '{cap.goal}'" if cap.goal in payers and cap.goal not in ix.goals else f"goal '{cap.goal}'"
+        if cap.goal not in payers:
+            r.ref("goal", cap.goal, ix.goals, cap.span, cap.clause, "a cap", after=r"cap")
+        r.amount(cap.amount, f"the cap on {on}", cap.span, cap.clause)
         if cap.per is not None and cap.per not in CAP_PER:
-            r.err("CL010", f"the cap on goal '{cap.goal}' is kept per '{cap.per}'; expected "
+            r.err("CL010", f"the cap on {on} is kept per '{cap.per}'; expected "
                   f"{listing(CAP_PER, conj='or')}", r.src.find(cap.span, cap.per, after=r"\bper\b"), cap.clause,
                   did_you_mean(cap.per, CAP_PER))
     rc = c.return_cap

@@ -383,7 +383,7 @@ class _Settler:
         for ln in self.lines:
             amount = ln["gross"]
             tr = ln["trace"]
-            for cap in caps.get(ln["goal"], ()):
+            for cap in (*caps.get(ln["goal"], ()), *caps.get(ln["payer"], ())):
                 key = (cap.goal, cap.per, _cap_period(cap, ln))
                 limit = cap.amount.value
                 after = max(ZERO, min(amount, limit - running[key]))

@@ -423,7 +423,7 @@ class Goal:
 
 @node
 class Cap:
-    """A cap on one goal's payments (optionally per period)."""
+    """A cap on one goal's payments, or on all of a payer's (`goal` then names the payer); optionally per period."""
 
     goal: str
     amount: Quantity

@@ -460,3 +460,15 @@ def test_not_a_mapping_and_empty_and_syntax_error():
     assert "empty" in yaml_errors("")[0].message
     [d] = yaml_errors("id: x\n  bad: [\n")
     assert "not valid YAML" in d.message and d.span.line == 2
+
+
+def test_fmt_write_refuses_to_drop_comments(tmp_path):
+    from contractlang.cli import main
+
+    path = tmp_path / "c.contract"
+    text = '# keep me\ncontract x "X"\ncurrency DKK\n\n\nparty A "A" funder\n'
+    path.write_text(text, encoding="utf-8")
+    assert main(["fmt", "--write", str(path)]) == 1
+    assert path.read_text(encoding="utf-8") == text
+    assert main(["fmt", "--write", "--drop-comments", str(path)]) == 0
+    assert "# keep me" not in path.read_text(encoding="utf-8")
