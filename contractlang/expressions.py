@@ -76,12 +76,10 @@ def show(value) -> str:
 
 
 def _plain(value: Decimal) -> str:
+    """Every digit the computation carried, so a reader can redo the arithmetic exactly (no cut, no `…`)."""
     if value == value.to_integral_value() and abs(value) < Decimal("1e15"):
         return str(value.quantize(Decimal(1)))
-    text = format(value.normalize(), "f")
-    if "." in text and len(text.split(".")[1]) > 12:
-        return format(round(value, 12).normalize(), "f") + "…"
-    return text
+    return format(value.normalize(), "f")
 
 
 class EvalError(Exception):
