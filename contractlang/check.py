@@ -617,6 +617,13 @@ def check_expressions(c: m.Contract) -> list[Diagnostic]:
     for f in c.figures:
         x.walk(f.expr, _Scope(f.clause, f"the figure '{f.id}'", figures=names - {f.id}, figures_only=True))
     _figure_cycles(x, c)
+    values = {v: meas.id for meas in c.measures for v in meas.values}
+    for item in (*c.figures, *c.metrics):
+        if item.id in values:
+            kind = "figure" if isinstance(item, m.Figure) else "metric"
+            x.err("CL010", f"the {kind} '{item.id}' has the name of a value of the measure '{values[item.id]}'; in an "
+                  f"expression '{item.id}' could mean either", x.src.find(item.span, item.id), item.clause,
+                  f"rename the {kind}, e.g. '{kind}_{item.id}' or 'share_{item.id}'")
     return x.out
 
 

@@ -172,6 +172,7 @@ def _settle(args):
     """Load, check and settle; return (document, exit code)."""
     from .check import check
     from .evaluate import settle
+    from .expressions import EvalError
     from .ledger import load_ledger
 
     try:
@@ -181,7 +182,10 @@ def _settle(args):
             raise ContractError(diags)
         as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
         ledger = load_ledger(args.ledger, contract)
-        return settle(contract, ledger, as_of, trace=not getattr(args, "no_trace", False)), EXIT_OK
+        try:
+            return settle(contract, ledger, as_of, trace=not getattr(args, "no_trace", False)), EXIT_OK
+        except EvalError as exc:  # the checker should have caught it; say so instead of a traceback
+            raise ContractError([error("CL017", f"the contract cannot be evaluated: {exc}", contract.span)]) from None
     except ContractError as exc:
         _emit(list(exc.diagnostics), "text")
         print(f"contractlang: {len(exc.diagnostics)} problem(s); no settlement was produced", file=sys.stderr)

@@ -130,6 +130,17 @@ class _Settler:
             return h.group
         raise KeyError(name)
 
+    def read(self, name: str, h, person, point, trace):
+        """A name read for one household (or one of its members) outside a goal: a measure (at `point`,
+        or at its only point), a figure or metric, or an attribute. KeyError: none of those (an enum value)."""
+        measure = self.measures.get(name)
+        if measure is not None:
+            sid = person.id if measure.level == "person" and person is not None else h.id
+            return self.measure_value(sid, name, point or _only_point(measure), trace)
+        if name in self.named:
+            return self.named_value(name, trace)
+        return self.attribute(name, h, person)
+
     def measure_value(self, sid: str, measure: str, point: str, trace):
         obs = self.L.values.get((sid, measure, point))
         if obs is None:
@@ -474,10 +485,10 @@ class _Settler:
                 def resolve(name, point, tr, h=h, this=this):
                     if name == "this":
                         return this
+                    if h is not None:
+                        return self.read(name, h, None, point, tr)
                     if name in self.named:
                         return self.named_value(name, tr)
-                    if h is not None:
-                        return self.household_attribute(name, h)
                     raise KeyError(name)
 
                 scope = Scope(resolve, None, self.tables, self.roundings, count=self._count(details, this),
@@ -499,7 +510,7 @@ class _Settler:
                 people = [self.L.persons[p] for p in self.L.members.get(h.id, [])] if expr.level == "persons" else [None]
                 for person in people:
                     inner = Scope(lambda name, p, tr, h=h, person=person:
-                                  this if name == "this" else self.attribute(name, h, person),
+                                  this if name == "this" else self.read(name, h, person, p, None),
                                   None, self.tables, self.roundings)
                     v = evaluate(expr.where, inner)
                     if v is not MISSING and v:
@@ -587,12 +598,8 @@ class _Settler:
         subjects = met = 0
         missing: list[str] = []
         for sid, h, person in self.counting_subjects(mt.level):
-            def resolve(name, point, tr, sid=sid, h=h, person=person):
-                if name in self.measures:
-                    return self.measure_value(sid, name, point or _only_point(self.measures[name]), None)
-                if name in self.named:
-                    return self.named_value(name, None)
-                return self.attribute(name, h, person)
+            def resolve(name, point, tr, h=h, person=person):
+                return self.read(name, h, person, point, None)
 
             scope = Scope(resolve, None, self.tables, self.roundings)
             if mt.where is not None:

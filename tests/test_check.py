@@ -792,3 +792,12 @@ def test_a_broken_file_gives_a_located_error_and_exit_1(kind, tmp_path, capsys):
     first = errors[0]
     assert first["file"] == str(path) and first["line"] >= 1 and first["column"] >= 1
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_metric_named_like_an_enum_value_is_an_error():
+    text = ('contract x "X"\ncurrency DKK\npoint end = end\n'
+            'measure result person { values job, none at end }\n'
+            'metric job "Job" { subjects persons share where result == job }\n')
+    found = [d for d in check(parse_text(text, "m.contract")) if d.severity == "error"]
+    assert [(d.code, d.span.line) for d in found] == [("CL010", 5)]
+    assert "value of the measure 'result'" in found[0].message

@@ -1,0 +1,82 @@
+"""Figures, metrics, count() and flags read the ledger: measures, attributes and each other."""
+
+from __future__ import annotations
+
+import pytest
+
+from contractlang.check import check
+from contractlang.evaluate import settle
+from contractlang.ledger import load_ledger
+from contractlang.parse import parse_text
+
+from .ledgers import LedgerBuilder
+
+CONTRACT = '''contract t "T"
+currency DKK
+party F "Fund" funder
+party K "Municipality" payer
+programme { intervention 2024-01-01 to 2024-12-31 }
+point end = end
+measure result person { values job, education, none at end }
+measure granted person decimal 0 to 100000 at end
+measure plan_done household boolean at end
+rounding whole 0 places half_up
+rounding one 1 places half_up
+metric share_job "In a job" { subjects persons  share where result == job  rounding whole  target 50 % }
+figure jobs = count(persons where result == job)
+figure total_granted = total(granted)
+figure mean_granted = round(mean(granted), whole)
+figure job_share_pct = round(share_job * 100, one)
+flag no_plan "No plan" { for each household  when not plan_done }
+'''
+
+
+@pytest.fixture
+def doc(tmp_path):
+    contract = parse_text(CONTRACT, "t.contract")
+    assert [d for d in check(contract) if d.severity == "error"] == []
+    b = LedgerBuilder()
+    for i, (result, granted, plan) in enumerate([("job", "10000", "true"), ("none", "20001", "false"),
+                                                  ("education", "", "true")], start=1):
+        b.household(f"H{i}", "2024-02-01").person(f"P{i}", f"H{i}")
+        b.measure(f"P{i}", "result", "end", result).measure(f"H{i}", "plan_done", "end", plan)
+        if granted:
+            b.measure(f"P{i}", "granted", "end", granted)
+    return settle(contract, load_ledger(b.write(tmp_path / "ledger"), contract))
+
+
+def _values(doc, key):
+    return {x["id"]: x for x in doc["reports"][key]}
+
+
+def test_figures_aggregate_the_ledger(doc):
+    f = _values(doc, "figures")
+    assert f["jobs"]["value"] == "1"
+    assert f["total_granted"]["value"] == "30001"
+    assert f["mean_granted"]["value"] == "15001"  # 15000.5 rounded half up, as declared
+    assert f["job_share_pct"]["value"] == "33.3"
+    step = next(s for s in f["total_granted"]["trace"] if s["kind"] == "aggregate")
+    assert (step["func"], step["observations"], len(step["lines"])) == ("total", 2, 2)
+
+
+def test_metric_share_rounding_and_gap(doc):
+    mt = _values(doc, "metrics")["share_job"]
+    assert (mt["subjects"], mt["count"], mt["share_rounded"], mt["target"], mt["gap_pp"], mt["met"]) == \
+        (3, 1, "33", "50", "-17", False)
+
+
+def test_a_flag_for_each_household_reads_its_measures(doc):
+    assert [(f["id"], f["subject"]) for f in doc["flags"]] == [("no_plan", "H2")]
+
+
+def test_a_figure_defined_in_terms_of_itself_is_an_error():
+    text = CONTRACT + "figure a = b + 1\nfigure b = a * 2\n"
+    found = [d for d in check(parse_text(text, "t.contract")) if d.code == "CL017"]
+    assert any("a → b → a" in d.message for d in found)
+
+
+def test_total_needs_a_point_when_the_measure_has_several():
+    text = CONTRACT.replace("at end\nmeasure plan_done", "at end\nmeasure plan_done") + \
+        "point start0 = start\nmeasure score person integer 0 to 10 at start0, end\nfigure s = total(score)\n"
+    found = [d for d in check(parse_text(text, "t.contract")) if d.severity == "error"]
+    assert any("say which point" in d.message for d in found)
