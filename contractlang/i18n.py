@@ -13,6 +13,10 @@ Formats chosen (see `Formatter`):
   is Babel's no-break space U+00A0 in both languages.
 * percentages: the locale's percent pattern with as many decimals as the
   document gives: `5,07 %` / `5.07%`, `74 %` / `74%`.
+* numbers: every decimal place the document gives, never rounded or cut
+  (`-21,05263157894736842105263158`), so that a reader can redo the
+  arithmetic to the øre from the explanation alone. A value the engine itself
+  cut short arrives ending in `…` and keeps that mark.
 * dates: Babel's `medium` date: `31. okt. 2028` / `31 Oct 2028`.
 * minus sign: CLDR's for both locales, the ASCII hyphen-minus (`-21,1`).
 """
@@ -21,8 +25,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import ROUND_DOWN, Decimal
+import decimal
+from decimal import Decimal
 
+from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent, get_currency_symbol
 
@@ -31,8 +37,6 @@ LOCALES = {"da": "da_DK", "en": "en_GB"}
 #: Currency pattern per language; None means the locale's own standard pattern.
 CURRENCY_PATTERNS = {"da": None, "en": "¤\u00a0#,##0.00"}
 PERCENT_PATTERNS = {"da": "#,##0\u00a0%", "en": "#,##0%"}
-#: Decimals shown of a long quotient before it is cut short with "…" (never rounded).
-MAX_PLACES = 10
 
 CATALOGUE: dict[str, tuple[str, str]] = {
     # ---- report structure ------------------------------------------------------
@@ -125,8 +129,37 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "row_exclusions": ("Udeladte rækker", "Excluded rows"),
     "reports": ("Øvrige opgørelser", "Other reports"),
     "relative_reduction": ("Relativ reduktion", "Relative reduction"),
-    "metrics": ("Nøgletal", "Metrics"),
-    "figures": ("Tal", "Figures"),
+    "metrics": ("Resultater mod mål", "Results against targets"),
+    "metrics_note": ("Resultaterne ændrer ikke beløbene. Andelen er de opfyldte blandt subjekterne med en observeret værdi, "
+                     "afrundet som kontrakten foreskriver; afstanden til målet er den afrundede andel minus målet.",
+                     "Results do not change the amounts. The share is the subjects meeting the condition among those with an "
+                     "observed value, rounded as the contract declares; the gap is the rounded share minus the target."),
+    "metric": ("Resultat", "Result"),
+    "subjects": ("Subjekter", "Subjects"),
+    "count_met": ("Opfyldt", "Count"),
+    "without_data": ("Uden data", "Without data"),
+    "share_rounded": ("Andel", "Share"),
+    "share_exact": ("Eksakt andel", "Exact share"),
+    "target": ("Målværdi", "Target"),
+    "against_target": ("Mod målet", "Against the target"),
+    "gap": ("Afstand til målet", "Gap to the target"),
+    "status_missed": ("mål ikke nået: {gap} procentpoint under", "missed by {gap} percentage points"),
+    "status_met_above": ("mål nået: {gap} procentpoint over", "met: {gap} percentage points above the target"),
+    "status_met_exactly": ("mål nået præcist", "met exactly"),
+    "status_no_target": ("intet mål", "no target"),
+    "status_no_data": ("ingen observerede værdier", "no observed values"),
+    "figures": ("Nøgletal", "Figures"),
+    "figures_note": ("Nøgletal er navngivne værdier i kontrakten, beregnet af motoren; de ændrer ikke beløbene.",
+                     "Figures are named values of the contract, computed by the engine; they do not change the amounts."),
+    "figure": ("Nøgletal", "Figure"),
+    "value": ("Værdi", "Value"),
+    "result_head": ("Resultat {id}", "Result {id}"),
+    "figure_head": ("Nøgletal {id}", "Figure {id}"),
+    "result_trail": ("Sådan er resultatet beregnet", "How the result was computed"),
+    "figure_trail": ("Sådan er nøgletallet beregnet", "How the figure was computed"),
+    "unknown_result": ("Ukendt linje, resultat eller nøgletal {id!r}.", "Unknown line, result or figure {id!r}."),
+    "caps_per": ("Loft {per}", "Cap {per}"),
+    "missing_value": ("mangler", "missing"),
     "yes": ("ja", "yes"),
     "no": ("nej", "no"),
     "none": ("ingen", "none"),
@@ -162,10 +195,26 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "per.percentage_point": ("pr. procentpoint", "per percentage point"),
     "per.person": ("pr. person", "per person"),
     "per.household": ("pr. husstand", "per household"),
+    "per.participant": ("pr. deltager", "per participant"),
+    "per.subject": ("pr. deltager", "per subject"),
+    "per.week": ("pr. uge", "per week"),
+    "per.citizen_course": ("pr. borgerforløb", "per citizen course"),
+    "per.DKK": ("pr. krone", "per krone"),
+    "cap_per.year": ("pr. år", "per year"),
+    "cap_per.years": ("pr. år", "per year"),
+    "cap_per.subject": ("pr. deltager", "per subject"),
+    "cap_per.other": ("pr. {per}", "per {per}"),
+    "plural.persons": ("personer", "persons"),
+    "plural.person": ("personer", "persons"),
+    "plural.households": ("husstande", "households"),
+    "plural.household": ("husstande", "households"),
+    "plural.cohorts": ("kohorter", "cohorts"),
+    "plural.cohort": ("kohorter", "cohorts"),
     "mode.half_away_from_zero": ("halve væk fra nul", "half away from zero"),
     "mode.half_up": ("halve op", "half up"),
     "mode.half_down": ("halve ned", "half down"),
     "mode.half_even": ("halve til lige", "half to even"),
+    "mode.half_toward_zero": ("halve mod nul", "half towards zero"),
     "mode.down": ("mod nul", "towards zero"),
     "mode.up": ("væk fra nul", "away from zero"),
     "mode.floor": ("nedad", "down"),
@@ -183,6 +232,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "reason.not_eligible": ("uden for målets målgruppe", "not among the goal's subjects"),
     "reason.not_counting": ("tæller ikke (under 3 måneder i indsatsen)", "does not count (less than 3 months in the programme)"),
     "reason.not_read": ("læses ikke af kontrakten", "not read by the contract"),
+    "reason.not_started": ("husstanden starter efter opgørelsesdatoen", "the household starts after the settlement date"),
+    "reason.replaced_no_correction": ("husstanden er erstattet; dens manglende værdier erstattes ikke",
+                                      "the household was replaced; its missing values are not replaced"),
+    "reason.missing_not_replaced": ("værdien mangler, og kontrakten erstatter den ikke",
+                                    "the value is missing and the contract does not replace it"),
+    "reason.rate_missing": ("prisen kan ikke aflæses for subjektet (den læser en manglende værdi)",
+                            "the price cannot be read for this subject (it reads a missing value)"),
     "key.ended": ("Ophørte husstande", "Households ended"),
     "key.households": ("Husstande", "Households"),
     "key.threshold": ("Grænse", "Threshold"),
@@ -195,10 +251,28 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "key.expected_households": ("Forventede husstande", "Expected households"),
     "key.actual_households": ("Faktiske husstande", "Actual households"),
     "key.grants": ("Tilskud", "Grants"),
+    "key.count": ("Antal", "Count"),
+    "key.observed": ("Observerede", "Observed"),
+    "key.largest_deviation_pp": ("Største afvigelse (procentpoint)", "Largest deviation (percentage points)"),
+    "key.category": ("Kategori", "Category"),
+    "key.goal": ("Mål", "Goal"),
+    "key.point": ("Måling", "Point"),
+    "key.cohort": ("Kohorte", "Cohort"),
+    "key.subject": ("Subjekt", "Subject"),
+    "key.subjects": ("Subjekter", "Subjects"),
+    "key.missing": ("Uden data", "Without data"),
+    "key.share": ("Eksakt andel", "Exact share"),
+    "key.share_rounded": ("Andel", "Share"),
+    "key.target": ("Målværdi", "Target"),
+    "key.gap_pp": ("Afstand til målet (procentpoint)", "Gap to the target (percentage points)"),
+    "key.met": ("Mål nået", "Target met"),
+    "key.title": ("Titel", "Title"),
+    "key.id": ("Id", "Id"),
     "fn.mean": ("gennemsnit", "mean"),
     "fn.max": ("maks", "max"),
     "fn.min": ("min", "min"),
     "fn.round": ("afrund", "round"),
+    "fn.total": ("sum", "total"),
     # ---- trace steps: one sentence per kind (docs/settlement-json.md) ------------
     "step.rule": ("Mål {goal} ({title}) gælder, {clause}.", "Goal {goal} ({title}) applies, {clause}."),
     "step.rule_flag": ("Reglen for flaget gælder, {clause}.", "The flag's rule applies, {clause}."),
@@ -241,13 +315,41 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "step.rule_see": ("Mål {goal} ({title}) gælder, {clause}; kontraktteksten står under betalingsmålene.",
                       "Goal {goal} ({title}) applies, {clause}; the contract text is shown under the payment goals."),
     "step.note": ("Bemærkning: {text}", "Note: {text}"),
+    "step.rule_metric": ("Reglen for resultatet gælder, {clause}.", "The result's rule applies, {clause}."),
+    "step.rule_figure": ("Reglen for nøgletallet gælder, {clause}.", "The figure's rule applies, {clause}."),
+    "step.rule_other": ("Reglen gælder, {clause}.", "The rule applies, {clause}."),
+    "step.aggregate_total": ("Sum af {measure}{at} over {observations} observerede værdier ({file} {rows}) = {value}.",
+                             "Total of {measure}{at} over {observations} observed values ({file} {rows}) = {value}."),
+    "step.aggregate_mean": ("Gennemsnit af {measure}{at} over {observations} observerede værdier ({file} {rows}) = {value}.",
+                            "Mean of {measure}{at} over {observations} observed values ({file} {rows}) = {value}."),
+    "step.aggregate_other": ("{func} af {measure}{at} over {observations} observerede værdier ({file} {rows}) = {value}.",
+                             "{func} of {measure}{at} over {observations} observed values ({file} {rows}) = {value}."),
+    "step.rows_one": ("linje {lines}", "line {lines}"),
+    "step.rows_many": ("linjer {lines}", "lines {lines}"),
+    "step.rows_more": (" … og {n} flere", " … and {n} more"),
+    "step.rows_none": ("ingen rækker", "no rows"),
+    "step.rate": ("Sats{at} = {value}, efter {expr}.", "Rate{at} = {value}, by {expr}."),
+    "step.value_figure": ("{name} = {value}: nøgletallet {name} (se Nøgletal).",
+                          "{name} = {value}: the figure {name} (see Figures)."),
+    "step.value_metric": ("{name} = {value}: andelen i resultatet {name} (se Resultater mod mål).",
+                          "{name} = {value}: the share of the result {name} (see Results against targets)."),
+    "step.cap_payer": ("Loft for de mål, {payer} betaler: {limit} ({clause}).", "Cap on the goals {payer} pays: {limit} ({clause})."),
+    "step.cap_payer_per": ("Loft for de mål, {payer} betaler, {per} ({period}): {limit} ({clause}).",
+                           "Cap on the goals {payer} pays, {per} ({period}): {limit} ({clause})."),
+    "step.cap_goal_per": ("Loft for mål {cap} {per} ({period}): {limit} ({clause}).",
+                          "Cap of goal {cap} {per} ({period}): {limit} ({clause})."),
+    "step.share": ("Andel: {count} af {subjects} {level} × 100 = {value}.",
+                   "Share: {count} of {subjects} {level} × 100 = {value}."),
+    "step.gap": ("Afstand til målet: {rounded} − {target} = {value} procentpoint.",
+                 "Gap to the target: {rounded} − {target} = {value} percentage points."),
     "step.unknown": ("Trin {kind}: {fields}", "Step {kind}: {fields}"),
 }
 assert all(len(v) == 2 for v in CATALOGUE.values())
 
 _NUMBER = re.compile(r"(?<![\w.@])\d+(?:\.\d+)?(?![\w.])")
-_FUNCTION = re.compile(r"\b(mean|max|min|round)\(")
+_FUNCTION = re.compile(r"\b(mean|max|min|round|total)\(")
 _AMOUNT = re.compile(r"^-?\d+\.\d{2}$")
+_NUMERIC = re.compile(r"-?\d+(?:\.\d+)?…?")
 
 
 def to_decimal(value, cut_short: bool = False) -> Decimal:
@@ -264,6 +366,23 @@ def to_decimal(value, cut_short: bool = False) -> Decimal:
     if cut_short and text.endswith("…"):
         text = text[:-1]
     return Decimal(text)
+
+
+def _places(d: Decimal) -> int:
+    """The decimal places a Decimal is written with (`7.50` → 2, `1E+3` → 0)."""
+    exp = d.as_tuple().exponent
+    return max(0, -exp) if isinstance(exp, int) else 0
+
+
+def _exact(d: Decimal):
+    """A decimal context wide enough that Babel's quantize keeps every digit of `d` (never rounds).
+
+    Babel quantizes in the current context, whose default 28 digits would round
+    the engine's 50-digit values (or fail).
+    """
+    t = d.as_tuple()
+    exp = t.exponent if isinstance(t.exponent, int) else 0
+    return decimal.localcontext(decimal.Context(prec=max(28, len(t.digits) + abs(exp) + 8)))
 
 
 class Formatter:
@@ -294,26 +413,38 @@ class Formatter:
 
     # ---- numbers ----
     def money(self, value) -> str:
-        """An amount: `72.150,00 kr.` / `DKK 72,150.00`."""
+        """An amount: `72.150,00 kr.` / `DKK 72,150.00`; a price with more places keeps them all."""
         d = to_decimal(value)
-        return format_currency(d, self.currency, format=CURRENCY_PATTERNS[self.lang], locale=self.locale,
-                               currency_digits=CURRENCY_PATTERNS[self.lang] is None)
+        places = _places(d)
+        pattern = CURRENCY_PATTERNS[self.lang]
+        if places > 2:
+            pattern = (pattern or Locale.parse(self.locale).currency_formats["standard"].pattern).replace(
+                "0.00", "0." + "0" * places, 1)
+        with _exact(d):
+            return format_currency(d, self.currency, format=pattern, locale=self.locale,
+                                   currency_digits=pattern is None)
 
     def currency_symbol(self) -> str:
         return get_currency_symbol(self.currency, locale=self.locale)
 
     def num(self, value, grouping: bool = True) -> str:
-        """A decimal with the places it has (`7.50` → `7,50`); past MAX_PLACES it is cut with `…`."""
+        """A decimal with every place it has (`7.50` → `7,50`), never rounded or cut short.
+
+        A value the engine already cut short (`"0.239583333333…"`) keeps its `…`.
+        """
         d = to_decimal(value, cut_short=True)
-        exp = d.as_tuple().exponent
-        places = max(0, -exp) if isinstance(exp, int) else 0
         tail = "…" if str(value).endswith("…") else ""
-        if places > MAX_PLACES:
-            cut = d.quantize(Decimal(1).scaleb(-MAX_PLACES), rounding=ROUND_DOWN)
-            places, tail = MAX_PLACES, ("…" if cut != d else tail)
-            d = cut
+        places = _places(d)
         pattern = ("#,##0" if grouping else "0") + ("." + "0" * places if places else "")
-        return format_decimal(d, format=pattern, locale=self.locale) + tail
+        with _exact(d):
+            return format_decimal(d, format=pattern, locale=self.locale) + tail
+
+    def pp(self, value) -> str:
+        """Percentage points with at least one decimal (`"-19"` → `-19,0` / `-19.0`), every place kept."""
+        d = to_decimal(value, cut_short=True)
+        pattern = "#,##0." + "0" * max(1, _places(d))
+        with _exact(d):
+            return format_decimal(d, format=pattern, locale=self.locale) + ("…" if str(value).endswith("…") else "")
 
     def count(self, value) -> str:
         return format_decimal(int(value), format="#,##0", locale=self.locale)
@@ -323,14 +454,18 @@ class Formatter:
         return format_decimal(to_decimal(value), format="#,##0", locale=self.locale)
 
     def pct(self, value) -> str:
-        """A percentage given in percent (`"74"` → `74 %` / `74%`), with the places it has."""
-        d = to_decimal(value)
-        exp = d.as_tuple().exponent
-        places = max(0, -exp) if isinstance(exp, int) else 0
+        """A percentage given in percent (`"74"` → `74 %` / `74%`), with every place it has."""
+        d = to_decimal(value, cut_short=True)
+        tail = "…" if str(value).endswith("…") else ""
+        places = _places(d)
         pattern = PERCENT_PATTERNS[self.lang]
         if places:
             pattern = pattern.replace("#,##0", "#,##0." + "0" * places, 1)
-        return format_percent(d / 100, format=pattern, locale=self.locale)
+        with _exact(d):
+            text = format_percent(d.scaleb(-2), format=pattern, locale=self.locale)
+        if tail:   # the mark belongs to the number, before the percent sign
+            text = re.sub(r"(\d)(?!.*\d)", r"\1…", text, count=1)
+        return text
 
     def date(self, value) -> str:
         """An ISO date as Babel's medium date: `31. okt. 2028` / `31 Oct 2028`."""
@@ -366,6 +501,8 @@ class Formatter:
             return self.t("none")
         if isinstance(value, bool) or value in ("true", "false"):
             return self.t("yes" if value in (True, "true") else "no")
+        if value == "missing":   # the engine's word for a missing value
+            return self.t("missing_value")
         if isinstance(value, int):
             return self.count(value)
         s = str(value)
@@ -406,15 +543,47 @@ def party_name(doc: dict, pid: str) -> str:
     return (doc.get("parties", {}).get(pid) or {}).get("name", pid)
 
 
-def _is_number(v) -> bool:
-    try:
-        to_decimal(v, cut_short=True)
-        return not isinstance(v, bool)
-    except (ArithmeticError, TypeError, ValueError):
+def is_number(v) -> bool:
+    """A document value that reads as a number: an int, a Decimal, or a decimal string (possibly cut short by the engine)."""
+    if isinstance(v, bool):
         return False
+    if isinstance(v, (int, Decimal)):
+        return True
+    return isinstance(v, str) and bool(_NUMERIC.fullmatch(v))
 
 
-def _describe(step: dict, doc: dict, fx: Formatter, mk: Plain, rule_text: bool) -> tuple[str, str | None]:
+_SHARE = re.compile(r"(\d+) of (\d+) (\w+) × 100")                          # a metric's share (evaluate.py)
+_GAP = re.compile(r"(-?[\d.]+…?) [−-] (-?[\d.]+…?) \(percentage points\)")   # a metric's gap to its target
+#: Input rows of an aggregate listed by number before the rest are counted.
+MAX_ROWS_LISTED = 20
+
+
+def _owner_of(text) -> str | None:
+    """What a contract-level rule step belongs to, from its source text's keyword (`flag`, `metric`, `figure`)."""
+    word = str(text or "").split(maxsplit=1)
+    return word[0] if word and word[0] in ("flag", "metric", "figure") else None
+
+
+def row_list(lines, fx: Formatter) -> str:
+    """Ledger line numbers in words: `lines 105, 207, … and 77 more` (the first MAX_ROWS_LISTED)."""
+    lines = list(lines)
+    if not lines:
+        return fx.t("step.rows_none")
+    shown = ", ".join(str(n) for n in lines[:MAX_ROWS_LISTED])
+    text = fx.t("step.rows_one" if len(lines) == 1 else "step.rows_many", lines=shown)
+    if len(lines) > MAX_ROWS_LISTED:
+        text += fx.t("step.rows_more", n=fx.count(len(lines) - MAX_ROWS_LISTED))
+    return text
+
+
+def cap_per(per, fx: Formatter) -> str:
+    """What a cap runs per, in words: `per year`, `per subject` (`pr. år`, `pr. deltager`)."""
+    key = f"cap_per.{per}"
+    return fx.t(key) if key in CATALOGUE else fx.t("cap_per.other", per=per)
+
+
+def _describe(step: dict, doc: dict, fx: Formatter, mk: Plain, rule_text: bool,
+              owner: str | None = None) -> tuple[str, str | None]:
     """The sentence before the full stop after `kr.` or `…` is dropped (`kr..` → `kr.`)."""
     kind = step.get("kind")
 
@@ -425,10 +594,10 @@ def _describe(step: dict, doc: dict, fx: Formatter, mk: Plain, rule_text: bool) 
         return mk.esc(fx.money(v)) if v is not None else mk.esc(fx.t("none"))
 
     def num(v) -> str:
-        return mk.esc(fx.num(v)) if _is_number(v) and not isinstance(v, int) else mk.esc(fx.value(v))
+        return mk.esc(fx.num(v)) if is_number(v) and not isinstance(v, int) else mk.esc(fx.value(v))
 
     def val(v) -> str:
-        return num(v) if _is_number(v) else mk.code(str(v))
+        return num(v) if is_number(v) else mk.code(str(v))
 
     def clause(v) -> str:
         return mk.esc(fx.clause(v))
@@ -447,7 +616,9 @@ def _describe(step: dict, doc: dict, fx: Formatter, mk: Plain, rule_text: bool) 
             key = "step.rule" if rule_text else "step.rule_see"
             return (s(key, goal=code(goal), title=mk.esc(title), clause=clause(step.get("clause"))),
                     step.get("text") if rule_text else None)
-        return s("step.rule_flag", clause=clause(step.get("clause"))), step.get("text")
+        owner = owner or _owner_of(step.get("text"))
+        key = {"flag": "step.rule_flag", "metric": "step.rule_metric", "figure": "step.rule_figure"}.get(owner, "step.rule_other")
+        return s(key, clause=clause(step.get("clause"))), step.get("text")
     if kind == "subject":
         hh = step.get("household")
         part = s("step.subject_household", household=code(hh)) if hh and hh != step.get("subject") else ""
@@ -461,9 +632,31 @@ def _describe(step: dict, doc: dict, fx: Formatter, mk: Plain, rule_text: bool) 
         return s("step.missing", measure=code(str(step.get("measure"))), subject=code(str(step.get("subject"))),
                  point=code(str(step.get("point")))), None
     if kind == "value":
-        return s("step.value", name=code(str(step.get("name"))), at=at(), value=val(step.get("value")),
-                 expr=code(str(step.get("expr")))), None
+        name, expr, value = str(step.get("name")), str(step.get("expr")), step.get("value")
+        if name == "rate":   # the price of one unit, read for this line
+            shown = money(value) if is_number(value) and not str(value).endswith("…") else val(value)
+            return s("step.rate", at=at(), value=shown, expr=code(expr)), None
+        if expr in (f"figure {name}", f"metric {name}"):   # a figure or metric used by name
+            if expr.startswith("metric"):
+                shown = mk.esc(fx.pct(value)) if is_number(value) else mk.esc(fx.value(value))
+                return s("step.value_metric", name=code(name), value=shown), None
+            return s("step.value_figure", name=code(name), value=val(value)), None
+        return s("step.value", name=code(name), at=at(), value=val(value), expr=code(expr)), None
+    if kind == "aggregate":
+        func = str(step.get("func"))
+        key = {"total": "step.aggregate_total", "mean": "step.aggregate_mean"}.get(func, "step.aggregate_other")
+        return s(key, func=code(func), measure=code(str(step.get("measure"))), at=at(),
+                 observations=mk.esc(fx.value(step.get("observations"))), file=code(str(step.get("file"))),
+                 rows=mk.esc(row_list(step.get("lines") or [], fx)), value=val(step.get("value"))), None
     if kind == "compute":
+        share = _SHARE.fullmatch(str(step.get("expr", ""))) if step.get("name") == "share" else None
+        if share:
+            pct = mk.esc(fx.pct(step["value"])) if is_number(step.get("value")) else mk.esc(fx.value(step.get("value")))
+            return s("step.share", count=mk.esc(fx.count(share.group(1))), subjects=mk.esc(fx.count(share.group(2))),
+                     level=mk.esc(fx.code("plural", share.group(3))), value=pct), None
+        gap = _GAP.fullmatch(str(step.get("expr", ""))) if step.get("name") == "gap to target" else None
+        if gap:
+            return s("step.gap", rounded=val(gap.group(1)), target=val(gap.group(2)), value=val(step.get("value"))), None
         if step.get("name"):
             return s("step.compute_named", name=code(str(step["name"])), at=at(), expr=code(fx.expr(step.get("expr", ""))),
                      value=num(step.get("value"))), None
@@ -490,6 +683,13 @@ def _describe(step: dict, doc: dict, fx: Formatter, mk: Plain, rule_text: bool) 
         if step.get("cap") == "return":
             payer = (doc.get("return_cap") or {}).get("payer", "")
             head = s("step.cap_return", payer=code(str(payer)), limit=money(step.get("limit")), clause=clause(step.get("clause")))
+        elif step.get("cap") not in goals_by_id(doc) and step.get("cap") in (doc.get("parties") or {}):
+            key = "step.cap_payer_per" if step.get("per") else "step.cap_payer"
+            head = s(key, payer=code(str(step.get("cap"))), per=mk.esc(cap_per(step.get("per"), fx)),
+                     period=code(str(step.get("period"))), limit=money(step.get("limit")), clause=clause(step.get("clause")))
+        elif step.get("per"):
+            head = s("step.cap_goal_per", cap=code(str(step.get("cap"))), per=mk.esc(cap_per(step["per"], fx)),
+                     period=code(str(step.get("period"))), limit=money(step.get("limit")), clause=clause(step.get("clause")))
         else:
             head = s("step.cap_goal", cap=code(str(step.get("cap"))), limit=money(step.get("limit")),
                      clause=clause(step.get("clause")))
@@ -534,7 +734,7 @@ def _describe(step: dict, doc: dict, fx: Formatter, mk: Plain, rule_text: bool) 
 
 
 def describe_step(step: dict, doc: dict, fx: Formatter, mk: Plain = PLAIN,
-                  rule_text: bool = True) -> tuple[str, str | None]:
+                  rule_text: bool = True, owner: str | None = None) -> tuple[str, str | None]:
     """One trace step as a sentence, plus a verbatim block (the contract text of a rule) or None.
 
     Args:
@@ -544,8 +744,10 @@ def describe_step(step: dict, doc: dict, fx: Formatter, mk: Plain = PLAIN,
         mk: the markup of the output format (PLAIN, MARKDOWN or HTML).
         rule_text: give a goal rule's contract text as the block; reports that
             show each goal's text once pass False and the sentence points there.
+        owner: what a trail without a goal belongs to (`flag`, `metric`, `figure`);
+            by default read from the rule's contract text.
     """
-    sentence, block = _describe(step, doc, fx, mk, rule_text)
+    sentence, block = _describe(step, doc, fx, mk, rule_text, owner)
     sentence = _DOUBLE_STOP.sub("", sentence)
     return sentence, block
 
@@ -618,3 +820,70 @@ def return_cap_sentence(doc: dict, fx: Formatter, mk: Plain) -> str:
     return mk.tpl(fx.raw("return_cap_text")).format(
         payer=mk.code(str(rc.get("payer"))), limit=mk.esc(fx.money(rc.get("limit"))), clause=mk.esc(fx.clause(rc.get("clause"))),
         goals=goals, cut=mk.esc(fx.money(doc.get("totals", {}).get("return_cap_cut", "0"))))
+
+
+# ---- goals' prices and caps, results and figures: shared by every format ----------------------
+
+def rate_text(goal: dict, fx: Formatter, mk: Plain = PLAIN) -> str:
+    """A goal's price: `72.150,00 kr. pr. succes`, or the text of the expression that prices each line (as code)."""
+    rate, per = goal.get("rate"), fx.code("per", goal.get("per"))
+    if rate is None:
+        return mk.esc(fx.t("none"))
+    shown = mk.esc(fx.money(rate)) if is_number(rate) else mk.code(str(rate))
+    return f"{shown} {mk.esc(per)}" if goal.get("per") else shown
+
+
+def caps_text(goal: dict, fx: Formatter, mk: Plain = PLAIN) -> str:
+    """A goal's own caps: `50.000,00 kr. pr. deltager; 1.400.000,00 kr.`, or `intet`."""
+    caps = goal.get("caps")
+    if caps is None:   # a document from before `caps`: the single whole-contract cap
+        caps = [] if goal.get("cap") is None else [{"limit": goal["cap"], "per": None}]
+    if not caps:
+        return mk.esc(fx.t("no_cap"))
+    return "; ".join(mk.esc(fx.money(c["limit"]) + (f" {cap_per(c['per'], fx)}" if c.get("per") else "")) for c in caps)
+
+
+def metric_status(metric: dict, fx: Formatter) -> str:
+    """A result against its target: `missed by 19.0 percentage points` / `mål ikke nået: 19,0 procentpoint under`."""
+    if metric.get("target") is None:
+        return fx.t("status_no_target")
+    gap = metric.get("gap_pp")
+    if not is_number(gap):
+        return fx.t("status_no_data")
+    d = to_decimal(gap, cut_short=True)
+    met = metric.get("met")
+    if met is None:
+        met = d >= 0
+    if met and d == 0:
+        return fx.t("status_met_exactly")
+    size = str(gap).lstrip("-")   # the gap without its sign: the sentence says above or below
+    return fx.t("status_met_above" if met else "status_missed", gap=fx.pp(size))
+
+
+def share_text(value, fx: Formatter) -> str:
+    """A share in percent, every place kept; `no observed values` when the engine has none."""
+    return fx.pct(value) if is_number(value) else fx.t("status_no_data")
+
+
+def metric_cells(metric: dict, fx: Formatter) -> dict[str, str]:
+    """A result's values in words, by column key (plain text; the caller escapes)."""
+    return {"metric": metric.get("title") or metric.get("id", ""),
+            "subjects": fx.count(metric.get("subjects", 0)),
+            "count_met": fx.count(metric.get("count", 0)),
+            "without_data": fx.count(metric.get("missing", 0)),
+            "share_rounded": share_text(metric.get("share_rounded"), fx),
+            "share_exact": share_text(metric.get("share"), fx),
+            "target": fx.pct(metric["target"]) if metric.get("target") is not None else fx.t("none"),
+            "against_target": metric_status(metric, fx),
+            "clause": fx.clause(metric.get("clause"))}
+
+
+def figure_value(figure: dict, fx: Formatter) -> str:
+    """A figure's value with every place it has."""
+    return fx.value(figure.get("value"))
+
+
+def results(doc: dict) -> tuple[list[dict], list[dict]]:
+    """The document's metrics and figures (empty lists when it has none)."""
+    reports = doc.get("reports") or {}
+    return list(reports.get("metrics") or []), list(reports.get("figures") or [])

@@ -3,8 +3,9 @@
 A report never computes: it only puts the engine's numbers into words,
 tables and charts, in Danish or English. Formats: `md`, `html`, `xlsx`
 (bytes) and `text` (a compact terminal summary); `render_line` gives one
-line's audit trail for `contractlang explain`. The same document always
-renders to the same bytes: nothing here reads the clock.
+line's audit trail for `contractlang explain`, `render_result` one result's
+(metric's) or figure's. The same document always renders to the same bytes:
+nothing here reads the clock.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ import io
 import zipfile
 from decimal import Decimal
 
-from .i18n import (CATALOGUE, PLAIN, Formatter, Plain, describe_step, detail_value, goal_texts, key_label, line_facts,
-                   party_name, return_cap_sentence, to_decimal)
+from .i18n import (CATALOGUE, PLAIN, Formatter, Plain, cap_per, caps_text, describe_step, detail_value, figure_value,
+                   goal_texts, is_number, key_label, line_facts, metric_cells, metric_status, party_name, rate_text,
+                   results, return_cap_sentence, to_decimal)
 
 FORMATS = ("md", "html", "xlsx", "text")
 
 
 class UnknownLine(LookupError):
-    """`render_line` or `render_flag` was asked for an id the document does not hold."""
+    """`render_line`, `render_result` or `render_flag` was asked for an id the document does not hold."""
 
 
 # ---- markup: how identifiers and text are written in each format ----------------------
@@ -122,11 +124,11 @@ def find_line(doc: dict, line_id: str, fx: Formatter) -> dict:
     raise UnknownLine(msg)
 
 
-def _numbered(steps, doc, fx, indent="  ") -> list[str]:
+def _numbered(steps, doc, fx, indent="  ", owner=None) -> list[str]:
     out = []
     width = len(str(len(steps)))
     for i, step in enumerate(steps, 1):
-        sentence, block = describe_step(step, doc, fx, PLAIN)
+        sentence, block = describe_step(step, doc, fx, PLAIN, owner=owner)
         out.append(f"{indent}{str(i).rjust(width)}. {sentence}")
         if block:
             pad = indent + " " * (width + 2)
@@ -138,10 +140,15 @@ def _numbered(steps, doc, fx, indent="  ") -> list[str]:
 def render_line(doc: dict, line_id: str, lang: str) -> str:
     """One line's audit trail as text: its facts, then every step in words, numbered.
 
+    An id that is not a line but a result (metric) or a figure gives that one's trail (`render_result`).
+
     Raises:
         UnknownLine: the document has no line `line_id` (the message suggests close ids).
     """
     fx = formatter(doc, lang)
+    metrics, figures = results(doc)
+    if line_id not in {ln["id"] for ln in doc.get("lines", [])} and line_id in {x.get("id") for x in metrics + figures}:
+        return render_result(doc, line_id, lang)
     line = canonical(find_line(doc, line_id, fx))
     doc = _lite(doc)
     facts = line_facts(line, doc, fx)
@@ -151,6 +158,42 @@ def render_line(doc: dict, line_id: str, lang: str) -> str:
     out += ["", fx.t("trail") + ":"]
     out += _numbered(line.get("trace", []), doc, fx)
     return "\n".join(out) + "\n"
+
+
+def render_result(doc: dict, result_id: str, lang: str) -> str:
+    """A result (metric) or a figure with its values and its trail, as text.
+
+    Raises:
+        UnknownLine: the document has no metric or figure `result_id` (the message suggests close ids).
+    """
+    doc = _lite(doc)
+    fx = formatter(doc, lang)
+    metrics, figures = results(doc)
+    found = next((("metric", x) for x in metrics if x.get("id") == result_id), None) \
+        or next((("figure", x) for x in figures if x.get("id") == result_id), None)
+    if found is None:
+        names = [x.get("id") for x in metrics + figures] + [ln["id"] for ln in doc.get("lines", [])]
+        close = difflib.get_close_matches(result_id, names, n=3)
+        raise UnknownLine(fx.t("unknown_result", id=result_id) + (" " + fx.t("did_you_mean", names=", ".join(close)) if close else ""))
+    owner, item = found
+    head = fx.t("result_head" if owner == "metric" else "figure_head", id=item["id"])
+    facts = result_facts(owner, item, fx)
+    width = max(len(k) for k, _ in facts)
+    out = [head, "=" * len(head)] + [f"{k.ljust(width)}  {v}" for k, v in facts]
+    out += ["", fx.t("result_trail" if owner == "metric" else "figure_trail") + ":"]
+    out += _numbered(item.get("trace", []), doc, fx, owner=owner)
+    return "\n".join(out) + "\n"
+
+
+def result_facts(owner: str, item: dict, fx: Formatter) -> list[tuple[str, str]]:
+    """The headline facts of a result (metric) or a figure as plain (label, value) pairs."""
+    if owner == "figure":
+        return [(fx.t("figure"), f"{item.get('id')} ({item.get('title') or ''})"), (fx.t("value"), figure_value(item, fx)),
+                (fx.t("clause"), fx.clause(item.get("clause")))]
+    c = metric_cells(item, fx)
+    return [(fx.t("metric"), f"{item.get('id')} ({c['metric']})")] + [
+        (fx.t(k), c[k]) for k in ("subjects", "count_met", "without_data", "share_rounded", "share_exact", "target",
+                                  "against_target", "clause")]
 
 
 def render_flag(doc: dict, flag_id: str, lang: str) -> str:
@@ -167,7 +210,7 @@ def render_flag(doc: dict, flag_id: str, lang: str) -> str:
         head = fx.t("flag_head", id=f["id"]) + (f" ({f['subject']})" if f.get("subject") else "")
         out += [head, "=" * len(head), f"{f.get('title', '')}, {fx.clause(f.get('clause'))}"]
         out += [f"  {key_label(k, fx)}: {detail_value(k, v, fx)}" for k, v in (f.get("details") or {}).items()]
-        out += ["", fx.t("trail") + ":"] + _numbered(f.get("trace", []), doc, fx) + [""]
+        out += ["", fx.t("trail") + ":"] + _numbered(f.get("trace", []), doc, fx, owner="flag") + [""]
     return "\n".join(out)
 
 
@@ -224,6 +267,18 @@ def _text(doc: dict, fx: Formatter) -> str:
     out += _columns([fx.t("period"), fx.t("due"), fx.t("amount"), fx.t("cumulative")],
                     [[fx.period(p["period"]), fx.date(p["due"]), fx.money(p["amount"]), fx.money(p["cumulative"])]
                      for p in doc.get("periods", [])], right={2, 3})
+    metrics, figures = results(doc)
+    if metrics:
+        out += ["", fx.t("metrics"), "-" * len(fx.t("metrics"))]
+        cols = ("count_met", "subjects", "share_rounded", "share_exact", "target", "against_target")
+        out += _columns([fx.t("metric"), fx.t("title")] + [fx.t(k) for k in cols],
+                        [[m.get("id", ""), m.get("title") or ""] + [metric_cells(m, fx)[k] for k in cols] for m in metrics],
+                        right={2, 3, 4, 5, 6})
+    if figures:
+        out += ["", fx.t("figures"), "-" * len(fx.t("figures"))]
+        out += _columns([fx.t("figure"), fx.t("title"), fx.t("value"), fx.t("clause")],
+                        [[f.get("id", ""), f.get("title") or "", figure_value(f, fx), fx.clause(f.get("clause"))] for f in figures],
+                        right={2})
     out += [""] + _columns([fx.t("goal"), fx.t("goal_amount"), fx.t("goal_cap_cut"), fx.t("imputed_count")],
                            [[g["id"], fx.money(t.get("goals", {}).get(g["id"], "0")), fx.money(t.get("goal_cap_cut", {}).get(g["id"], "0")),
                              fx.count(t.get("imputed", {}).get(g["id"], 0))] for g in doc.get("goals", [])], right={1, 2, 3})
@@ -284,13 +339,13 @@ def _md(doc: dict, fx: Formatter) -> str:
                       + [money(p.get("by_payer", {}).get(q, "0.00")) for q in pay]
                       + [money(p.get("by_recipient", {}).get(r, "0.00")) for r in rec] + [money(p["cumulative"])]
                       for p in doc.get("periods", [])], right=set(range(4, 6 + len(pay) + len(rec))))
+    out += _md_results(doc, fx)
     # goals
     out += [f"## {fx.t('goals')}", "", fx.t("goals_note"), ""]
     out += _md_table([fx.t("goal"), fx.t("title"), fx.t("payer"), fx.t("rate"), fx.t("cap"), fx.t("goal_amount"),
                       fx.t("goal_cap_cut"), fx.t("imputed_count"), fx.t("clause")],
                      [[code(g["id"]), esc(g.get("title", "")), code(g.get("payer", "")),
-                       f"{money(g['rate'])} {fx.code('per', g.get('per'))}",
-                       money(g["cap"]) if g.get("cap") is not None else fx.t("no_cap"),
+                       rate_text(g, fx, mk), caps_text(g, fx, mk),
                        money(t.get("goals", {}).get(g["id"], "0")), money(t.get("goal_cap_cut", {}).get(g["id"], "0")),
                        fx.count(t.get("imputed", {}).get(g["id"], 0)), esc(fx.clause(g.get("clause")))]
                       for g in doc.get("goals", [])], right={3, 4, 5, 6, 7})
@@ -317,7 +372,7 @@ def _md(doc: dict, fx: Formatter) -> str:
         subj = f" ({code(f['subject'])})" if f.get("subject") else ""
         out += [f"### {esc(f.get('title', ''))}", "", f"{code(f['id'])}{subj}, {esc(fx.clause(f.get('clause')))}", ""]
         out += [f"- {esc(key_label(k, fx))}: {esc(detail_value(k, v, fx))}" for k, v in (f.get("details") or {}).items()] + [""]
-        out += _md_steps(f.get("trace", []), doc, fx)
+        out += _md_steps(f.get("trace", []), doc, fx, owner="flag")
     # exclusions and rows
     out += [f"## {fx.t('exclusions')}", "", fx.t("exclusions_note") if doc.get("exclusions") else fx.t("no_exclusions"), ""]
     if doc.get("exclusions"):
@@ -337,10 +392,35 @@ def _md(doc: dict, fx: Formatter) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def _md_steps(steps, doc, fx, rule_text=True) -> list[str]:
+def _md_results(doc, fx) -> list[str]:
+    """The results against targets and the figures, each with its trail (only the parts the document has)."""
+    mk = MARKDOWN
+    metrics, figures = results(doc)
+    out = []
+    if metrics:
+        cols = ("subjects", "count_met", "without_data", "share_rounded", "share_exact", "target", "against_target", "clause")
+        out += [f"## {fx.t('metrics')}", "", mk.esc(fx.t("metrics_note")), ""]
+        out += _md_table([fx.t("metric")] + [fx.t(k) for k in cols],
+                         [[f"{mk.esc(m.get('title') or '')} ({mk.code(m.get('id', ''))})"]
+                          + [mk.esc(metric_cells(m, fx)[k]) for k in cols] for m in metrics], right={1, 2, 3, 4, 5, 6})
+        for m in metrics:
+            out += [f"### {mk.code(m.get('id', ''))}: {mk.esc(fx.t('result_trail'))}", ""]
+            out += _md_steps(m.get("trace", []), doc, fx, owner="metric")
+    if figures:
+        out += [f"## {fx.t('figures')}", "", mk.esc(fx.t("figures_note")), ""]
+        out += _md_table([fx.t("figure"), fx.t("value"), fx.t("clause")],
+                         [[f"{mk.esc(f.get('title') or '')} ({mk.code(f.get('id', ''))})", mk.esc(figure_value(f, fx)),
+                           mk.esc(fx.clause(f.get("clause")))] for f in figures], right={1})
+        for f in figures:
+            out += [f"### {mk.code(f.get('id', ''))}: {mk.esc(fx.t('figure_trail'))}", ""]
+            out += _md_steps(f.get("trace", []), doc, fx, owner="figure")
+    return out
+
+
+def _md_steps(steps, doc, fx, rule_text=True, owner=None) -> list[str]:
     out = []
     for i, step in enumerate(steps, 1):
-        sentence, block = describe_step(step, doc, fx, MARKDOWN, rule_text=rule_text)
+        sentence, block = describe_step(step, doc, fx, MARKDOWN, rule_text=rule_text, owner=owner)
         out.append(f"{i}. {sentence}")
         if block:
             out += ["", f"   {fx.t('contract_text')}", "", "   ```text"] + [f"   {b}" for b in str(block).splitlines()] + ["   ```", ""]
@@ -348,10 +428,12 @@ def _md_steps(steps, doc, fx, rule_text=True) -> list[str]:
 
 
 def report_sections(doc: dict) -> list[tuple[str, object]]:
-    """The `reports` block as (catalogue key or raw name, value) pairs, skipping empty parts."""
+    """The rest of the `reports` block as (catalogue key or raw name, value) pairs, skipping empty parts.
+
+    Metrics and figures have sections of their own after the summary (`results`).
+    """
     rep = doc.get("reports") or {}
-    known = {"relative_reduction": "relative_reduction", "metrics": "metrics", "figures": "figures"}
-    return [(known.get(k, k), v) for k, v in rep.items() if v not in (None, [], {})]
+    return [(k, v) for k, v in rep.items() if k not in ("metrics", "figures") and v not in (None, [], {})]
 
 
 def _md_reports(doc, fx) -> list[str]:
@@ -372,10 +454,13 @@ def _md_reports(doc, fx) -> list[str]:
 
 # ---- xlsx -------------------------------------------------------------------------------------
 
-SHEETS = {"summary": ("Oversigt", "Summary"), "goals": ("Mål", "Goals"), "lines": ("Linjer", "Lines"),
+SHEETS = {"summary": ("Oversigt", "Summary"), "metrics": ("Resultater", "Results"), "figures": ("Nøgletal", "Figures"),
+          "goals": ("Mål", "Goals"), "lines": ("Linjer", "Lines"),
           "periods": ("Perioder", "Periods"), "flags": ("Flag", "Flags"), "exclusions": ("Udeladelser", "Exclusions"),
           "rows": ("Rækker", "Rows")}
 MONEY_FORMAT = "#,##0.00"
+#: Significant digits a spreadsheet number holds exactly; a longer value is written as text, never rounded.
+SPREADSHEET_DIGITS = 15
 DATE_FORMAT = "yyyy-mm-dd"
 
 
@@ -396,12 +481,19 @@ def _xlsx(doc: dict, fx: Formatter) -> bytes:
 
     def money(v):
         d = to_decimal(v)
-        if len(d.as_tuple().digits) > 15:
+        if len(d.as_tuple().digits) > SPREADSHEET_DIGITS:
             raise ValueError(f"amount {v} has more digits than a spreadsheet keeps exactly")
         return d
 
+    def number(v):
+        """A number when a spreadsheet keeps it exactly; else its full text (`"15.9420289855…"` stays as given)."""
+        if not is_number(v) or str(v).endswith("…") or len(to_decimal(v).as_tuple().digits) > SPREADSHEET_DIGITS:
+            return fx.value(v) if str(v) == "missing" else str(v)
+        return to_decimal(v)
+
     def sheet(key, header, rows, kinds):
-        """kinds: per column, one of text, money, num, date, count, int (no grouping), bool."""
+        """kinds: per column, one of text, money, rate (money, or the text of a price expression), num, date,
+        count, int (no grouping), bool."""
         ws = wb.create_sheet(sheet_name(key, lang))
         ws.append(header)
         for cell in ws[1]:
@@ -412,10 +504,10 @@ def _xlsx(doc: dict, fx: Formatter) -> bytes:
             for v, kind in zip(r, kinds):
                 if v is None or v == "":
                     out.append(None)
-                elif kind == "money":
+                elif kind == "money" or (kind == "rate" and is_number(v)):
                     out.append(money(v))
-                elif kind == "num":   # a value the engine cut short ("0.2395…") stays text: it is not exact
-                    out.append(v if str(v).endswith("…") else to_decimal(v))
+                elif kind == "num":   # a value a spreadsheet cannot hold exactly stays text
+                    out.append(number(v))
                 elif kind == "date":
                     out.append(dt.date.fromisoformat(v))
                 elif kind in ("count", "int"):
@@ -425,7 +517,7 @@ def _xlsx(doc: dict, fx: Formatter) -> bytes:
             ws.append(out)
         for row in ws.iter_rows(min_row=2):
             for cell, kind in zip(row, kinds):
-                if kind == "money":
+                if kind in ("money", "rate") and isinstance(cell.value, Decimal):
                     cell.number_format = MONEY_FORMAT
                 elif kind == "date":
                     cell.number_format = DATE_FORMAT
@@ -467,13 +559,35 @@ def _xlsx(doc: dict, fx: Formatter) -> bytes:
     for letter, width in zip("ABCD", (34, 34, 18, 66)):
         ws.column_dimensions[letter].width = width
 
+    metrics, figures = results(doc)
+    if metrics:
+        sheet("metrics", [fx.t(k) for k in ("metric", "title", "subjects", "count_met", "without_data", "share_rounded",
+                                            "share_exact", "target")] + [key_label("gap_pp", fx), key_label("met", fx)]
+              + [fx.t(k) for k in ("against_target", "clause")],
+              [[m.get("id"), m.get("title") or "", m.get("subjects"), m.get("count"), m.get("missing"), m.get("share_rounded"),
+                m.get("share"), m.get("target"), m.get("gap_pp"), fx.value(m["met"]) if "met" in m else None,
+                metric_status(m, fx), fx.clause(m.get("clause"))] for m in metrics],
+              ["text", "text", "count", "count", "count", "num", "num", "num", "num", "text", "text", "text"])
+    if figures:
+        sheet("figures", [fx.t(k) for k in ("figure", "title", "value", "clause")],
+              [[f.get("id"), f.get("title") or "", f.get("value"), fx.clause(f.get("clause"))] for f in figures],
+              ["text", "text", "num", "text"])
     goals = doc.get("goals", [])
-    sheet("goals", [fx.t(k) for k in ("goal", "title", "payer", "rate", "per")] + [fx.t("cap"), fx.t("goal_amount"),
-                                                                            fx.t("goal_cap_cut"), fx.t("imputed_count"), fx.t("clause")],
-          [[g["id"], g.get("title", ""), g.get("payer", ""), g["rate"], fx.code("per", g.get("per")), g.get("cap"),
-            t.get("goals", {}).get(g["id"], "0"), t.get("goal_cap_cut", {}).get(g["id"], "0"), t.get("imputed", {}).get(g["id"], 0),
-            fx.clause(g.get("clause"))] for g in goals],
-          ["text", "text", "text", "money", "text", "money", "money", "money", "count", "text"])
+    # caps per year or per subject get a column each, only when a goal has one
+    pers = list(dict.fromkeys(c["per"] for g in goals for c in g.get("caps") or [] if c.get("per")))
+
+    def per_cap(g, per):
+        limits = [c["limit"] for c in g.get("caps") or [] if c.get("per") == per]
+        return limits[0] if len(limits) == 1 else "; ".join(fx.money(v) for v in limits)
+
+    sheet("goals", [fx.t(k) for k in ("goal", "title", "payer", "rate", "per")] + [fx.t("cap")]
+          + [fx.t("caps_per", per=cap_per(per, fx)) for per in pers] + [fx.t("goal_amount"),
+                                                                     fx.t("goal_cap_cut"), fx.t("imputed_count"), fx.t("clause")],
+          [[g["id"], g.get("title", ""), g.get("payer", ""), g.get("rate"), fx.code("per", g.get("per")), g.get("cap")]
+           + [per_cap(g, per) for per in pers]
+           + [t.get("goals", {}).get(g["id"], "0"), t.get("goal_cap_cut", {}).get(g["id"], "0"), t.get("imputed", {}).get(g["id"], 0),
+              fx.clause(g.get("clause"))] for g in goals],
+          ["text", "text", "text", "rate", "text", "money"] + ["rate"] * len(pers) + ["money", "money", "count", "text"])
     rec = recipients(doc)
     lines = doc.get("lines", [])
     ws = sheet("lines", [fx.t(k) for k in ("line", "goal", "subject", "point", "date", "period", "payer", "outcome", "gross",

@@ -12,9 +12,9 @@ import html
 import re
 from decimal import ROUND_CEILING, Decimal
 
-from .i18n import (Formatter, describe_step, detail_value, goal_texts, goals_by_id, key_label, line_facts, party_name,
-                   return_cap_sentence, to_decimal)
-from .render import HTML, payers, recipients, report_sections
+from .i18n import (Formatter, caps_text, describe_step, detail_value, figure_value, goal_texts, goals_by_id, key_label,
+                   line_facts, metric_cells, party_name, rate_text, results, return_cap_sentence, to_decimal)
+from .render import HTML, payers, recipients, report_sections, result_facts
 
 esc = html.escape
 code = HTML.code
@@ -43,6 +43,9 @@ table { border-collapse:collapse; width:100%; margin:6px 0 14px; font-size:13px;
 th, td { padding:5px 8px; border-bottom:1px solid var(--rule); vertical-align:top; text-align:left; }
 th { background:var(--band); font-weight:600; border-bottom:1px solid #b9c2cb; }
 td.num, th.num { text-align:right; white-space:nowrap; font-variant-numeric:tabular-nums; }
+td.exact { white-space:normal; word-break:break-all; min-width:9em; max-width:16em; }
+td.wrap { white-space:normal; min-width:8em; }
+.status.met { color:#2d6a3e; font-weight:600; } .status.missed { color:#8a2e25; font-weight:600; }
 tr.total td { font-weight:700; border-top:2px solid #b9c2cb; }
 code { font-family:"DejaVu Sans Mono", Menlo, Consolas, monospace; font-size:.92em; background:var(--band); padding:0 3px; border-radius:2px; }
 .cards { display:flex; flex-wrap:wrap; gap:12px; margin:8px 0 12px; }
@@ -93,14 +96,19 @@ def _px(d: Decimal) -> str:
     return str(d.quantize(Decimal("0.1")))
 
 
-def _table(header, rows, right=frozenset(), total=None) -> str:
-    """An HTML table; cells are already escaped/marked up."""
+def _table(header, rows, right=frozenset(), total=None, classes=None) -> str:
+    """An HTML table; cells are already escaped/marked up.
+
+    `classes` adds a class to the cells of a right-aligned column: `wrap` (text that may wrap) or
+    `exact` (a long number that may break anywhere).
+    """
+    classes = classes or {}
     th = "".join(f'<th class="num">{h}</th>' if i in right else f"<th>{h}</th>" for i, h in enumerate(header))
     body = []
     for r in rows + ([total] if total else []):
         cls = ' class="total"' if r is total else ""
-        body.append(f"<tr{cls}>" + "".join(f'<td class="num">{c}</td>' if i in right else f"<td>{c}</td>"
-                                           for i, c in enumerate(r)) + "</tr>")
+        body.append(f"<tr{cls}>" + "".join(f'<td class="{" ".join(["num"] + ([classes[i]] if i in classes else []))}">{c}</td>'
+                                           if i in right else f"<td>{c}</td>" for i, c in enumerate(r)) + "</tr>")
     return f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
@@ -287,14 +295,54 @@ def chart_goals(doc: dict, fx: Formatter) -> str:
 
 # ---- the page --------------------------------------------------------------------------------
 
-def _steps(steps, doc, fx, rule_text=True) -> str:
+def _steps(steps, doc, fx, rule_text=True, owner=None) -> str:
     items = []
     for step in steps:
-        sentence, block = describe_step(step, doc, fx, HTML, rule_text=rule_text)
+        sentence, block = describe_step(step, doc, fx, HTML, rule_text=rule_text, owner=owner)
         extra = (f'<div class="note">{esc(fx.t("contract_text"))}</div><pre class="source">{esc(str(block))}</pre>'
                  if block else "")
         items.append(f'<li class="step step-{esc(str(step.get("kind")))}">{sentence}{extra}</li>')
     return f'<ol class="trail">{"".join(items)}</ol>'
+
+
+def _anchor(prefix: str, ident) -> str:
+    return f"{prefix}-" + re.sub(r"[^A-Za-z0-9_-]+", "-", str(ident))
+
+
+def _results(doc: dict, fx: Formatter) -> list[str]:
+    """Results against targets and figures: a table each, then every item's trail folded away."""
+    metrics, figures = results(doc)
+    out = []
+    if metrics:
+        cols = ("subjects", "count_met", "without_data", "share_rounded", "share_exact", "target", "against_target", "clause")
+        rows = []
+        for m in metrics:
+            c = metric_cells(m, fx)
+            state = "" if m.get("target") is None or m.get("met") is None else (" met" if m.get("met") else " missed")
+            rows.append([f'<a href="#{_anchor("metric", m.get("id"))}">{esc(c["metric"])}</a> {code(str(m.get("id", "")))}']
+                        + [esc(c[k]) for k in cols[:4]]
+                        + [esc(c["share_exact"]), esc(c["target"]), f'<span class="status{state}">{esc(c["against_target"])}</span>',
+                           esc(c["clause"])])
+        out += ['<section id="results">', f"<h2>{esc(fx.t('metrics'))}</h2>", f'<p class="note">{esc(fx.t("metrics_note"))}</p>',
+                _table([esc(fx.t("metric"))] + [esc(fx.t(k)) for k in cols], rows, right={1, 2, 3, 4, 5, 6}, classes={5: "exact"})]
+        out += [_details(_anchor("metric", m.get("id")), m, "metric", metric_cells(m, fx)["share_rounded"], doc, fx) for m in metrics]
+        out.append("</section>")
+    if figures:
+        out += ['<section id="figures">', f"<h2>{esc(fx.t('figures'))}</h2>", f'<p class="note">{esc(fx.t("figures_note"))}</p>',
+                _table([esc(fx.t(k)) for k in ("figure", "value", "clause")],
+                       [[f'<a href="#{_anchor("figure", f.get("id"))}">{esc(f.get("title") or "")}</a> {code(str(f.get("id", "")))}',
+                         esc(figure_value(f, fx)), esc(fx.clause(f.get("clause")))] for f in figures], right={1}, classes={1: "exact"})]
+        out += [_details(_anchor("figure", f.get("id")), f, "figure", figure_value(f, fx), doc, fx) for f in figures]
+        out.append("</section>")
+    return out
+
+
+def _details(anchor: str, item: dict, owner: str, headline: str, doc: dict, fx: Formatter) -> str:
+    facts = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in result_facts(owner, item, fx))
+    return (f'<details id="{esc(anchor)}"><summary>{code(str(item.get("id", "")))} · {esc(item.get("title") or "")}'
+            f'<span class="amt">{esc(headline)}</span></summary><div class="body"><dl class="facts">{facts}</dl>'
+            f'<div><strong>{esc(fx.t("result_trail" if owner == "metric" else "figure_trail"))}</strong></div>'
+            f'{_steps(item.get("trace", []), doc, fx, owner=owner)}</div></details>')
 
 
 def _marks(line, fx) -> str:
@@ -357,15 +405,15 @@ def render_html(doc: dict, fx: Formatter) -> str:
                    + [esc(money(t["by_payer"][q])) for q in pay] + [esc(money(t["by_recipient"][r])) for r in rec] + [""])]
     out += [f'<figure><figcaption>{esc(fx.t("chart_cumulative"))}</figcaption>{chart_cumulative(doc, fx)}</figure>',
             f'<figure><figcaption>{esc(fx.t("chart_goals"))}</figcaption>{chart_goals(doc, fx)}</figure>', "</section>"]
+    out += _results(doc, fx)
     # goals
     out += ['<section id="goals">', f"<h2>{esc(fx.t('goals'))}</h2>", f'<p class="note">{esc(fx.t("goals_note"))}</p>',
             _table([esc(fx.t(k)) for k in ("goal", "title", "payer", "rate", "cap", "goal_amount", "goal_cap_cut", "imputed_count", "clause")],
                    [[code(g["id"]), esc(g.get("title", "")), code(g.get("payer", "")),
-                     f"{esc(money(g['rate']))} {esc(fx.code('per', g.get('per')))}",
-                     esc(money(g["cap"])) if g.get("cap") is not None else esc(fx.t("no_cap")),
+                     rate_text(g, fx, HTML), caps_text(g, fx, HTML),
                      esc(money(t.get("goals", {}).get(g["id"], "0"))), esc(money(t.get("goal_cap_cut", {}).get(g["id"], "0"))),
                      esc(fx.count(t.get("imputed", {}).get(g["id"], 0))), esc(fx.clause(g.get("clause")))]
-                    for g in doc.get("goals", [])], right={3, 4, 5, 6, 7})]
+                    for g in doc.get("goals", [])], right={3, 4, 5, 6, 7}, classes={3: "wrap", 4: "wrap"})]
     titles = goals_by_id(doc)
     out += [f'<details id="goal-{esc(gid)}"><summary>{code(gid)} · {esc(titles.get(gid, {}).get("title", ""))}: '
             f'{esc(fx.t("contract_text").rstrip(":"))}</summary><div class="body"><pre class="source">{esc(str(text))}</pre></div></details>'
@@ -400,7 +448,7 @@ def render_html(doc: dict, fx: Formatter) -> str:
         details = "".join(f"<dt>{esc(key_label(k, fx))}</dt><dd>{esc(detail_value(k, v, fx))}</dd>" for k, v in (f.get("details") or {}).items())
         out.append(f'<div class="flag"><h3>{esc(f.get("title", ""))}</h3><p>{code(f["id"])}{subj}, {esc(fx.clause(f.get("clause")))}</p>'
                    f'<dl class="facts">{details}</dl><details><summary>{esc(fx.t("show_trail"))}</summary><div class="body">'
-                   f'{_steps(f.get("trace", []), doc, fx)}</div></details></div>')
+                   f'{_steps(f.get("trace", []), doc, fx, owner="flag")}</div></details></div>')
     out.append("</section>")
     # exclusions and rows
     out += ['<section id="exclusions">', f"<h2>{esc(fx.t('exclusions'))}</h2>",

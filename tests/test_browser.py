@@ -20,6 +20,7 @@ import pytest
 from contractlang.render import render
 
 FIXTURE = Path(__file__).parent / "fixtures" / "settlement_sample.json"
+RESULTS = Path(__file__).parent / "fixtures" / "settlement_results.json"
 WIDTH, HEIGHT = 1280, 2400
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -89,3 +90,24 @@ def test_charts_are_in_the_rendered_dom(page_file, tmp_path):
     assert dom.count('<rect class="bar"') >= 5
     assert dom.count("<details") >= 15
     assert "72.150,00\u00a0kr." in dom or "72.150,00&nbsp;kr." in dom
+
+
+@pytest.fixture(scope="module")
+def results_page_file(tmp_path_factory) -> Path:
+    doc = json.loads(RESULTS.read_text(encoding="utf-8"))
+    path = tmp_path_factory.mktemp("results") / "results.html"
+    path.write_text(render(doc, "html", "da"), encoding="utf-8")
+    return path
+
+
+def test_results_and_figures_in_the_rendered_dom(results_page_file, tmp_path):
+    """Results against targets and figures come after the charts, each trail folded in its own <details>."""
+    browser = _chromium()
+    result = _run([browser, "--dump-dom", results_page_file.as_uri()], tmp_path)
+    dom = result.stdout
+    assert "</html>" in dom, f"no DOM dumped; chromium said: {result.stderr[-2000:]}"
+    assert dom.index('<svg id="chart-goals"') < dom.index('id="results"') < dom.index('id="figures"') < dom.index('id="goals"')
+    assert dom.count('<details id="metric-') == 3 and dom.count('<details id="figure-') == 5
+    assert "mål ikke nået: 19,0 procentpoint under" in dom
+    assert "15,94202898550724637681159420289855072463768115942" in dom
+    assert "4.083.685" in dom and "<code>prices.price[qualification]</code> pr. deltager" in dom

@@ -2,14 +2,18 @@
 
 The fixture follows docs/settlement-json.md and holds the seed's worked
 example for school absence, cohort 1 (Bilag 5.1 2.6.2): 130,000.00,
-72,150.00 and 0.00. These tests check that every format, in both languages,
-shows the engine's numbers in the locale's format, explains each line well
-enough to redo it to the øre, and renders to the same bytes every time.
+72,150.00 and 0.00. A second fixture (tests/fixtures/settlement_results.json)
+holds results against targets (metrics), figures, a price read from a table
+for each line and caps per subject and per year. These tests check that every
+format, in both languages, shows the engine's numbers in the locale's format
+with every digit the engine carried, explains each line well enough to redo
+it to the øre, and renders to the same bytes every time.
 """
 
 from __future__ import annotations
 
 import copy
+import decimal
 import io
 import json
 import random
@@ -22,11 +26,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from contractlang.i18n import CATALOGUE, Formatter
+from contractlang.i18n import CATALOGUE, Formatter, metric_status
 from contractlang.render import (FORMATS, UnknownLine, canonical, describe_step, render, render_exclusions, render_flag,
-                                 render_line)
+                                 render_line, render_result)
 
 FIXTURE = Path(__file__).parent / "fixtures" / "settlement_sample.json"
+RESULTS = Path(__file__).parent / "fixtures" / "settlement_results.json"
+ROOT = Path(__file__).resolve().parents[1]
 NBSP = "\u00a0"
 SEED_LINE = "school_absence/c1/m18"
 LANGS = ("da", "en")
@@ -41,6 +47,16 @@ def doc() -> dict:
     return json.loads(FIXTURE.read_text(encoding="utf-8"), parse_float=_no_float)
 
 
+@pytest.fixture(scope="module")
+def res() -> dict:
+    return json.loads(RESULTS.read_text(encoding="utf-8"), parse_float=_no_float)
+
+
+@pytest.fixture(scope="module", params=["sample", "results"])
+def any_doc(request) -> dict:
+    return json.loads((FIXTURE if request.param == "sample" else RESULTS).read_text(encoding="utf-8"), parse_float=_no_float)
+
+
 def D(s) -> Decimal:
     return Decimal(s)
 
@@ -51,7 +67,8 @@ def line(doc, line_id):
 
 # ---- the fixture itself is a consistent settlement ------------------------------------------
 
-def test_fixture_totals_are_the_sums_of_the_lines(doc):
+def test_fixture_totals_are_the_sums_of_the_lines(any_doc):
+    doc = any_doc
     lines, t = doc["lines"], doc["totals"]
     pool = sum(D(ln["amount"]) for ln in lines)
     assert pool == D(t["pool"]) == sum(D(v) for v in t["by_payer"].values()) == sum(D(v) for v in t["by_recipient"].values())
@@ -90,7 +107,8 @@ def test_fixture_lines_split_and_order(doc):
     assert line(doc, SEED_LINE)["split"] == {"DSI": "53391.00", "LBF": "18759.00"}
 
 
-def test_fixture_periods_and_rows(doc):
+def test_fixture_periods_and_rows(any_doc):
+    doc = any_doc
     running = D(0)
     for p in doc["periods"]:
         mine = [ln for ln in doc["lines"] if ln["period"] == p["period"]]
@@ -121,12 +139,13 @@ def test_money_percent_date_formats():
     assert da.money(D("72150.00")) == f"72.150,00{NBSP}kr."
     assert en.money(D("72150.00")) == f"DKK{NBSP}72,150.00"
     assert da.money("-5.5") == f"-5,50{NBSP}kr."
+    assert (da.money("1234.5678"), en.money("1234.5678")) == (f"1.234,5678{NBSP}kr.", f"DKK{NBSP}1,234.5678")   # a price keeps its places
     assert (da.pct("5.07"), en.pct("5.07")) == (f"5,07{NBSP}%", "5.07%")
     assert (da.pct("74"), en.pct("74")) == (f"74{NBSP}%", "74%")
     assert (da.date("2028-10-31"), en.date("2028-10-31")) == ("31. okt. 2028", "31 Oct 2028")
-    assert da.num("-21.05263157894736842105263158") == "-21,0526315789…"        # cut short, never rounded
     assert en.num("6500.00") == "6,500.00" and da.num("6500.00") == "6.500,00"
-    assert da.num("0.239583333333…") == "0,2395833333…"                          # the engine cut it short already
+    assert da.num("0.239583333333…") == "0,239583333333…"                        # the engine cut it short: the mark stays
+    assert (da.pp("-19"), en.pp("6"), en.pp("2.25")) == ("-19,0", "6.0", "2.25")
     assert da.expr("max(0, -(-21.1 - -10.0))") == "maks(0; -(-21,1 - -10,0))"
     assert en.expr("(7.50 - 9.50) / 9.50 * 100") == "(7.50 - 9.50) / 9.50 × 100"
 
@@ -214,17 +233,18 @@ def test_every_step_is_a_sentence(doc, lang):
 
 def test_explain_the_seed_line_in_danish(doc):
     text = render_line(doc, SEED_LINE, "da")
-    for needed in ("9,50", "7,50", "-21,0526315789…", "-21,1", "-10,0", "11,1", "6.500,00", f"72.150,00{NBSP}kr.",
+    for needed in ("9,50", "7,50", "-21,052631578947368421052631578947368421052631578947", "-21,1", "-10,0", "11,1", "6.500,00", f"72.150,00{NBSP}kr.",
                    "§ Bilag 5.1 2.6.2", "halve væk fra nul", "1 decimal", "§ Tilsagn 5.2", "§ Bilag 5.1 1.1",
                    f"53.391,00{NBSP}kr.", f"18.759,00{NBSP}kr.", f"74{NBSP}%", "measurements.csv linje 4104"):
         assert needed in text, needed
-    assert "Afrundet -21,0526315789… til -21,1 (1 decimal, halve væk fra nul" in text
+    assert "Afrundet -21,052631578947368421052631578947368421052631578947 til -21,1 (1 decimal, halve væk fra nul" in text
 
 
 def test_explain_the_seed_line_in_english(doc):
     text = render_line(doc, SEED_LINE, "en")
     for needed in ("9.50", "7.50", "-21.1", "-10.0", "11.1", "6,500.00", f"DKK{NBSP}72,150.00", "§ Bilag 5.1 2.6.2",
-                   "half away from zero", "Rounded -21.0526315789… to -21.1 (1 decimal, half away from zero"):
+                   "half away from zero",
+                   "Rounded -21.052631578947368421052631578947368421052631578947 to -21.1 (1 decimal, half away from zero"):
         assert needed in text, needed
 
 
@@ -374,3 +394,356 @@ def test_xlsx_bytes_are_fixed(doc):
         core = z.read("docProps/core.xml").decode()
     assert "2028-10-31T00:00:00Z" in core
     assert render(doc, "xlsx", "en") == data
+
+
+# ---- results against targets, figures, prices per line, caps per subject and year -------------
+
+def _mean(values) -> Decimal:
+    with decimal.localcontext() as ctx:
+        ctx.prec = 50   # the engine's working precision (docs/semantics.md)
+        return sum(values, D(0)) / len(values)
+
+
+def test_results_fixture_is_consistent(res):
+    """The second fixture: shares, gaps, aggregates and capped lines are what the engine would give."""
+    with decimal.localcontext() as ctx:
+        ctx.prec = 50
+        for m in res["reports"]["metrics"]:
+            assert D(m["share"]) == D(m["count"]) / D(m["subjects"]) * 100 == D(m["value"])
+            if "target" in m:
+                assert D(m["gap_pp"]) == D(m["share_rounded"]) - D(m["target"]) and m["met"] == (D(m["gap_pp"]) >= 0)
+        figures = {f["id"]: f for f in res["reports"]["figures"]}
+        total, mean = (next(s for s in figures[f]["trace"] if s["kind"] == "aggregate") for f in ("grants_total", "grants_mean"))
+        assert len(total["lines"]) == total["observations"] == 97 and total["lines"] == mean["lines"]
+        assert D(mean["value"]) == D(total["value"]) / 97
+    running = defaultdict(Decimal)
+    for ln in res["lines"]:
+        for step in ln["trace"]:
+            if step["kind"] == "cap":
+                key = (step["cap"], step["per"], step["period"])
+                assert D(step["running_before"]) == running[key]
+                assert D(step["after"]) == max(D(0), min(D(step["before"]), D(step["limit"]) - running[key]))
+                running[key] += D(step["after"])
+                assert step["period"] == {"subject": ln["subject"], "year": ln["date"][:4], None: None}[step["per"]]
+    assert any(ln["cut"] for ln in res["lines"])
+    kinds = {s["kind"] for item in res["lines"] + res["reports"]["metrics"] + res["reports"]["figures"] for s in item["trace"]}
+    assert {"aggregate", "compute", "value", "cap", "round", "impute", "missing"} <= kinds
+    assert {g["rate"] for g in res["goals"]} == {"prices.price[qualification]", "4000.00"}
+    assert {c["per"] for g in res["goals"] for c in g["caps"]} == {None, "subject", "year"}
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "text"])
+def test_results_against_targets_in_every_format(res, fmt):
+    da, en = render(res, fmt, "da"), render(res, fmt, "en")
+    assert "Resultater mod mål" in da and "Results against targets" in en
+    for out in (da, en):
+        assert "Job eller uddannelse" in out and "job_or_education" in out
+    # share rounded as declared, the exact share with every digit, the target, the gap in words
+    assert f"16{NBSP}%" in da and "16%" in en and f"17,9{NBSP}%" in da and "17.9%" in en
+    assert f"15,94202898550724637681159420289855072463768115942{NBSP}%" in da
+    assert "15.94202898550724637681159420289855072463768115942%" in en
+    assert f"35{NBSP}%" in da and "35%" in en
+    assert "mål ikke nået: 19,0 procentpoint under" in da and "missed by 19.0 percentage points" in en
+    assert "mål nået: 15,0 procentpoint over" in da and "met: 15.0 percentage points above the target" in en
+    assert "intet mål" in da and "no target" in en
+    # counts of subjects
+    assert re.search(r"\b69\b", en) and re.search(r"\b11\b", en)
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "text"])
+def test_figures_in_every_format(res, fmt):
+    da, en = render(res, fmt, "da"), render(res, fmt, "en")
+    assert "Nøgletal" in da and "Figures" in en
+    for value_da, value_en in (("4.083.685", "4,083,685"), ("42.100", "42,100"), ("2,8", "2.8"), ("180.000", "180,000")):
+        assert value_da in da and value_en in en
+    assert "Ansøgte og bevilgede midler i alt" in da and "§ s. 41" in en
+    assert "4,083,685" not in da and "4.083.685" not in en
+
+
+def test_results_come_after_the_summary(res):
+    md = render(res, "md", "en")
+    heads = ["## Summary", "### Periods", "## Results against targets", "## Figures", "## Payment goals", "## Payment lines"]
+    positions = [md.index(h) for h in heads]
+    assert positions == sorted(positions)
+    page = render(res, "html", "en")
+    assert page.index('id="summary"') < page.index('id="chart-goals"') < page.index('id="results"') \
+        < page.index('id="figures"') < page.index('id="goals"')
+    text = render(res, "text", "en")
+    assert text.index("Total repayment") < text.index("Results against targets") < text.index("Figures") < text.index("Flags raised")
+
+
+def test_results_trails_are_folded_away(res):
+    page = render(res, "html", "da")
+    metrics, figures = res["reports"]["metrics"], res["reports"]["figures"]
+    for m in metrics:
+        assert f'<details id="metric-{m["id"]}">' in page and f'href="#metric-{m["id"]}"' in page
+    for f in figures:
+        assert f'<details id="figure-{f["id"]}">' in page and f'href="#figure-{f["id"]}"' in page
+    goal_texts = {s["goal"] for ln in res["lines"] for s in ln["trace"] if s["kind"] == "rule"}
+    assert page.count("<details") == len(res["lines"]) + len(metrics) + len(figures) + len(goal_texts)
+    trail = page[page.index('<details id="metric-job_or_education">'):]
+    trail = trail[:trail.index("</details>")]
+    assert "Reglen for resultatet gælder" in trail and "Andel: 11 af 69 personer × 100" in trail
+    assert "Afstand til målet: 16 − 35 = -19 procentpoint" in trail and '<pre class="source">metric job_or_education' in trail
+    md = render(res, "md", "en")
+    assert "### `job_or_education`: How the result was computed" in md and "### `grants_total`: How the figure was computed" in md
+    assert md.count("```text") == len(goal_texts) + len(metrics) + len(figures)
+
+
+def test_documents_without_results_have_no_results_sections(doc):
+    """Viborg has no metrics and no figures: its reports show neither section nor sheet."""
+    for fmt, lang in (("md", "en"), ("md", "da"), ("html", "en"), ("text", "da")):
+        out = render(doc, fmt, lang)
+        for word in ("Results against targets", "Resultater mod mål", 'id="results"', 'id="figures"', "## Figures", "Nøgletal"):
+            assert word not in out, (fmt, lang, word)
+    wb = openpyxl.load_workbook(io.BytesIO(render(doc, "xlsx", "en")))
+    assert "Results" not in wb.sheetnames and "Figures" not in wb.sheetnames
+    for fmt in ("md", "html"):   # the reduction stays in the other reports
+        assert "Relative reduction" in render(doc, fmt, "en")
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_goal_price_expression_and_caps_per_subject_and_year(res, doc, fmt):
+    da, en = render(res, fmt, "da"), render(res, fmt, "en")
+    code = {"md": "`prices.price[qualification]`", "html": "<code>prices.price[qualification]</code>"}[fmt]
+    assert f"{code} per participant" in en and f"{code} pr. deltager" in da
+    assert f"DKK{NBSP}4,000.00 per participant" in en and f"4.000,00{NBSP}kr. pr. deltager" in da
+    assert f"DKK{NBSP}10,000.00 per subject; DKK{NBSP}20,000.00 per year" in en
+    assert f"10.000,00{NBSP}kr. pr. deltager; 20.000,00{NBSP}kr. pr. år" in da
+    assert f"DKK{NBSP}15,000.00" in en
+    # a contract-wide cap and a plain price read as before
+    old = render(doc, fmt, "en")
+    assert f"DKK{NBSP}6,500.00 per percentage point" in old and f"DKK{NBSP}240,000.00" in old
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_new_steps_in_words(res, lang):
+    """Aggregates with their rows, the price of a line, caps per subject and year, shares and gaps."""
+    fx = Formatter(lang)
+    figures = {f["id"]: f for f in res["reports"]["figures"]}
+    total = next(s for s in figures["grants_total"]["trace"] if s["kind"] == "aggregate")
+    sentence, _ = describe_step(total, res, fx)
+    rows = ", ".join(str(n) for n in total["lines"][:20])
+    if lang == "en":
+        assert sentence == (f"Total of granted at start over 97 observed values (measurements.csv lines {rows} … and 77 more) "
+                            "= 4,083,685.")
+    else:
+        assert sentence == (f"Sum af granted ved start over 97 observerede værdier (measurements.csv linjer {rows} … og 77 flere) "
+                            "= 4.083.685.")
+    assert str(total["lines"][20]) not in sentence.split("…")[0].split(", ")
+    mean = next(s for s in figures["grants_mean"]["trace"] if s["kind"] == "aggregate")
+    sentence, _ = describe_step(mean, res, fx)
+    assert sentence.startswith({"en": "Mean of granted", "da": "Gennemsnit af granted"}[lang])
+    assert {"en": "= 42,099.845360824742268041237113402061855670103092784.",
+            "da": "= 42.099,845360824742268041237113402061855670103092784."}[lang] in sentence
+    one = dict(total, lines=[105], observations=1)
+    assert {"en": "(measurements.csv line 105)", "da": "(measurements.csv linje 105)"}[lang] in describe_step(one, res, fx)[0]
+    line = next(ln for ln in res["lines"] if ln["id"] == "qualification/P001/m12")
+    words = [describe_step(s, res, fx)[0] for s in line["trace"]]
+    expect = {"en": [f"Rate at m12 = DKK{NBSP}6,000.00, by prices.price[qualification].",
+                     f"Cap of goal qualification per subject (P001): DKK{NBSP}10,000.00 (§ Bilag 2 3.1). DKK{NBSP}6,000.00 is "
+                     f"already counted, so only DKK{NBSP}4,000.00 of DKK{NBSP}6,000.00 fits under the cap.",
+                     f"Cap of goal qualification per year (2020): DKK{NBSP}20,000.00 (§ Bilag 2 3.2)."],
+              "da": [f"Sats ved m12 = 6.000,00{NBSP}kr., efter prices.price[qualification].",
+                     f"Loft for mål qualification pr. deltager (P001): 10.000,00{NBSP}kr. (§ Bilag 2 3.1). 6.000,00{NBSP}kr. er "
+                     f"allerede medregnet, så kun 4.000,00{NBSP}kr. af 6.000,00{NBSP}kr. ligger inden for loftet.",
+                     f"Loft for mål qualification pr. år (2020): 20.000,00{NBSP}kr. (§ Bilag 2 3.2)."]}[lang]
+    text = "\n".join(words)
+    for e in expect:
+        assert e in text, e
+    metric = res["reports"]["metrics"][0]
+    words = [describe_step(s, res, fx)[0] for s in metric["trace"]]
+    assert words[0] == {"en": "The result's rule applies, § Resultater, tabellen.",
+                        "da": "Reglen for resultatet gælder, § Resultater, tabellen."}[lang]
+    assert words[1] == {"en": "Share: 11 of 69 persons × 100 = 15.94202898550724637681159420289855072463768115942%.",
+                        "da": f"Andel: 11 af 69 personer × 100 = 15,94202898550724637681159420289855072463768115942{NBSP}%."}[lang]
+    assert words[-1] == {"en": "Gap to the target: 16 − 35 = -19 percentage points.",
+                         "da": "Afstand til målet: 16 − 35 = -19 procentpoint."}[lang]
+    uses = [describe_step(s, res, fx)[0] for s in figures["break_even_months"]["trace"] + figures["expected_jobs"]["trace"]]
+    assert {"en": "grants_mean = 42,100: the figure grants_mean (see Figures).",
+            "da": "grants_mean = 42.100: nøgletallet grants_mean (se Nøgletal)."}[lang] in uses
+    assert any(u.startswith({"en": "job_or_education = 15.942028985507246376811594202898550724637681159", "da":
+                             "job_or_education = 15,942028985507246376811594202898550724637681159"}[lang]) for u in uses)
+    assert describe_step(figures["grants_total"]["trace"][0], res, fx)[0].startswith({"en": "The figure's rule", "da":
+                                                                                      "Reglen for nøgletallet"}[lang])
+
+
+def test_payer_caps_and_other_owners_in_words(res):
+    en = Formatter("en")
+    step = {"kind": "cap", "cap": "Kommunen", "limit": "40000.00", "running_before": "36000.00", "before": "8000.00",
+            "after": "4000.00", "clause": "Example 4.4", "per": "subject", "period": "P007"}
+    assert describe_step(step, res, en)[0].startswith(f"Cap on the goals Kommunen pays, per subject (P007): DKK{NBSP}40,000.00")
+    assert describe_step(dict(step, per=None, period=None), res, en)[0].startswith("Cap on the goals Kommunen pays: DKK")
+    rule = {"kind": "rule", "goal": None, "clause": "X", "text": 'flag f "F" { when a }'}
+    assert describe_step(rule, res, en)[0] == "The flag's rule applies, § X."
+    assert describe_step(dict(rule, text="id: f"), res, en)[0] == "The rule applies, § X."
+    assert describe_step(dict(rule, text="id: f"), res, en, owner="metric")[0] == "The result's rule applies, § X."
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_step_of_the_results_fixture_is_a_sentence(res, lang):
+    fx, other = Formatter(lang), Formatter("en" if lang == "da" else "da")
+    items = res["lines"] + res["reports"]["metrics"] + res["reports"]["figures"]
+    for item in items:
+        for step in item["trace"]:
+            sentence, _ = describe_step(step, res, fx)
+            assert sentence and not sentence.startswith(("Step ", "Trin ")), step
+            assert sentence != describe_step(step, res, other)[0], step
+            assert "None" not in sentence, sentence
+
+
+def test_a_reader_can_redo_the_figures_from_the_words_alone(res):
+    """The mean and the break-even of the business case, redone from the English explanation."""
+    text = render_result(res, "grants_mean", "en")
+    n, value = re.search(r"over (\d+) observed values .* = ([\d,]+\.\d+)\.", text).groups()
+    total = render_result(res, "grants_total", "en")
+    summed = D(re.search(r"over 97 observed values .* = ([\d,]+)\.", total).group(1).replace(",", ""))
+    with decimal.localcontext() as ctx:
+        ctx.prec = 50
+        assert D(value.replace(",", "")) == summed / int(n)
+    assert "Rounded 42,099.845360824742268041237113402061855670103092784 to 42,100" in text
+    text = render_result(res, "break_even_months", "en")
+    mean = D(re.search(r"grants_mean = ([\d,]+):", text).group(1).replace(",", ""))
+    cost = D(re.search(r"cost_per_year = ([\d,]+):", text).group(1).replace(",", ""))
+    before = D(re.search(r"Rounded ([\d.]+) to 2\.8 \(1 decimal, half up", text).group(1))
+    with decimal.localcontext() as ctx:
+        ctx.prec = 50
+        assert before == mean / (cost / 12)
+    assert before.quantize(D("0.1"), ROUND_HALF_UP) == D("2.8")
+
+
+def test_a_reader_can_redo_the_seed_rounding_from_the_words_alone(doc):
+    text = render_line(doc, SEED_LINE, "en")
+    found = re.findall(r"Computed \((-?[\d.]+) - (-?[\d.]+)\) / [\d.]+ × 100 = (-?[\d.]+)\.\n.*Rounded \3 to (-?[\d.]+)", text)
+    assert [after for *_, after in found] == ["-10.0", "-21.1"]
+    for i, c, before, after in found:
+        with decimal.localcontext() as ctx:
+            ctx.prec = 50
+            assert D(before) == (D(i) - D(c)) / D(c) * 100
+        assert D(before).quantize(D("0.1"), ROUND_HALF_UP) == D(after)
+    assert found[1][2] == "-21.052631578947368421052631578947368421052631578947"
+
+
+def test_results_and_figures_explained_as_text(res):
+    text = render_line(res, "job_or_education", "da")       # `explain` with a result's id
+    assert text == render_result(res, "job_or_education", "da")
+    assert text.startswith("Resultat job_or_education\n") and "Mod målet     mål ikke nået: 19,0 procentpoint under" in text
+    assert "Sådan er resultatet beregnet:" in text and "  2. Andel: 11 af 69 personer × 100" in text
+    figure = render_result(res, "grants_total", "en")
+    assert figure.startswith("Figure grants_total\n") and "Value   4,083,685" in figure and "… and 77 more" in figure
+    with pytest.raises(UnknownLine, match="job_or_education"):
+        render_result(res, "job_or_educaton", "en")
+    with pytest.raises(UnknownLine):
+        render_line(res, "job_or_educaton", "en")
+
+
+def test_metric_status_sentences():
+    da, en = Formatter("da"), Formatter("en")
+    m = {"target": "35", "gap_pp": "0", "met": True}
+    assert (metric_status(m, en), metric_status(m, da)) == ("met exactly", "mål nået præcist")
+    m = {"target": "35", "gap_pp": "-2.25", "met": False}
+    assert (metric_status(m, en), metric_status(m, da)) == ("missed by 2.25 percentage points",
+                                                            "mål ikke nået: 2,25 procentpoint under")
+    m = {"target": "35", "gap_pp": "missing", "met": False, "share": "missing", "share_rounded": "missing"}
+    assert (metric_status(m, en), metric_status(m, da)) == ("no observed values", "ingen observerede værdier")
+    assert metric_status({"gap_pp": "3"}, en) == "no target"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_xlsx_results_and_figures_sheets(res, lang):
+    wb = openpyxl.load_workbook(io.BytesIO(render(res, "xlsx", lang)))
+    names = {"da": ["Oversigt", "Resultater", "Nøgletal", "Mål", "Linjer", "Perioder", "Flag", "Udeladelser", "Rækker"],
+             "en": ["Summary", "Results", "Figures", "Goals", "Lines", "Periods", "Flags", "Exclusions", "Rows"]}[lang]
+    assert wb.sheetnames == names
+    rows = list(wb[names[1]].iter_rows(values_only=True))
+    header, body = rows[0], {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+    assert len(body) == len(res["reports"]["metrics"])
+    job = body["job_or_education"]
+    share, exact, target = ({"da": ("Andel", "Eksakt andel", "Målværdi"), "en": ("Share", "Exact share", "Target")}[lang])
+    assert job[share] == 16 and job[target] == 35
+    assert job[exact] == "15.94202898550724637681159420289855072463768115942"    # too many digits for a number: exact text
+    assert body["specialised_plan"][header[8]] == 15 and body["job_or_education"][header[8]] == -19
+    assert {"da": "mål ikke nået: 19,0 procentpoint under", "en": "missed by 19.0 percentage points"}[lang] in job.values()
+    assert body["ordinary_job"][target] is None and str(body["ordinary_job"][share]) == "17.9"
+    figures = {r[0]: r for r in wb[names[2]].iter_rows(min_row=2, values_only=True)}
+    assert figures["grants_total"][2] == 4083685 and str(figures["break_even_months"][2]) == "2.8"
+    assert figures["expected_jobs"][2] == "15.94202898550724637681159420289855072463768115942"
+    goals = list(wb[names[3]].iter_rows(values_only=True))
+    gh = goals[0]
+    assert gh[6:8] == ({"da": ("Loft pr. deltager", "Loft pr. år"), "en": ("Cap per subject", "Cap per year")}[lang])
+    qualification = dict(zip(gh, goals[1]))
+    assert qualification[gh[3]] == "prices.price[qualification]"                  # the price expression, as text
+    assert (qualification[gh[6]], qualification[gh[7]], qualification[gh[5]]) == (10000, 20000, None)
+    attendance = dict(zip(gh, goals[2]))
+    assert attendance[gh[3]] == 4000 and attendance[gh[5]] == 15000
+    assert wb[names[3]].cell(row=3, column=4).number_format == "#,##0.00"
+
+
+def test_no_number_is_cut_short(doc, res):
+    """Issue 4: no `…` after a digit anywhere in any report (the row lists end in `… and N more`)."""
+    for d in (doc, res):
+        for fmt in ("md", "html", "text"):
+            for lang in LANGS:
+                out = render(d, fmt, lang)
+                assert not re.search(r"\d…", out), (fmt, lang, re.search(r".{40}\d….{10}", out))
+        for ln in d["lines"][:40]:
+            assert not re.search(r"\d…", render_line(d, ln["id"], "da"))
+    for m in res["reports"]["metrics"] + res["reports"]["figures"]:
+        for lang in LANGS:
+            assert not re.search(r"\d…", render_result(res, m["id"], lang))
+    page = render(res, "html", "en")
+    assert "0.66666666666666666666666666666666666666666666666667" in page            # the imputed outcome, in full
+    assert "2,666.6666666666666666666666666666666666666666666667" in page           # outcome × price, unrounded
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("lang", LANGS)
+def test_results_render_deterministically(res, fmt, lang):
+    first = render(res, fmt, lang)
+    assert render(copy.deepcopy(res), fmt, lang) == first
+    assert render(json.loads(json.dumps(res)), fmt, lang) == first
+
+
+def test_results_html_is_self_contained(res):
+    page = render(res, "html", "da")
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))
+    for target in re.findall(r'href="#([^"]+)"', page):
+        assert target in ids
+    for banned in ("<script", "<link", "<img", "http://", "https://"):
+        assert banned not in page
+
+
+# ---- reason codes and labels: every code the engine writes is translated ---------------------------
+
+def _engine_codes() -> set[str]:
+    """The reason codes evaluate.py and explain.py write into `exclusions` and `row_exclusions`."""
+    codes = set()
+    for name in ("evaluate.py", "explain.py"):
+        src = (ROOT / "contractlang" / name).read_text(encoding="utf-8")
+        codes |= set(re.findall(r'"reason": "(\w+)"', src))
+        codes |= set(re.findall(r'reason, detail = "(\w+)"', src))
+        for line in re.findall(r"why = (.+)", src):
+            codes |= set(re.findall(r'"(\w+)"', line)) - {"replaced"}
+    return codes
+
+
+def test_every_engine_reason_code_is_translated(res):
+    codes = _engine_codes()
+    assert {"not_counting", "not_eligible", "not_due", "rate_missing", "missing_not_replaced", "replaced_no_correction",
+            "not_started", "not_read"} <= codes
+    for code in codes:
+        assert f"reason.{code}" in CATALOGUE, code
+    da = render(res, "md", "da")
+    for code in ("rate_missing", "missing_not_replaced", "replaced_no_correction", "not_started"):
+        assert CATALOGUE[f"reason.{code}"][0] in da and CATALOGUE[f"reason.{code}"][1] not in da
+        assert f"| {code} |" not in da
+
+
+def test_every_detail_key_has_a_label():
+    """The keys the engine puts in a flag's `details` and a result's fields have Danish labels."""
+    src = (ROOT / "contractlang" / "evaluate.py").read_text(encoding="utf-8")
+    keys = set(re.findall(r'details\["(\w+)"\]', src)) | set(re.findall(r'"(observed|largest_deviation_pp|category)"', src))
+    keys |= {"goal", "point", "cohort", "subjects", "count", "missing", "share", "share_rounded", "target", "gap_pp", "met"}
+    for key in keys:
+        assert f"key.{key}" in CATALOGUE, key
