@@ -219,7 +219,8 @@ def cmd_explain(args) -> int:
     doc, status = _settle(args)
     if doc is None:
         return status
-    if find_line(doc, args.line) is None:
+    results = {x["id"] for key in ("metrics", "figures") for x in (doc.get("reports") or {}).get(key) or []}
+    if find_line(doc, args.line) is None and args.line not in results:
         import difflib
         ids = [ln["id"] for ln in doc["lines"]]
         close = difflib.get_close_matches(args.line, ids, n=3)
@@ -271,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("-o", "--output", help="write to a file instead of standard output")
             s.add_argument("--no-trace", action="store_true", help="omit the audit trails (faster)")
         else:
-            s.add_argument("line", help="line id: goal/subject/point, e.g. school_absence/c1/m18")
+            s.add_argument("line", help="line id (goal/subject/point, e.g. school_absence/c1/m18), or a metric or figure id")
         s.set_defaults(func=func)
     return p
 

@@ -80,3 +80,14 @@ def test_total_needs_a_point_when_the_measure_has_several():
         "point start0 = start\nmeasure score person integer 0 to 10 at start0, end\nfigure s = total(score)\n"
     found = [d for d in check(parse_text(text, "t.contract")) if d.severity == "error"]
     assert any("say which point" in d.message for d in found)
+
+
+def test_explain_accepts_a_figure_id(capsys):
+    from pathlib import Path
+
+    from contractlang.cli import main
+
+    d = Path(__file__).resolve().parents[1] / "contracts" / "aarhus-personlige-budgetter"
+    assert main(["explain", str(d / "aarhus.contract"), "--ledger", str(d / "ledger"), "break_even_months"]) == 0
+    out = capsys.readouterr().out
+    assert "2.84" in out and "Rounded 2.838346028291621327529923830250272034820457018498" in out
