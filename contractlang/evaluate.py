@@ -228,15 +228,17 @@ class _Settler:
                         trace.append({"kind": "value", "name": "outcome", "expr": _expr_text(self, goal.outcome),
                                       "value": show(value), "point": point})
                 pending.append((sid, h, point, date, value, trace, scope))
+        # The mean of the observed outcomes at each point, formed once every subject is evaluated.
+        means = {point: sum(values, ZERO) / len(values) for point, values in observed.items() if values}
         for sid, h, point, date, value, trace, scope in pending:
             imputed = False
             if value is MISSING:
-                value, imputed = self.impute(goal, sid, h, point, date, observed[point], trace)
+                value, imputed = self.impute(goal, sid, h, point, date, observed[point], means.get(point), trace)
                 if value is None:
                     continue
             self.add_line(goal, sid, point, date, value, imputed, trace, scope)
 
-    def impute(self, goal, sid, h, point, date, observed, trace):
+    def impute(self, goal, sid, h, point, date, observed, observed_mean, trace):
         rule = goal.missing
         ended = h.end is not None and h.end <= date
         reason = (f"household {h.id} ended ({h.end_reason}) on {h.end}, before the point ({date})" if ended
@@ -254,8 +256,7 @@ class _Settler:
         if rule.method == "zero":
             mean, n = ZERO, len(observed)
         elif observed:
-            n = len(observed)
-            mean = sum(observed, ZERO) / n
+            mean, n = observed_mean, len(observed)
         else:
             mean, n = ZERO, 0
             self.raise_flag("no_observations", None, goal.clause, {"goal": goal.id, "point": point},
