@@ -82,6 +82,7 @@ def build_document(s) -> dict:
                             "by_recipient": _money_map(p["by_recipient"])})
     pool = sum(by_payer.values(), ZERO)
     caps = {cap.goal: cap for cap in c.caps if cap.per is None}
+    goal_ids = {g.id for g in c.goals}
     rc = c.return_cap
     doc = {
         "engine": {"name": "contractlang", "version": __version__},
@@ -93,8 +94,10 @@ def build_document(s) -> dict:
         "goals": [{"id": g.id, "title": g.title, "clause": g.clause, "payer": g.payer,
                    "rate": _rate(s, g), "per": g.rate.per if g.rate else None,
                    "cap": money(caps[g.id].amount.value) if g.id in caps else None,
-                   "caps": [{"limit": money(cap.amount.value), "per": cap.per, "clause": cap.clause}
-                            for cap in c.caps if cap.goal == g.id]} for g in c.goals],
+                   "caps": [{"limit": money(cap.amount.value), "per": cap.per, "clause": cap.clause,
+                             "on": "goal" if cap.goal == g.id else "payer"}
+                            for cap in c.caps if cap.goal == g.id or (cap.goal == g.payer and cap.goal not in goal_ids)]}
+                  for g in c.goals],
         "totals": {
             "goals": {g.id: money(totals_goal[g.id]) for g in c.goals},
             "goal_cap_cut": {g.id: money(s.goal_cap_cut.get(g.id, ZERO)) for g in c.goals},
