@@ -649,6 +649,10 @@ def check_assumptions(c: m.Contract) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     seen: set = set()
     p = c.programme
+    if p is not None and p.intervention_assumption is not None:
+        span = Source.of(c).find(p.span, pattern=r"intervention\s+\S+\s+to\s+\S+")
+        out.append(note("CL024", f"assumption: the intervention runs {p.intervention_start} to {p.intervention_end} — "
+                        f"{p.intervention_assumption}", span, p.intervention_clause))
     if p is not None and p.data_collection_assumption is not None and p.data_collection_end is not None:
         span = Source.of(c).find(p.span, pattern=r"data\s+collection\s+ends\s+\S+")
         out.append(note("CL024", f"assumption: data collection ends {p.data_collection_end} — "

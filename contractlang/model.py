@@ -303,6 +303,7 @@ class Programme:
     intervention_start: dt.date
     intervention_end: dt.date
     intervention_clause: str | None = None
+    intervention_assumption: str | None = None
     data_collection_end: dt.date | None = None
     data_collection_assumption: str | None = None
     data_collection_clause: str | None = None

@@ -471,7 +471,8 @@ class _Builder:
 
     def intervention(self, meta, ch):
         _, clause, rest = self._split(ch)
-        return ("intervention", _date(rest[0], self.path), _date(rest[1], self.path), clause)
+        assumed = next((c.text or "assumed" for c in rest[2:] if isinstance(c, _Assumption)), None)
+        return ("intervention", _date(rest[0], self.path), _date(rest[1], self.path), clause, assumed)
 
     def data_collection(self, meta, ch):
         assumption = next((c.text or "assumed" for c in ch if isinstance(c, _Assumption)), None)
@@ -494,7 +495,8 @@ class _Builder:
             if isinstance(item, _Decision):
                 decisions.append(item.text)
             elif item[0] == "intervention":
-                kw.update(intervention_start=item[1], intervention_end=item[2], intervention_clause=item[3])
+                kw.update(intervention_start=item[1], intervention_end=item[2], intervention_clause=item[3],
+                          intervention_assumption=item[4])
             elif item[0] == "data_collection":
                 kw.update(data_collection_end=item[1], data_collection_assumption=item[2], data_collection_clause=item[3])
             elif item[0] == "minimum_stay":

@@ -255,7 +255,8 @@ def _table(t: m.Table) -> list[str]:
 
 
 def _programme(p: m.Programme) -> list[str]:
-    body = [_tail("intervention", p.intervention_start.isoformat(), "to", p.intervention_end.isoformat(),
+    assumed = f"assumed {quote(p.intervention_assumption)}" if p.intervention_assumption is not None else ""
+    body = [_tail("intervention", p.intervention_start.isoformat(), "to", p.intervention_end.isoformat(), assumed,
                   _cl(p.intervention_clause))]
     if p.data_collection_end is not None:
         assumed = f"assumed {quote(p.data_collection_assumption)}" if p.data_collection_assumption is not None else ""

@@ -472,3 +472,20 @@ def test_fmt_write_refuses_to_drop_comments(tmp_path):
     assert path.read_text(encoding="utf-8") == text
     assert main(["fmt", "--write", "--drop-comments", str(path)]) == 0
     assert "# keep me" not in path.read_text(encoding="utf-8")
+
+
+def test_an_assumed_intervention_period_round_trips_and_is_noted():
+    from contractlang.check import check
+    from contractlang.parse import parse_text
+    from contractlang.printer import format_contract
+    from contractlang.yamlform import dump_yaml, load_yaml
+
+    text = ('contract x "X"\ncurrency DKK\nparty F "F" funder\nprogramme {\n'
+            '  intervention 2019-09-01 to 2021-08-31 assumed "autumn 2019, two years" § "Indledning"\n}\n')
+    c = parse_text(text, "a.contract")
+    assert c.programme.intervention_assumption == "autumn 2019, two years"
+    assert parse_text(format_contract(c), "b.contract") == c
+    assert load_yaml(dump_yaml(c), "c.yaml") == c
+    notes = [d for d in check(c) if d.code == "CL024"]
+    assert [(d.span.line, d.message) for d in notes] == [
+        (5, "assumption: the intervention runs 2019-09-01 to 2021-08-31 — autumn 2019, two years")]
