@@ -49,6 +49,7 @@ class _Settler:
         self.min_stay_months = int(min_stay)
         # Households that exist at the settlement date.
         self.households = {h.id: h for h in ledger.households.values() if h.start <= self.as_of}
+        self.stay_facts: dict[str, dict] = {}   # per household: the facts of `counting`'s prose (filled by _counts)
         self.counting = {hid: self._counts(h) for hid, h in self.households.items() if h.group == "intervention"}
         self.source_lines = (contract.source or "").splitlines()
         # Figures and metrics: contract-level values, computed once on first use.
@@ -63,7 +64,11 @@ class _Settler:
         stay_end = min(ends)
         needed = add_months(h.start, self.min_stay_months)
         if stay_end >= needed:
+            self.stay_facts[h.id] = {"start": h.start.isoformat(), "stay_months": self.min_stay_months,
+                                     "stay_reached": needed.isoformat()}
             return True, f"started {h.start}; stay reached {self.min_stay_months} months on {needed}"
+        self.stay_facts[h.id] = {"start": h.start.isoformat(), "stay_months": self.min_stay_months,
+                                 "stay_end": stay_end.isoformat(), "needed": needed.isoformat()}
         return False, (f"started {h.start}; stay ended {stay_end} before reaching "
                        f"{self.min_stay_months} months ({needed})")
 
@@ -99,7 +104,8 @@ class _Settler:
                 if not counts:
                     if record:
                         self.exclusions.append({"goal": goal.id, "subject": sid, "point": None,
-                                                "reason": "not_counting", "detail": f"household {hid} {why}"})
+                                                "reason": "not_counting", "detail": f"household {hid} {why}",
+                                                "facts": {"household": hid, **self.stay_facts[hid]}})
                     continue
                 yield sid, h, self.L.persons.get(sid)
 
@@ -185,11 +191,13 @@ class _Settler:
                 if v is not MISSING:
                     if tr is not None:
                         tr.append({"kind": "value", "name": f"previous({measure})", "value": show(v),
-                                   "expr": f"latest observed {measure} before {at_point}: at {p}", "point": at_point})
+                                   "expr": f"latest observed {measure} before {at_point}: at {p}", "point": at_point,
+                                   "facts": {"measure": measure, "before": at_point, "observed_at": p}})
                     return v
             if tr is not None:
                 tr.append({"kind": "value", "name": f"previous({measure})", "value": str(default),
-                           "expr": f"no {measure} observed before {at_point}; the default applies", "point": at_point})
+                           "expr": f"no {measure} observed before {at_point}; the default applies", "point": at_point,
+                           "facts": {"measure": measure, "before": at_point, "observed_at": None}})
             return default
 
         scope = Scope(resolve, point, self.tables, self.roundings, previous=previous, trace=trace)
@@ -209,16 +217,20 @@ class _Settler:
         for sid, h, person in self.subjects(goal):
             if not self.eligible(goal, sid, h, person):
                 self.exclusions.append({"goal": goal.id, "subject": sid, "point": None, "reason": "not_eligible",
-                                        "detail": _eligibility_detail(self, goal, h, person)})
+                                        "detail": _eligibility_detail(self, goal, h, person),
+                                        "facts": _eligibility_facts(self, goal, h, person)})
                 continue
             for point in goal.points:
                 date = self.point_date(point, h.start, h.end)
                 if not self.due(date):
                     self.exclusions.append({"goal": goal.id, "subject": sid, "point": point, "reason": "not_due",
-                                            "detail": f"{point} falls on {date}, after {min(self.as_of, self.data_end or self.as_of)}"})
+                                            "detail": f"{point} falls on {date}, after {min(self.as_of, self.data_end or self.as_of)}",
+                                            "facts": {"point": point, "date": date.isoformat(),
+                                                      "limit": min(self.as_of, self.data_end or self.as_of).isoformat()}})
                     continue
                 trace = [rule_step, {"kind": "subject", "subject": sid, "level": goal.level, "household": h.id,
-                                     "detail": self.counting[h.id][1] + _age_note(self, h, person)}] if self.trace else None
+                                     "detail": self.counting[h.id][1] + _age_note(self, h, person),
+                                     "facts": {**self.stay_facts[h.id], **_age_facts(h, person)}}] if self.trace else None
                 scope = self.subject_scope(goal, sid, h, person, point, trace)
                 value = evaluate(goal.outcome, scope)
                 if value is not MISSING:
@@ -243,15 +255,19 @@ class _Settler:
         ended = h.end is not None and h.end <= date
         reason = (f"household {h.id} ended ({h.end_reason}) on {h.end}, before the point ({date})" if ended
                   else "no measurement row for a due point")
+        facts = ({"missing": "ended", "household": h.id, "end_reason": h.end_reason, "end": h.end.isoformat(),
+                  "point_date": date.isoformat()} if ended else {"missing": "no_row"})
         replaced = self.household_attribute("replaced", h)
         exemption = None
         if rule is not None and rule.exempt == "replaced":
             exemption = (f"household replaced by {self.L.replaced_by.get(h.id)} (no correction)" if replaced
                          else "household not replaced: the exemption does not apply")
+            facts.update({"exemption": "replaced", "replaced_by": self.L.replaced_by.get(h.id)} if replaced
+                         else {"exemption": "not_replaced"})
         if rule is None or rule.method in ("none", "observed only") or (rule.exempt == "replaced" and replaced):
             why = "replaced_no_correction" if replaced and rule and rule.exempt == "replaced" else "missing_not_replaced"
             self.exclusions.append({"goal": goal.id, "subject": sid, "point": point, "reason": why,
-                                    "detail": reason + (f"; {exemption}" if exemption else "")})
+                                    "detail": reason + (f"; {exemption}" if exemption else ""), "facts": facts})
             return None, False
         if rule.method == "zero":
             mean, n = ZERO, len(observed)
@@ -260,11 +276,13 @@ class _Settler:
         else:
             mean, n = ZERO, 0
             self.raise_flag("no_observations", None, goal.clause, {"goal": goal.id, "point": point},
-                            f"no subject observed for {goal.id} at {point}; imputed 0")
+                            f"no subject observed for {goal.id} at {point}; imputed 0",
+                            note_code="no_observations_imputed", facts={"goal": goal.id, "point": point})
         self.imputed[goal.id] = self.imputed.get(goal.id, 0) + 1
         if trace is not None:
             trace.append({"kind": "impute", "reason": reason, "mean": show(mean), "observations": n,
-                          "method": rule.method, "exemption": exemption, "clause": rule.clause, "point": point})
+                          "method": rule.method, "exemption": exemption, "clause": rule.clause, "point": point,
+                          "facts": facts})
         return mean, True
 
     # ---- comparison goals --------------------------------------------------------
@@ -281,19 +299,25 @@ class _Settler:
                 date = self.point_date(point, start, None)
                 if not self.due(date):
                     self.exclusions.append({"goal": goal.id, "subject": cid, "point": point, "reason": "not_due",
-                                            "detail": f"{point} of cohort {cid} falls on {date}"})
+                                            "detail": f"{point} of cohort {cid} falls on {date}",
+                                            "facts": {"point": point, "cohort": cid, "date": date.isoformat()}})
                     continue
                 trace = [rule_step, {"kind": "subject", "subject": cid, "level": "cohort", "household": None,
                                      "detail": f"cohort {cid} started {start}; " + ", ".join(
-                                         f"{len(v)} {k} subjects" for k, v in members.items())}] if self.trace else None
+                                         f"{len(v)} {k} subjects" for k, v in members.items()),
+                                     "facts": {"cohort": cid, "cohort_start": start.isoformat(), "groups": [
+                                         {"group": k, "subjects": len(v)} for k, v in members.items()]}}] if self.trace else None
                 scope = self.cohort_scope(goal, cid, members, point, trace)
                 value = evaluate(goal.outcome, scope)
                 if value is MISSING:
                     self.raise_flag("no_observations", cid, goal.clause, {"goal": goal.id, "cohort": cid, "point": point},
-                                    f"cohort {cid} at {point}: a group mean could not be formed; nothing is paid")
+                                    f"cohort {cid} at {point}: a group mean could not be formed; nothing is paid",
+                                    note_code="no_observations_cohort",
+                                    facts={"goal": goal.id, "cohort": cid, "point": point})
                     if trace is not None:
                         trace.append({"kind": "note", "text": "a group had no observed subject (or a zero mean to "
-                                                              "divide by); this point pays nothing"})
+                                                              "divide by); this point pays nothing",
+                                      "code": "no_group_mean", "facts": {"cohort": cid, "point": point}})
                     value = ZERO
                 else:
                     value = _number(value)
@@ -335,7 +359,9 @@ class _Settler:
                     if tr is not None:
                         tr.append({"kind": "compute", "name": f"{name} mean at {at_point}",
                                    "expr": f"mean of {len(values)} observed {measure} of {len(members[name])} {name} subjects",
-                                   "value": show(cache[key]), "point": at_point})
+                                   "value": show(cache[key]), "point": at_point,
+                                   "facts": {"group": name, "point": at_point, "measure": measure,
+                                             "observed": len(values), "subjects": len(members[name])}})
                 return cache[key]
             raise KeyError(name)
 
@@ -365,7 +391,8 @@ class _Settler:
         if rate is MISSING:
             self.exclusions.append({"goal": goal.id, "subject": subject, "point": point, "reason": "rate_missing",
                                     "detail": f"the price '{_expr_text(self, goal.rate.amount)}' reads a value "
-                                              "that is missing for this subject"})
+                                              "that is missing for this subject",
+                                    "facts": {"price": _expr_text(self, goal.rate.amount)}})
             return
         exact = outcome * rate
         r = self.line_rounding()
@@ -464,9 +491,12 @@ class _Settler:
         return funders[0] if funders else "recipient"
 
     # ---- flags ---------------------------------------------------------------------
-    def raise_flag(self, fid, subject, clause, details, text, title=None, trace=None):
+    def raise_flag(self, fid, subject, clause, details, text, title=None, trace=None, note_code=None, facts=None):
+        note = {"kind": "note", "text": text}
+        if note_code is not None:   # an engine flag: its note as a code and facts, for reports in any language
+            note.update(code=note_code, facts=facts or {})
         self.flags.append({"id": fid, "title": title, "clause": clause, "subject": subject, "details": details,
-                           "trace": trace if trace is not None else [{"kind": "note", "text": text}]})
+                           "trace": trace if trace is not None else [note]})
 
     def evaluate_flags(self):
         for flag in self.c.flags:
@@ -618,10 +648,12 @@ class _Settler:
         rule = self.roundings.get(mt.rounding) if mt.rounding else None
         if trace is not None:
             trace.append({"kind": "compute", "name": "share", "expr": f"{met} of {subjects} {mt.level} × 100",
-                          "value": show(share)})
+                          "value": show(share), "facts": {"count": met, "subjects": subjects, "level": mt.level}})
             if missing:
                 trace.append({"kind": "note", "text": f"{len(missing)} {mt.level} without an observed value are "
-                                                      f"left out of the share: {', '.join(missing[:20])}"})
+                                                      f"left out of the share: {', '.join(missing[:20])}",
+                              "code": "share_missing",
+                              "facts": {"missing": len(missing), "level": mt.level, "subjects": missing[:20]}})
         if rule is not None and share is not MISSING:
             rounded = round_decimal(share, rule.places, rule.mode)
             if trace is not None:
@@ -637,7 +669,8 @@ class _Settler:
             out.update(target=show(target), gap_pp=show(gap), met=(gap is not MISSING and gap >= 0))
             if trace is not None:
                 trace.append({"kind": "compute", "name": "gap to target", "value": show(gap),
-                              "expr": f"{show(rounded)} − {show(target)} (percentage points)"})
+                              "expr": f"{show(rounded)} − {show(target)} (percentage points)",
+                              "facts": {"rounded": show(rounded), "target": show(target)}})
         return out
 
     def _aggregate(self, func: str, arg, point, trace):
@@ -722,6 +755,19 @@ def _age_note(settler, h, person) -> str:
     if person is None:
         return ""
     return f"; age {age_at(person.birth, h.start)} at the household's start"
+
+
+def _age_facts(h, person) -> dict:
+    """The facts of `_age_note`: the person's age at the household's start."""
+    return {} if person is None else {"age": age_at(person.birth, h.start)}
+
+
+def _eligibility_facts(settler, goal, h, person) -> dict:
+    """The facts of `_eligibility_detail`: the condition's text and, for a person, age and school grade."""
+    cond = _expr_text(settler, goal.where)
+    if person is None:
+        return {"condition": cond}
+    return {"age": age_at(person.birth, h.start), "grade": person.grade, "condition": cond}
 
 
 def _eligibility_detail(settler, goal, h, person) -> str:

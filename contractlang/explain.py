@@ -164,16 +164,22 @@ def _row_accounting(s) -> dict:
             person = L.persons.get(sid)
             hid = person.household if person else sid
             h = L.households[hid]
+            # `facts`: what `detail` says, as fields, for reports in any language (docs/settlement-json.md)
             if h.start > s.as_of:
                 reason, detail = "not_started", f"household {hid} starts {h.start}, after {s.as_of}"
+                facts = {"household": hid, "start": h.start.isoformat(), "as_of": s.as_of.isoformat()}
             elif h.group == "intervention" and not s.counting.get(hid, (True, ""))[0]:
                 reason, detail = "not_counting", f"household {hid} {s.counting[hid][1]}"
+                facts = {"household": hid, **s.stay_facts[hid]}
             elif obs.date is not None and obs.date > s.as_of:
                 reason, detail = "not_due", f"measured {obs.date}, after {s.as_of}"
+                facts = {"measured": obs.date.isoformat(), "as_of": s.as_of.isoformat()}
             else:
                 reason, detail = "not_read", (f"no goal, flag or comparison of the contract reads {measure} "
                                               f"at {point} for this subject (eligibility, point not due, or not needed)")
-            excluded.append({"file": "measurements.csv", "line": obs.line, "reason": reason, "detail": detail})
+                facts = {"measure": measure, "point": point}
+            excluded.append({"file": "measurements.csv", "line": obs.line, "reason": reason, "detail": detail,
+                             "facts": facts})
         rows["measurements.csv"]["excluded"] = len(excluded)
         rows["measurements.csv"]["used"] -= len(excluded)
     return {"rows": rows, "row_exclusions": excluded}

@@ -222,7 +222,9 @@ def _lookup(expr: m.Lookup, scope: Scope, point):
     value = cell_value(row.cells[index])
     if scope.trace is not None:
         scope.trace.append({"kind": "value", "name": f"{expr.table}.{expr.column}[{key}]",
-                            "expr": f"table {table.id}, row {row.label or row.id}", "value": show(value)})
+                            "expr": f"table {table.id}, row {row.label or row.id}", "value": show(value),
+                            "facts": {"table": table.id, "column": expr.column, "key": key,
+                                      "row": row.label or row.id}})
     return value
 
 

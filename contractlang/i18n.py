@@ -276,7 +276,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # ---- trace steps: one sentence per kind (docs/settlement-json.md) ------------
     "step.rule": ("Mål {goal} ({title}) gælder, {clause}.", "Goal {goal} ({title}) applies, {clause}."),
     "step.rule_flag": ("Reglen for flaget gælder, {clause}.", "The flag's rule applies, {clause}."),
-    "step.subject": ("Opgøres for {level} {subject}{household}: {detail}", "Counted for {level} {subject}{household}: {detail}"),
+    "step.subject": ("Opgøres for {level} {subject}{household}: {detail}.", "Counted for {level} {subject}{household}: {detail}."),
     "step.subject_household": (" i husstand {household}", " of household {household}"),
     "step.input": ("Data: {file} linje {line}: {measure} for {subject} ved {point} = {value}.",
                    "Input: {file} line {line}: {measure} of {subject} at {point} = {value}."),
@@ -343,6 +343,73 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "step.gap": ("Afstand til målet: {rounded} − {target} = {value} procentpoint.",
                  "Gap to the target: {rounded} − {target} = {value} percentage points."),
     "step.unknown": ("Trin {kind}: {fields}", "Step {kind}: {fields}"),
+    "step.previous": ("{name}{at} = {value}: den seneste observerede {measure} før {before}, målt ved {observed_at}.",
+                      "{name}{at} = {value}: the latest observed {measure} before {before}, measured at {observed_at}."),
+    "step.previous_default": ("{name}{at} = {value}: ingen {measure} observeret før {before}; standardværdien gælder.",
+                              "{name}{at} = {value}: no {measure} observed before {before}; the default applies."),
+    "step.lookup": ("{name}{at} = {value}, ifølge tabel {table}, række {row}.",
+                    "{name}{at} = {value}, by table {table}, row {row}."),
+    "step.group_mean": ("Beregnet gennemsnittet for {group} ved {point}: gennemsnit af {observed} observerede {measure} "
+                        "blandt {subjects} subjekter i {group} = {value}.",
+                        "Computed the {group} mean at {point}: mean of {observed} observed {measure} of {subjects} "
+                        "{group} subjects = {value}."),
+    # ---- the engine's facts (`facts` of steps and exclusions) in words -----------------
+    "month": ("måned", "month"),
+    "months": ("måneder", "months"),
+    "end_reason.completed": ("gennemført", "completed"),
+    "end_reason.moved": ("fraflyttet", "moved"),
+    "end_reason.dropped": ("faldet fra", "dropped"),
+    "end_reason.no_longer_needed": ("ikke længere behov", "no longer needed"),
+    "end_reason.other": ("anden årsag", "other"),
+    "fact.stay_reached": ("startede {start}; opholdet nåede {months} {unit} den {reached}",
+                          "started {start}; stay reached {months} {unit} on {reached}"),
+    "fact.stay_none": ("startede {start} (kontrakten kræver intet minimumsophold)",
+                       "started {start} (the contract sets no minimum stay)"),
+    "fact.stay_ended": ("startede {start}; opholdet sluttede den {end}, før det nåede {months} {unit} ({needed})",
+                        "started {start}; stay ended {end} before reaching {months} {unit} ({needed})"),
+    "fact.household_stay": ("husstand {household} {stay}", "household {household} {stay}"),
+    "fact.age": ("; {age} år ved husstandens start", "; age {age} at the household's start"),
+    "fact.cohort": ("kohorte {cohort} startede {start}; {groups}", "cohort {cohort} started {start}; {groups}"),
+    "fact.cohort_group": ("{n} subjekter i {group}", "{n} {group} subjects"),
+    "fact.not_eligible": ("opfylder ikke {condition}", "does not satisfy {condition}"),
+    "fact.not_eligible_person": ("{age} år ved start, klassetrin {grade}: opfylder ikke {condition}",
+                                 "age {age} at start, school grade {grade}: does not satisfy {condition}"),
+    "fact.not_eligible_no_grade": ("{age} år ved start, intet klassetrin: opfylder ikke {condition}",
+                                   "age {age} at start, school grade none: does not satisfy {condition}"),
+    "fact.not_due": ("{point} falder den {date}, efter {limit}", "{point} falls on {date}, after {limit}"),
+    "fact.not_due_cohort": ("{point} for kohorte {cohort} falder den {date}", "{point} of cohort {cohort} falls on {date}"),
+    "fact.missing_ended": ("husstand {household} ophørte den {end} ({end_reason}), før målingen den {point_date}",
+                           "household {household} ended ({end_reason}) on {end}, before the point ({point_date})"),
+    "fact.missing_ended_no_reason": ("husstand {household} ophørte den {end}, før målingen den {point_date}",
+                                     "household {household} ended on {end}, before the point ({point_date})"),
+    "fact.missing_no_row": ("ingen målerække, skønt målingen skulle foreligge", "no measurement row for a due point"),
+    "fact.replaced": ("husstanden er erstattet af {replaced_by} (ingen korrektion)",
+                      "household replaced by {replaced_by} (no correction)"),
+    "fact.not_replaced": ("husstanden er ikke erstattet, så undtagelsen gælder ikke",
+                          "household not replaced: the exemption does not apply"),
+    "fact.rate_missing": ("prisen {price} læser en værdi, der mangler for dette subjekt",
+                          "the price {price} reads a value that is missing for this subject"),
+    "fact.not_started": ("husstand {household} starter den {start}, efter {as_of}",
+                         "household {household} starts {start}, after {as_of}"),
+    "fact.measured_late": ("målt den {measured}, efter {as_of}", "measured {measured}, after {as_of}"),
+    "fact.not_read": ("intet mål, flag eller sammenligning i kontrakten læser {measure} ved {point} for dette subjekt "
+                      "(målgruppe, måling ikke forfalden eller ikke nødvendig)",
+                      "no goal, flag or comparison of the contract reads {measure} at {point} for this subject "
+                      "(eligibility, point not due, or not needed)"),
+    "note.share_missing": ("Bemærkning: {count} {level} uden en observeret værdi er udeladt af andelen: {subjects}.",
+                           "Note: {count} {level} without an observed value are left out of the share: {subjects}."),
+    "note.share_missing_one": ("Bemærkning: {count} {level} uden en observeret værdi er udeladt af andelen: {subjects}.",
+                               "Note: {count} {level} without an observed value is left out of the share: {subjects}."),
+    "note.no_group_mean": ("Bemærkning: en gruppe havde intet observeret subjekt (eller et gennemsnit på nul at dividere "
+                           "med); målingen udløser ingen betaling.",
+                           "Note: a group had no observed subject (or a zero mean to divide by); this point pays nothing."),
+    "note.no_observations_imputed": ("Bemærkning: intet subjekt er observeret for {goal} ved {point}; der imputeres 0.",
+                                     "Note: no subject observed for {goal} at {point}; imputed 0."),
+    "note.no_observations_cohort": ("Bemærkning: kohorte {cohort} ved {point}: et gruppegennemsnit kunne ikke dannes; "
+                                    "intet udbetales.",
+                                    "Note: cohort {cohort} at {point}: a group mean could not be formed; nothing is paid."),
+    # ---- titles of the flags the engine raises itself ----------------------------------
+    "flag_title.no_observations": ("Ingen observerede værdier at danne et gennemsnit af", "No observed values to average"),
 }
 assert all(len(v) == 2 for v in CATALOGUE.values())
 
@@ -552,8 +619,6 @@ def is_number(v) -> bool:
     return isinstance(v, str) and bool(_NUMERIC.fullmatch(v))
 
 
-_SHARE = re.compile(r"(\d+) of (\d+) (\w+) × 100")                          # a metric's share (evaluate.py)
-_GAP = re.compile(r"(-?[\d.]+…?) [−-] (-?[\d.]+…?) \(percentage points\)")   # a metric's gap to its target
 #: Input rows of an aggregate listed by number before the rest are counted.
 MAX_ROWS_LISTED = 20
 
@@ -580,6 +645,184 @@ def cap_per(per, fx: Formatter) -> str:
     """What a cap runs per, in words: `per year`, `per subject` (`pr. år`, `pr. deltager`)."""
     key = f"cap_per.{per}"
     return fx.t(key) if key in CATALOGUE else fx.t("cap_per.other", per=per)
+
+
+# ---- the engine's facts in words ----------------------------------------------------------------
+#
+# The engine writes its explanations twice: as English prose (`detail`, `reason`, `exemption`, `expr`,
+# `text`) for readers of the JSON, and as `facts` (ids, dates, counts, codes; docs/settlement-json.md).
+# Reports build the sentence from `facts` in their own language; a document without `facts` (older
+# documents, hand-made fixtures) shows the prose as it is.
+
+#: What a fact sentence may fail with when a document's `facts` lack a field: the prose is shown instead.
+_FACT_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
+
+
+def _say(fx: Formatter, mk: Plain, key: str, **kw) -> str:
+    """A catalogue sentence with values already marked up by `mk`."""
+    return mk.tpl(fx.raw(key)).format(**kw)
+
+
+def _day(fx: Formatter, mk: Plain, value) -> str:
+    return mk.esc(fx.date(value))
+
+
+def stay_text(facts: dict, fx: Formatter, mk: Plain = PLAIN) -> str:
+    """A household's start and stay: `startede 21. nov. 2023; opholdet nåede 3 måneder den 21. feb. 2024`."""
+    months = int(facts.get("stay_months", 0))
+    unit = mk.esc(fx.plural(months, "month", "months"))
+    start = _day(fx, mk, facts["start"])
+    if "stay_reached" in facts:
+        if months == 0:
+            return _say(fx, mk, "fact.stay_none", start=start)
+        return _say(fx, mk, "fact.stay_reached", start=start, months=mk.esc(fx.count(months)), unit=unit,
+                    reached=_day(fx, mk, facts["stay_reached"]))
+    return _say(fx, mk, "fact.stay_ended", start=start, end=_day(fx, mk, facts["stay_end"]),
+                months=mk.esc(fx.count(months)), unit=unit, needed=_day(fx, mk, facts["needed"]))
+
+
+def missing_text(facts: dict, fx: Formatter, mk: Plain = PLAIN) -> str:
+    """Why a due value is missing: the household ended before the point (with its end reason), or no row."""
+    if facts["missing"] == "ended":
+        kw = dict(household=mk.code(str(facts["household"])), end=_day(fx, mk, facts["end"]),
+                  point_date=_day(fx, mk, facts["point_date"]))
+        if facts.get("end_reason"):
+            return _say(fx, mk, "fact.missing_ended", end_reason=mk.esc(fx.code("end_reason", facts["end_reason"])), **kw)
+        return _say(fx, mk, "fact.missing_ended_no_reason", **kw)
+    if facts["missing"] == "no_row":
+        return _say(fx, mk, "fact.missing_no_row")
+    raise ValueError(facts["missing"])
+
+
+def exemption_text(facts: dict, fx: Formatter, mk: Plain = PLAIN) -> str | None:
+    """The `except replaced` exemption: replaced by whom, or not replaced; None when the rule has none."""
+    if "exemption" not in facts:
+        return None
+    if facts["exemption"] == "replaced":
+        return _say(fx, mk, "fact.replaced", replaced_by=mk.code(str(facts.get("replaced_by"))))
+    if facts["exemption"] == "not_replaced":
+        return _say(fx, mk, "fact.not_replaced")
+    raise ValueError(facts["exemption"])
+
+
+def _eligibility_text(facts: dict, fx: Formatter, mk: Plain) -> str:
+    condition = mk.code(str(facts["condition"]))
+    if "age" not in facts:
+        return _say(fx, mk, "fact.not_eligible", condition=condition)
+    age = mk.esc(fx.count(facts["age"]))
+    if facts.get("grade") is None:
+        return _say(fx, mk, "fact.not_eligible_no_grade", age=age, condition=condition)
+    return _say(fx, mk, "fact.not_eligible_person", age=age, grade=mk.esc(fx.count(facts["grade"])), condition=condition)
+
+
+def _exclusion_text(reason, facts: dict, fx: Formatter, mk: Plain) -> str | None:
+    code = mk.code
+    if reason == "not_counting":
+        return _say(fx, mk, "fact.household_stay", household=code(str(facts["household"])), stay=stay_text(facts, fx, mk))
+    if reason == "not_eligible":
+        return _eligibility_text(facts, fx, mk)
+    if reason == "not_due":
+        if "measured" in facts:   # a ledger row measured after the settlement date
+            return _say(fx, mk, "fact.measured_late", measured=_day(fx, mk, facts["measured"]), as_of=_day(fx, mk, facts["as_of"]))
+        if "cohort" in facts:
+            return _say(fx, mk, "fact.not_due_cohort", point=code(str(facts["point"])), cohort=code(str(facts["cohort"])),
+                        date=_day(fx, mk, facts["date"]))
+        return _say(fx, mk, "fact.not_due", point=code(str(facts["point"])), date=_day(fx, mk, facts["date"]),
+                    limit=_day(fx, mk, facts["limit"]))
+    if reason in ("missing_not_replaced", "replaced_no_correction"):
+        exemption = exemption_text(facts, fx, mk)
+        return missing_text(facts, fx, mk) + (f"; {exemption}" if exemption else "")
+    if reason == "rate_missing":
+        return _say(fx, mk, "fact.rate_missing", price=code(str(facts["price"])))
+    if reason == "not_started":
+        return _say(fx, mk, "fact.not_started", household=code(str(facts["household"])), start=_day(fx, mk, facts["start"]),
+                    as_of=_day(fx, mk, facts["as_of"]))
+    if reason == "not_read":
+        return _say(fx, mk, "fact.not_read", measure=code(str(facts["measure"])), point=code(str(facts["point"])))
+    return None
+
+
+def exclusion_detail(record: dict, fx: Formatter, mk: Plain = PLAIN) -> str:
+    """The explanation of an exclusion or an excluded ledger row (`exclusions[]`, `row_exclusions[]`), marked up by `mk`:
+    built from its `facts` in the report's language, or the engine's prose `detail` when it has none."""
+    facts = record.get("facts")
+    if isinstance(facts, dict):
+        try:
+            text = _exclusion_text(record.get("reason"), facts, fx, mk)
+        except _FACT_ERRORS:
+            text = None
+        if text is not None:
+            return text
+    return mk.esc(str(record.get("detail") or ""))
+
+
+def subject_detail(step: dict, fx: Formatter, mk: Plain = PLAIN) -> str:
+    """Why a `subject` step's subject counts (start, stay, age; a cohort's start and group sizes), from its `facts`."""
+    facts = step.get("facts")
+    if isinstance(facts, dict):
+        try:
+            if "cohort_start" in facts:
+                groups = ", ".join(_say(fx, mk, "fact.cohort_group", n=mk.esc(fx.count(g["subjects"])),
+                                        group=mk.code(str(g["group"]))) for g in facts["groups"])
+                return _say(fx, mk, "fact.cohort", cohort=mk.code(str(facts["cohort"])),
+                            start=_day(fx, mk, facts["cohort_start"]), groups=groups)
+            text = stay_text(facts, fx, mk)
+            if "age" in facts:
+                text += _say(fx, mk, "fact.age", age=mk.esc(fx.count(facts["age"])))
+            return text
+        except _FACT_ERRORS:
+            pass
+    return mk.esc(str(step.get("detail") or ""))
+
+
+def _note_text(step: dict, fx: Formatter, mk: Plain) -> str | None:
+    """A `note` step with a `code` in words; None when it has none (the prose `text` is shown)."""
+    code, facts = step.get("code"), step.get("facts") or {}
+    if code == "share_missing":
+        n = int(facts["missing"])
+        level = mk.esc(fx.code("level" if n == 1 else "plural", facts["level"]))
+        listed = list(facts.get("subjects") or [])
+        subjects = ", ".join(mk.code(str(x)) for x in listed)
+        if n > len(listed):
+            subjects += mk.esc(fx.t("step.rows_more", n=fx.count(n - len(listed))))
+        return _say(fx, mk, "note.share_missing_one" if n == 1 else "note.share_missing",
+                    count=mk.esc(fx.count(n)), level=level, subjects=subjects)
+    if code == "no_group_mean":
+        return _say(fx, mk, "note.no_group_mean")
+    if code == "no_observations_imputed":
+        return _say(fx, mk, "note.no_observations_imputed", goal=mk.code(str(facts["goal"])), point=mk.code(str(facts["point"])))
+    if code == "no_observations_cohort":
+        return _say(fx, mk, "note.no_observations_cohort", cohort=mk.code(str(facts["cohort"])),
+                    point=mk.code(str(facts["point"])))
+    return None
+
+
+_LOOKUP_NAME = re.compile(r"(?P<table>[^.\[\]]+)\.(?P<column>[^.\[\]]+)\[(?P<key>.*)\]")
+
+
+def lookup_facts(step: dict) -> dict | None:
+    """A table lookup's table id and row label: from `facts` when the step has them, else read from its `name`
+    (`table.column[key]`) and the fixed form of its `expr` (`table T, row Label`, written by expressions.py).
+    None when the step is not a lookup."""
+    facts = step.get("facts")
+    if isinstance(facts, dict) and "table" in facts and "row" in facts:
+        return facts
+    m = _LOOKUP_NAME.fullmatch(str(step.get("name", "")))
+    if m is None:
+        return None
+    prefix = f"table {m.group('table')}, row "
+    expr = str(step.get("expr", ""))
+    if not expr.startswith(prefix):
+        return None
+    return {"table": m.group("table"), "column": m.group("column"), "key": m.group("key"), "row": expr[len(prefix):]}
+
+
+def flag_title(flag: dict, fx: Formatter) -> str:
+    """A raised flag's title: the contract's, or for a flag the engine raises itself (`no_observations`) the catalogue's."""
+    if flag.get("title"):
+        return str(flag["title"])
+    key = f"flag_title.{flag.get('id')}"
+    return fx.t(key) if key in CATALOGUE else str(flag.get("id") or "")
 
 
 def _describe(step: dict, doc: dict, fx: Formatter, mk: Plain, rule_text: bool,
@@ -623,7 +866,7 @@ def _describe(step: dict, doc: dict, fx: Formatter, mk: Plain, rule_text: bool,
         hh = step.get("household")
         part = s("step.subject_household", household=code(hh)) if hh and hh != step.get("subject") else ""
         return s("step.subject", level=mk.esc(fx.code("level", step.get("level"))), subject=code(str(step.get("subject"))),
-                 household=part, detail=mk.esc(str(step.get("detail") or ""))), None
+                 household=part, detail=subject_detail(step, fx, mk)), None
     if kind == "input":
         return s("step.input", file=code(str(step.get("file"))), line=mk.esc(str(step.get("line"))),
                  measure=code(str(step.get("measure"))), subject=code(str(step.get("subject"))),
@@ -641,6 +884,17 @@ def _describe(step: dict, doc: dict, fx: Formatter, mk: Plain, rule_text: bool,
                 shown = mk.esc(fx.pct(value)) if is_number(value) else mk.esc(fx.value(value))
                 return s("step.value_metric", name=code(name), value=shown), None
             return s("step.value_figure", name=code(name), value=val(value)), None
+        facts = step.get("facts") if isinstance(step.get("facts"), dict) else {}
+        if "observed_at" in facts and "measure" in facts and "before" in facts:   # previous(measure)
+            kw = dict(name=code(name), at=at(), value=val(value), measure=code(str(facts["measure"])),
+                      before=code(str(facts["before"])))
+            if facts["observed_at"] is None:
+                return s("step.previous_default", **kw), None
+            return s("step.previous", observed_at=code(str(facts["observed_at"])), **kw), None
+        lookup = lookup_facts(step)
+        if lookup is not None:
+            return s("step.lookup", name=code(name), at=at(), value=val(value), table=code(str(lookup["table"])),
+                     row=mk.esc(str(lookup["row"]))), None
         return s("step.value", name=code(name), at=at(), value=val(value), expr=code(expr)), None
     if kind == "aggregate":
         func = str(step.get("func"))
@@ -649,14 +903,17 @@ def _describe(step: dict, doc: dict, fx: Formatter, mk: Plain, rule_text: bool,
                  observations=mk.esc(fx.value(step.get("observations"))), file=code(str(step.get("file"))),
                  rows=mk.esc(row_list(step.get("lines") or [], fx)), value=val(step.get("value"))), None
     if kind == "compute":
-        share = _SHARE.fullmatch(str(step.get("expr", ""))) if step.get("name") == "share" else None
-        if share:
+        facts = step.get("facts") if isinstance(step.get("facts"), dict) else {}
+        if {"count", "subjects", "level"} <= facts.keys():   # a metric's share
             pct = mk.esc(fx.pct(step["value"])) if is_number(step.get("value")) else mk.esc(fx.value(step.get("value")))
-            return s("step.share", count=mk.esc(fx.count(share.group(1))), subjects=mk.esc(fx.count(share.group(2))),
-                     level=mk.esc(fx.code("plural", share.group(3))), value=pct), None
-        gap = _GAP.fullmatch(str(step.get("expr", ""))) if step.get("name") == "gap to target" else None
-        if gap:
-            return s("step.gap", rounded=val(gap.group(1)), target=val(gap.group(2)), value=val(step.get("value"))), None
+            return s("step.share", count=mk.esc(fx.count(facts["count"])), subjects=mk.esc(fx.count(facts["subjects"])),
+                     level=mk.esc(fx.code("plural", facts["level"])), value=pct), None
+        if {"rounded", "target"} <= facts.keys():   # a metric's gap to its target
+            return s("step.gap", rounded=val(facts["rounded"]), target=val(facts["target"]), value=val(step.get("value"))), None
+        if {"group", "point", "measure", "observed", "subjects"} <= facts.keys():   # a comparison group's mean
+            return s("step.group_mean", group=code(str(facts["group"])), point=code(str(facts["point"])),
+                     observed=mk.esc(fx.count(facts["observed"])), measure=code(str(facts["measure"])),
+                     subjects=mk.esc(fx.count(facts["subjects"])), value=num(step.get("value"))), None
         if step.get("name"):
             return s("step.compute_named", name=code(str(step["name"])), at=at(), expr=code(fx.expr(step.get("expr", ""))),
                      value=num(step.get("value"))), None
@@ -668,12 +925,20 @@ def _describe(step: dict, doc: dict, fx: Formatter, mk: Plain, rule_text: bool,
                  mode=mk.esc(fx.code("mode", step.get("mode"))), rule=code(str(step.get("rule"))),
                  clause=clause(step.get("clause"))), None
     if kind == "impute":
-        text = s("step.impute", at=at(), reason=mk.esc(fx.code("reason", step.get("reason"))), mean=num(step.get("mean")),
+        reason = mk.esc(fx.code("reason", step.get("reason")))
+        exemption = mk.esc(fx.code("reason", step["exemption"])) if step.get("exemption") else None
+        facts = step.get("facts")
+        if isinstance(facts, dict):
+            try:
+                reason, exemption = missing_text(facts, fx, mk), exemption_text(facts, fx, mk)
+            except _FACT_ERRORS:
+                pass
+        text = s("step.impute", at=at(), reason=reason, mean=num(step.get("mean")),
                  observations=mk.esc(fx.value(step.get("observations"))), clause=clause(step.get("clause")))
         if step.get("method") not in (None, "mean"):
             text += s("step.impute_method", method=code(str(step["method"])))
-        if step.get("exemption"):
-            text += s("step.impute_exemption", exemption=mk.esc(fx.code("reason", step["exemption"])))
+        if exemption:
+            text += s("step.impute_exemption", exemption=exemption)
         return text, None
     if kind == "payment":
         return s("step.payment", outcome=num(step.get("outcome")), rate=money(step.get("rate")),
@@ -728,7 +993,11 @@ def _describe(step: dict, doc: dict, fx: Formatter, mk: Plain, rule_text: bool,
             text += " " + mk.esc("; ".join(f"{key_label(k, fx)}: {detail_value(k, v, fx)}" for k, v in details.items())) + "."
         return text, None
     if kind == "note":
-        return s("step.note", text=mk.esc(str(step.get("text", "")))), None
+        try:
+            text = _note_text(step, fx, mk)
+        except _FACT_ERRORS:
+            text = None
+        return (text if text is not None else s("step.note", text=mk.esc(str(step.get("text", ""))))), None
     fields = ", ".join(f"{k}={step[k]}" for k in sorted(step) if k != "kind")
     return s("step.unknown", kind=code(str(kind)), fields=mk.esc(fields)), None
 

@@ -17,9 +17,9 @@ import io
 import zipfile
 from decimal import Decimal
 
-from .i18n import (CATALOGUE, PLAIN, Formatter, Plain, cap_per, caps_text, describe_step, detail_value, figure_value,
-                   goal_texts, is_number, key_label, line_facts, metric_cells, metric_status, party_name, rate_text,
-                   results, return_cap_sentence, to_decimal)
+from .i18n import (CATALOGUE, PLAIN, Formatter, Plain, cap_per, caps_text, describe_step, detail_value, exclusion_detail,
+                   figure_value, flag_title, goal_texts, is_number, key_label, line_facts, metric_cells, metric_status,
+                   party_name, rate_text, results, return_cap_sentence, to_decimal)
 
 FORMATS = ("md", "html", "xlsx", "text")
 
@@ -208,7 +208,7 @@ def render_flag(doc: dict, flag_id: str, lang: str) -> str:
     out = []
     for f in flags:
         head = fx.t("flag_head", id=f["id"]) + (f" ({f['subject']})" if f.get("subject") else "")
-        out += [head, "=" * len(head), f"{f.get('title', '')}, {fx.clause(f.get('clause'))}"]
+        out += [head, "=" * len(head), f"{flag_title(f, fx)}, {fx.clause(f.get('clause'))}"]
         out += [f"  {key_label(k, fx)}: {detail_value(k, v, fx)}" for k, v in (f.get("details") or {}).items()]
         out += ["", fx.t("trail") + ":"] + _numbered(f.get("trace", []), doc, fx, owner="flag") + [""]
     return "\n".join(out)
@@ -220,7 +220,7 @@ def render_exclusions(doc: dict, lang: str) -> str:
     fx = formatter(doc, lang)
     out = [fx.t("exclusions"), "=" * len(fx.t("exclusions"))]
     rows = [[e.get("goal") or "", e.get("subject") or "", e.get("point") or "", fx.code("reason", e.get("reason")),
-             e.get("detail") or ""] for e in doc.get("exclusions", [])]
+             exclusion_detail(e, fx)] for e in doc.get("exclusions", [])]
     out += _columns([fx.t(k) for k in ("goal", "subject", "point", "reason", "detail")], rows) if rows else [fx.t("no_exclusions")]
     out += ["", fx.t("rows_accounting"), "-" * len(fx.t("rows_accounting"))]
     out += _columns([fx.t(k) for k in ("file", "total", "used", "excluded")],
@@ -229,7 +229,7 @@ def render_exclusions(doc: dict, lang: str) -> str:
     if doc.get("row_exclusions"):
         out += ["", fx.t("row_exclusions"), "-" * len(fx.t("row_exclusions"))]
         out += _columns([fx.t(k) for k in ("file", "line", "reason", "detail")],
-                        [[r.get("file"), str(r.get("line")), fx.code("reason", r.get("reason")), r.get("detail") or ""]
+                        [[r.get("file"), str(r.get("line")), fx.code("reason", r.get("reason")), exclusion_detail(r, fx)]
                          for r in doc["row_exclusions"]], right={1})
     return "\n".join(out) + "\n"
 
@@ -284,7 +284,7 @@ def _text(doc: dict, fx: Formatter) -> str:
                              fx.count(t.get("imputed", {}).get(g["id"], 0))] for g in doc.get("goals", [])], right={1, 2, 3})
     flags = doc.get("flags", [])
     out += ["", fx.t("text_flags", n=len(flags))]
-    out += [f"  - {f.get('id')}{' (' + f['subject'] + ')' if f.get('subject') else ''}: {f.get('title', '')}, {fx.clause(f.get('clause'))}"
+    out += [f"  - {f.get('id')}{' (' + f['subject'] + ')' if f.get('subject') else ''}: {flag_title(f, fx)}, {fx.clause(f.get('clause'))}"
             for f in flags]
     out += ["", fx.t("text_lines", n=fx.count(len(doc.get("lines", []))))]
     return "\n".join(out) + "\n"
@@ -370,7 +370,7 @@ def _md(doc: dict, fx: Formatter) -> str:
     out += [f"## {fx.t('flags')}", "", fx.t("flags_note") if doc.get("flags") else fx.t("no_flags"), ""]
     for f in doc.get("flags", []):
         subj = f" ({code(f['subject'])})" if f.get("subject") else ""
-        out += [f"### {esc(f.get('title', ''))}", "", f"{code(f['id'])}{subj}, {esc(fx.clause(f.get('clause')))}", ""]
+        out += [f"### {esc(flag_title(f, fx))}", "", f"{code(f['id'])}{subj}, {esc(fx.clause(f.get('clause')))}", ""]
         out += [f"- {esc(key_label(k, fx))}: {esc(detail_value(k, v, fx))}" for k, v in (f.get("details") or {}).items()] + [""]
         out += _md_steps(f.get("trace", []), doc, fx, owner="flag")
     # exclusions and rows
@@ -378,7 +378,7 @@ def _md(doc: dict, fx: Formatter) -> str:
     if doc.get("exclusions"):
         out += _md_table([fx.t(k) for k in ("goal", "subject", "point", "reason", "detail")],
                          [[code(e.get("goal") or ""), code(e.get("subject") or ""), code(e["point"]) if e.get("point") else "",
-                           esc(fx.code("reason", e.get("reason"))), esc(e.get("detail") or "")] for e in doc["exclusions"]])
+                           esc(fx.code("reason", e.get("reason"))), exclusion_detail(e, fx, mk)] for e in doc["exclusions"]])
     out += [f"### {fx.t('rows_accounting')}", "", fx.t("rows_note"), ""]
     out += _md_table([fx.t(k) for k in ("file", "total", "used", "excluded")],
                      [[code(f), fx.count(r["total"]), fx.count(r["used"]), fx.count(r["excluded"])] for f, r in doc.get("rows", {}).items()],
@@ -386,7 +386,7 @@ def _md(doc: dict, fx: Formatter) -> str:
     if doc.get("row_exclusions"):
         out += [f"### {fx.t('row_exclusions')}", ""]
         out += _md_table([fx.t(k) for k in ("file", "line", "reason", "detail")],
-                         [[code(r.get("file", "")), str(r.get("line", "")), esc(fx.code("reason", r.get("reason"))), esc(r.get("detail") or "")]
+                         [[code(r.get("file", "")), str(r.get("line", "")), esc(fx.code("reason", r.get("reason"))), exclusion_detail(r, fx, mk)]
                           for r in doc["row_exclusions"]], right={1})
     out += _md_reports(doc, fx)
     return "\n".join(out).rstrip("\n") + "\n"
@@ -609,15 +609,15 @@ def _xlsx(doc: dict, fx: Formatter) -> bytes:
            for p in doc.get("periods", [])],
           ["text", "date", "date", "date", "money"] + ["money"] * (len(goals) + len(pay) + len(rec) + 1))
     sheet("flags", [fx.t(k) for k in ("flag", "title", "clause", "subject", "details")],
-          [[f.get("id"), f.get("title", ""), fx.clause(f.get("clause")), f.get("subject") or "",
+          [[f.get("id"), flag_title(f, fx), fx.clause(f.get("clause")), f.get("subject") or "",
             "; ".join(f"{key_label(k, fx)}: {detail_value(k, v, fx)}" for k, v in (f.get("details") or {}).items())] for f in doc.get("flags", [])],
           ["text"] * 5)
     sheet("exclusions", [fx.t(k) for k in ("goal", "subject", "point", "reason", "detail")],
-          [[e.get("goal") or "", e.get("subject") or "", e.get("point") or "", fx.code("reason", e.get("reason")), e.get("detail") or ""]
+          [[e.get("goal") or "", e.get("subject") or "", e.get("point") or "", fx.code("reason", e.get("reason")), exclusion_detail(e, fx)]
            for e in doc.get("exclusions", [])], ["text"] * 5)
     ws = sheet("rows", [fx.t(k) for k in ("file", "total", "used", "excluded", "line", "reason", "detail")],
                [[f, r["total"], r["used"], r["excluded"], None, None, None] for f, r in doc.get("rows", {}).items()]
-               + [[r.get("file"), None, None, None, r.get("line"), fx.code("reason", r.get("reason")), r.get("detail") or ""]
+               + [[r.get("file"), None, None, None, r.get("line"), fx.code("reason", r.get("reason")), exclusion_detail(r, fx)]
                   for r in doc.get("row_exclusions", [])],
                ["text", "count", "count", "count", "int", "text", "text"])
 

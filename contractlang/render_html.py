@@ -12,8 +12,9 @@ import html
 import re
 from decimal import ROUND_CEILING, Decimal
 
-from .i18n import (Formatter, caps_text, describe_step, detail_value, figure_value, goal_texts, goals_by_id, key_label,
-                   line_facts, metric_cells, party_name, rate_text, results, return_cap_sentence, to_decimal)
+from .i18n import (Formatter, caps_text, describe_step, detail_value, exclusion_detail, figure_value, flag_title, goal_texts,
+                   goals_by_id, key_label, line_facts, metric_cells, party_name, rate_text, results, return_cap_sentence,
+                   to_decimal)
 from .render import HTML, payers, recipients, report_sections, result_facts
 
 esc = html.escape
@@ -446,7 +447,7 @@ def render_html(doc: dict, fx: Formatter) -> str:
     for f in doc.get("flags", []):
         subj = f" ({code(f['subject'])})" if f.get("subject") else ""
         details = "".join(f"<dt>{esc(key_label(k, fx))}</dt><dd>{esc(detail_value(k, v, fx))}</dd>" for k, v in (f.get("details") or {}).items())
-        out.append(f'<div class="flag"><h3>{esc(f.get("title", ""))}</h3><p>{code(f["id"])}{subj}, {esc(fx.clause(f.get("clause")))}</p>'
+        out.append(f'<div class="flag"><h3>{esc(flag_title(f, fx))}</h3><p>{code(f["id"])}{subj}, {esc(fx.clause(f.get("clause")))}</p>'
                    f'<dl class="facts">{details}</dl><details><summary>{esc(fx.t("show_trail"))}</summary><div class="body">'
                    f'{_steps(f.get("trace", []), doc, fx, owner="flag")}</div></details></div>')
     out.append("</section>")
@@ -456,7 +457,7 @@ def render_html(doc: dict, fx: Formatter) -> str:
     if doc.get("exclusions"):
         out.append(_table([esc(fx.t(k)) for k in ("goal", "subject", "point", "reason", "detail")],
                           [[code(e.get("goal") or ""), code(e.get("subject") or ""), code(e["point"]) if e.get("point") else "",
-                            esc(fx.code("reason", e.get("reason"))), esc(e.get("detail") or "")] for e in doc["exclusions"]]))
+                            esc(fx.code("reason", e.get("reason"))), exclusion_detail(e, fx, HTML)] for e in doc["exclusions"]]))
     out += [f"<h3>{esc(fx.t('rows_accounting'))}</h3>", f'<p class="note">{esc(fx.t("rows_note"))}</p>',
             _table([esc(fx.t(k)) for k in ("file", "total", "used", "excluded")],
                    [[code(f), esc(fx.count(r["total"])), esc(fx.count(r["used"])), esc(fx.count(r["excluded"]))]
@@ -465,7 +466,7 @@ def render_html(doc: dict, fx: Formatter) -> str:
         out += [f"<h3>{esc(fx.t('row_exclusions'))}</h3>",
                 _table([esc(fx.t(k)) for k in ("file", "line", "reason", "detail")],
                        [[code(r.get("file", "")), esc(str(r.get("line", ""))), esc(fx.code("reason", r.get("reason"))),
-                         esc(r.get("detail") or "")] for r in doc["row_exclusions"]], right={1})]
+                         exclusion_detail(r, fx, HTML)] for r in doc["row_exclusions"]], right={1})]
     out.append("</section>")
     sections = report_sections(doc)
     if sections:

@@ -39,7 +39,8 @@ def test_staircase_worked_example(tmp_path):
     assert lines["social_measures/P2/m24"]["gross"] == "0.00"
     trace = lines["social_measures/P1/m24"]["trace"]
     assert {"kind": "value", "name": "staircase.step[s85]", "expr": "table staircase, row Bostøtte § 85",
-            "value": "3"} in trace
+            "value": "3", "facts": {"table": "staircase", "column": "step", "key": "s85",
+                                    "row": "Bostøtte § 85"}} in trace
 
 
 def _cohort_example(b: LedgerBuilder) -> LedgerBuilder:
