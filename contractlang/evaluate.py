@@ -157,7 +157,7 @@ class _Settler:
         if trace is not None:
             trace.append({"kind": "input", "file": "measurements.csv", "line": obs.line, "subject": sid,
                           "measure": measure, "point": point, "value": show(obs.value)})
-        return obs.value if not isinstance(obs.value, int) or isinstance(obs.value, bool) else Decimal(obs.value)
+        return _observed_value(obs)
 
     def let_value(self, goal: m.Goal, cache: dict, scope_of, name: str, at_point: str, tr):
         """The value of a goal's `let` at a point, computed once per scope and traced the first time."""
@@ -685,8 +685,7 @@ class _Settler:
             if obs is None:
                 continue
             self.used_rows.add(obs.line)
-            values.append(_number(obs.value if not isinstance(obs.value, int) or isinstance(obs.value, bool)
-                                  else Decimal(obs.value)))
+            values.append(_number(_observed_value(obs)))
             lines.append(obs.line)
         total = sum(values, ZERO)
         value = total if func == "total" else (total / len(values) if values else MISSING)
@@ -712,6 +711,11 @@ class _Settler:
     def document(self) -> dict:
         from .explain import build_document
         return build_document(self)
+
+
+def _observed_value(obs):
+    """A ledger observation as an expression value: integers become Decimal; booleans, enums and decimals stay."""
+    return Decimal(obs.value) if isinstance(obs.value, int) and not isinstance(obs.value, bool) else obs.value
 
 
 def _number(value) -> Decimal:
