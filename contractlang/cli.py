@@ -161,11 +161,16 @@ def cmd_settle(args) -> int:
     doc, status = _settle(args)
     if doc is None:
         return status
-    if args.format == "json":
-        out: str | bytes = json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
-    else:
-        from .render import render
-        out = render(doc, args.format, args.lang)
+    if args.format == "json":  # streamed: the text of a large settlement is never held in memory whole
+        if args.output:
+            with open(args.output, "w", encoding="utf-8", newline="") as fh:
+                _dump_json(doc, fh)
+            print(f"wrote {args.output}", file=sys.stderr)
+        else:
+            _dump_json(doc, sys.stdout)
+        return EXIT_OK
+    from .render import render
+    out = render(doc, args.format, args.lang)
     if args.output:
         Path(args.output).write_bytes(out if isinstance(out, bytes) else out.encode("utf-8"))
         print(f"wrote {args.output}", file=sys.stderr)
@@ -175,6 +180,19 @@ def cmd_settle(args) -> int:
     else:
         sys.stdout.write(out)
     return EXIT_OK
+
+
+def _dump_json(doc: dict, fh) -> None:
+    """Write `doc` as indented JSON in batches of chunks (few writes, even to an unbuffered stdout)."""
+    encoder = json.JSONEncoder(ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    batch: list[str] = []
+    for chunk in encoder.iterencode(doc):
+        batch.append(chunk)
+        if len(batch) == 100_000:
+            fh.write("".join(batch))
+            batch.clear()
+    batch.append("\n")
+    fh.write("".join(batch))
 
 
 def cmd_explain(args) -> int:
