@@ -8,6 +8,7 @@ as it was recorded.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections import defaultdict
 from decimal import Decimal
@@ -18,6 +19,7 @@ from .evaluate import ZERO, money
 from .expressions import add_months, show
 
 
+@functools.lru_cache(maxsize=4096)  # called for every line; lines share few dates
 def period_of(date: dt.date, periods: str) -> tuple[str, dt.date, dt.date]:
     """The settlement period holding `date`: its name, first and last day."""
     months = {"half-yearly": 6, "quarterly": 3, "yearly": 12}.get(periods, 6)
@@ -54,10 +56,12 @@ def build_document(s) -> dict:
         by_payer[ln["payer"]] += ln["amount"]
         for party, v in ln["split"].items():
             by_recipient[party] += v
-        p = periods.setdefault(name, {"period": name, "start": first.isoformat(), "end": last.isoformat(),
-                                      "due": due_date(last, due_rule).isoformat(), "amount": ZERO,
-                                      "by_goal": defaultdict(Decimal), "by_payer": defaultdict(Decimal),
-                                      "by_recipient": defaultdict(Decimal)})
+        p = periods.get(name)
+        if p is None:
+            p = periods[name] = {"period": name, "start": first.isoformat(), "end": last.isoformat(),
+                                 "due": due_date(last, due_rule).isoformat(), "amount": ZERO,
+                                 "by_goal": defaultdict(Decimal), "by_payer": defaultdict(Decimal),
+                                 "by_recipient": defaultdict(Decimal)}
         p["amount"] += ln["amount"]
         p["by_goal"][ln["goal"]] += ln["amount"]
         p["by_payer"][ln["payer"]] += ln["amount"]
@@ -136,9 +140,8 @@ def _row_accounting(s) -> dict:
     excluded = []
     if "measurements.csv" in rows:
         point_dates = {}
-        for (sid, measure, point), obs in sorted(L.values.items(), key=lambda kv: kv[1].line):
-            if obs.line in s.used_rows:
-                continue
+        unused = [(key, obs) for key, obs in L.values.items() if obs.line not in s.used_rows]
+        for (sid, measure, point), obs in sorted(unused, key=lambda kv: kv[1].line):
             person = L.persons.get(sid)
             hid = person.household if person else sid
             h = L.households[hid]
