@@ -51,6 +51,7 @@ class _Settler:
         self.households = {h.id: h for h in ledger.households.values() if h.start <= self.as_of}
         self.counting = {hid: self._counts(h) for hid, h in self.households.items() if h.group == "intervention"}
         self.source_lines = (contract.source or "").splitlines()
+        self.expr_texts: dict[int, str] = {}  # id(expression) -> its source text; the contract outlives the settler
 
     # ---- who counts, when points fall --------------------------------------------
     def _counts(self, h) -> tuple[bool, str]:
@@ -439,8 +440,9 @@ class _Settler:
                          if self.households[hid].group == "intervention"]
             else:
                 items = [(None, None)]
+            text = self.goal_text(flag)
             for this, h in items:
-                trace = [{"kind": "rule", "goal": None, "clause": flag.clause, "text": self.goal_text(flag)}]
+                trace = [{"kind": "rule", "goal": None, "clause": flag.clause, "text": text}]
                 details: dict = {}
 
                 def resolve(name, point, tr, h=h, this=this):
@@ -532,6 +534,13 @@ def _cap_period(cap: m.Cap, date: dt.date):
 
 
 def _expr_text(settler: _Settler, expr) -> str:
+    """The source text of an expression, cut from the contract once per expression (traces repeat it per line)."""
+    if id(expr) not in settler.expr_texts:
+        settler.expr_texts[id(expr)] = _source_text(settler, expr)
+    return settler.expr_texts[id(expr)]
+
+
+def _source_text(settler: _Settler, expr) -> str:
     span = getattr(expr, "span", None)
     if span is None or not settler.source_lines or span.end_line is None:
         return ""

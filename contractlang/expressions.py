@@ -75,9 +75,13 @@ def show(value) -> str:
     return str(value)
 
 
+_ONE = Decimal(1)
+_LARGE = Decimal("1e15")
+
+
 def _plain(value: Decimal) -> str:
-    if value == value.to_integral_value() and abs(value) < Decimal("1e15"):
-        return str(value.quantize(Decimal(1)))
+    if value == value.to_integral_value() and abs(value) < _LARGE:
+        return str(value.quantize(_ONE))
     text = format(value.normalize(), "f")
     if "." in text and len(text.split(".")[1]) > 12:
         return format(round(value, 12).normalize(), "f") + "…"
