@@ -406,13 +406,13 @@ class _Settler:
             shares[t.remainder] = portion - sum(shares.values(), ZERO)
             for party, v in shares.items():
                 total[party] += v
-            parts.append({"tranche": tranche.number, "amount": money(portion),
-                          "split": {p: money(v) for p, v in sorted(shares.items())}})
+            amount_text, split_text = money(portion), {p: money(v) for p, v in sorted(shares.items())}
+            parts.append({"tranche": tranche.number, "amount": amount_text, "split": split_text})
             if trace is not None:
-                trace.append({"kind": "tranche", "tranche": tranche.number, "amount": money(portion),
+                trace.append({"kind": "tranche", "tranche": tranche.number, "amount": amount_text,
                               "pool_before": money(position), "until": money(upper) if upper is not None else None,
                               "shares": {s.party: show(s.percent.value) for s in tranche.shares},
-                              "split": {p: money(v) for p, v in sorted(shares.items())},
+                              "split": split_text,
                               "remainder": t.remainder, "rounding": rule.mode, "clause": t.clause})
             left -= portion
             position += portion
