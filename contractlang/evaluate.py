@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from . import model as m
 from .expressions import MISSING, Scope, add_months, age_at, cell_value, evaluate, round_decimal, show
+from .gc_tuning import bulk_allocation
 from .ledger import Ledger
 
 CENT = Decimal("0.01")
@@ -570,7 +571,7 @@ def _eligibility_detail(settler, goal, h, person) -> str:
 
 def settle(contract: m.Contract, ledger: Ledger, as_of: dt.date | None = None, trace: bool = True) -> dict:
     """Evaluate `contract` against `ledger` as of a date; return the settlement document."""
-    with decimal.localcontext() as ctx:
+    with decimal.localcontext() as ctx, bulk_allocation():
         ctx.prec = 50
         return _Settler(contract, ledger, as_of, trace).run()
 

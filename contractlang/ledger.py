@@ -19,6 +19,7 @@ import attrs
 
 from . import model as m
 from .errors import LedgerError, error
+from .gc_tuning import bulk_allocation
 
 GROUPS = ("intervention", "control")
 END_REASONS = ("completed", "moved", "dropped", "no_longer_needed", "other")
@@ -190,6 +191,11 @@ def parse_value(measure: m.Measure, text: str):
 
 def load_ledger(directory: str | Path, contract: m.Contract) -> Ledger:
     """Read and check every file of a ledger directory; raise LedgerError listing every problem."""
+    with bulk_allocation():
+        return _read_ledger(directory, contract)
+
+
+def _read_ledger(directory: str | Path, contract: m.Contract) -> Ledger:
     d = Path(directory)
     reader = _Reader(d)
     if not d.is_dir():
