@@ -334,10 +334,11 @@ class _Settler:
         r = self.line_rounding()
         gross = round_decimal(exact, r.places, r.mode)
         if trace is not None:
+            exact_text, gross_text = show(exact), money(gross)
             trace.append({"kind": "payment", "outcome": show(outcome), "rate": money(rate), "per": goal.rate.per,
-                          "exact": show(exact), "value": money(gross)})
-            trace.append({"kind": "round", "rule": r.id, "places": r.places, "mode": r.mode, "before": show(exact),
-                          "after": money(gross), "clause": r.clause})
+                          "exact": exact_text, "value": gross_text})
+            trace.append({"kind": "round", "rule": r.id, "places": r.places, "mode": r.mode, "before": exact_text,
+                          "after": gross_text, "clause": r.clause})
         self.lines.append({"id": f"{goal.id}/{subject}/{point}", "goal": goal.id, "subject": subject, "point": point,
                            "date": date, "payer": goal.payer, "outcome": outcome, "gross": gross,
                            "imputed": imputed, "trace": trace})
