@@ -41,7 +41,7 @@ def sha256_text(text: str) -> str:
 
 
 def build_document(s) -> dict:
-    """Assemble the settlement document from a finished settler `s`."""
+    """Assemble the settlement document from a finished settler `s`; its lines are handed over."""
     c = s.c
     periods_rule = c.settlement.periods if c.settlement else "half-yearly"
     due_rule = c.settlement.due if c.settlement else "end of following quarter"
@@ -50,7 +50,11 @@ def build_document(s) -> dict:
     by_recipient = defaultdict(Decimal)
     periods: dict[str, dict] = {}
     lines = []
-    for ln in s.lines:
+    # Each settled line is released as soon as its document line is made, so that a large
+    # settlement is not held twice over.
+    settled, s.lines = s.lines, []
+    for index, ln in enumerate(settled):
+        settled[index] = None
         name, first, last = period_of(ln["date"], periods_rule)
         totals_goal[ln["goal"]] += ln["after_goal_cap"]
         by_payer[ln["payer"]] += ln["amount"]
@@ -139,7 +143,7 @@ def _row_accounting(s) -> dict:
     rows = {f["file"]: {"total": f["rows"], "used": f["rows"], "excluded": 0} for f in L.files}
     excluded = []
     if "measurements.csv" in rows:
-        point_dates = {}
+        not_read: dict[tuple[str, str], str] = {}
         unused = [(key, obs) for key, obs in L.values.items() if obs.line not in s.used_rows]
         for (sid, measure, point), obs in sorted(unused, key=lambda kv: kv[1].line):
             person = L.persons.get(sid)
@@ -151,9 +155,11 @@ def _row_accounting(s) -> dict:
                 reason, detail = "not_counting", f"household {hid} {s.counting[hid][1]}"
             elif obs.date is not None and obs.date > s.as_of:
                 reason, detail = "not_due", f"measured {obs.date}, after {s.as_of}"
-            else:
-                reason, detail = "not_read", (f"no goal, flag or comparison of the contract reads {measure} "
-                                              f"at {point} for this subject (eligibility, point not due, or not needed)")
+            else:  # one text per measure and point, shared by its rows
+                if (measure, point) not in not_read:
+                    not_read[measure, point] = (f"no goal, flag or comparison of the contract reads {measure} "
+                                                f"at {point} for this subject (eligibility, point not due, or not needed)")
+                reason, detail = "not_read", not_read[measure, point]
             excluded.append({"file": "measurements.csv", "line": obs.line, "reason": reason, "detail": detail})
         rows["measurements.csv"]["excluded"] = len(excluded)
         rows["measurements.csv"]["used"] -= len(excluded)
