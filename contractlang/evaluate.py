@@ -203,6 +203,7 @@ class _Settler:
                                      "detail": self.counting[h.id][1] + _age_note(self, h, person)}] if self.trace else None
                 scope = self.subject_scope(goal, sid, h, person, point, trace)
                 value = evaluate(goal.outcome, scope)
+                scope.resolve = None  # resolve refers back to scope (lets): unlink, so both are freed now, not by the GC
                 if value is not MISSING:
                     value = _number(value)
                     observed[point].append(value)
