@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -196,12 +195,17 @@ def cmd_settle(args) -> int:
     doc, status = _settle(args)
     if doc is None:
         return status
-    if args.format == "json":
-        from .explain import document_json
-        out: str | bytes = document_json(doc)
-    else:
-        from .render import render
-        out = render(doc, args.format, args.lang)
+    if args.format == "json":  # streamed: the text of a large settlement is never held in memory whole
+        from .explain import write_document_json
+        if args.output:
+            with open(args.output, "w", encoding="utf-8", newline="") as fh:
+                write_document_json(doc, fh)
+            print(f"wrote {args.output}", file=sys.stderr)
+        else:
+            write_document_json(doc, sys.stdout)
+        return EXIT_OK
+    from .render import render
+    out = render(doc, args.format, args.lang)
     if args.output:
         Path(args.output).write_bytes(out if isinstance(out, bytes) else out.encode("utf-8"))
         print(f"wrote {args.output}", file=sys.stderr)

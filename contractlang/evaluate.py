@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from . import model as m
 from .expressions import MISSING, EvalError, Scope, add_months, age_at, cell_value, evaluate, round_decimal, show
+from .gc_tuning import bulk_allocation
 from .ledger import Ledger
 
 CENT = Decimal("0.01")
@@ -56,6 +57,7 @@ class _Settler:
         self.named = {x.id: x for x in (*contract.figures, *contract.metrics)}
         self.named_results: dict[str, dict] = {}
         self._named_busy: set[str] = set()
+        self.expr_texts: dict[int, str] = {}  # id(expression) -> its source text; the contract outlives the settler
 
     # ---- who counts, when points fall --------------------------------------------
     def _counts(self, h) -> tuple[bool, str]:
@@ -246,9 +248,9 @@ class _Settler:
             imputed = False
             if value is MISSING:
                 value, imputed = self.impute(goal, sid, h, point, date, observed[point], means.get(point), trace)
-                if value is None:
-                    continue
-            self.add_line(goal, sid, point, date, value, imputed, trace, scope)
+            if value is not None:
+                self.add_line(goal, sid, point, date, value, imputed, trace, scope)  # the price may read the scope
+            scope.resolve = None  # resolve refers back to scope (lets): unlink, so both are freed by refcount, not the GC
 
     def impute(self, goal, sid, h, point, date, observed, observed_mean, trace):
         rule = goal.missing
@@ -398,10 +400,11 @@ class _Settler:
         r = self.line_rounding()
         gross = round_decimal(exact, r.places, r.mode)
         if trace is not None:
+            exact_text, gross_text = show(exact), money(gross)
             trace.append({"kind": "payment", "outcome": show(outcome), "rate": money(rate), "per": goal.rate.per,
-                          "exact": show(exact), "value": money(gross)})
-            trace.append({"kind": "round", "rule": r.id, "places": r.places, "mode": r.mode, "before": show(exact),
-                          "after": money(gross), "clause": r.clause})
+                          "exact": exact_text, "value": gross_text})
+            trace.append({"kind": "round", "rule": r.id, "places": r.places, "mode": r.mode, "before": exact_text,
+                          "after": gross_text, "clause": r.clause})
         self.lines.append({"id": f"{goal.id}/{subject}/{point}", "goal": goal.id, "subject": subject, "point": point,
                            "date": date, "payer": goal.payer, "outcome": outcome, "gross": gross,
                            "imputed": imputed, "trace": trace})
@@ -472,13 +475,13 @@ class _Settler:
             shares[t.remainder] = portion - sum(shares.values(), ZERO)
             for party, v in shares.items():
                 total[party] += v
-            parts.append({"tranche": tranche.number, "amount": money(portion),
-                          "split": {p: money(v) for p, v in sorted(shares.items())}})
+            amount_text, split_text = money(portion), {p: money(v) for p, v in sorted(shares.items())}
+            parts.append({"tranche": tranche.number, "amount": amount_text, "split": split_text})
             if trace is not None:
-                trace.append({"kind": "tranche", "tranche": tranche.number, "amount": money(portion),
+                trace.append({"kind": "tranche", "tranche": tranche.number, "amount": amount_text,
                               "pool_before": money(position), "until": money(upper) if upper is not None else None,
                               "shares": {s.party: show(s.percent.value) for s in tranche.shares},
-                              "split": {p: money(v) for p, v in sorted(shares.items())},
+                              "split": split_text,
                               "remainder": t.remainder, "rounding": rule.mode, "clause": t.clause})
             left -= portion
             position += portion
@@ -509,8 +512,9 @@ class _Settler:
                          if self.households[hid].group == "intervention"]
             else:
                 items = [(None, None)]
+            text = self.goal_text(flag)
             for this, h in items:
-                trace = [{"kind": "rule", "goal": None, "clause": flag.clause, "text": self.goal_text(flag)}]
+                trace = [{"kind": "rule", "goal": None, "clause": flag.clause, "text": text}]
                 details: dict = {}
 
                 def resolve(name, point, tr, h=h, this=this):
@@ -742,6 +746,13 @@ def _cap_period(cap: m.Cap, line: dict):
 
 
 def _expr_text(settler: _Settler, expr) -> str:
+    """The source text of an expression, cut from the contract once per expression (traces repeat it per line)."""
+    if id(expr) not in settler.expr_texts:
+        settler.expr_texts[id(expr)] = _source_text(settler, expr)
+    return settler.expr_texts[id(expr)]
+
+
+def _source_text(settler: _Settler, expr) -> str:
     span = getattr(expr, "span", None)
     if span is None or not settler.source_lines or span.end_line is None:
         return ""
@@ -784,7 +795,7 @@ def _eligibility_detail(settler, goal, h, person) -> str:
 
 def settle(contract: m.Contract, ledger: Ledger, as_of: dt.date | None = None, trace: bool = True) -> dict:
     """Evaluate `contract` against `ledger` as of a date; return the settlement document."""
-    with decimal.localcontext() as ctx:
+    with decimal.localcontext() as ctx, bulk_allocation():
         ctx.prec = 50
         return _Settler(contract, ledger, as_of, trace).run()
 

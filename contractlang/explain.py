@@ -8,6 +8,7 @@ as it was recorded.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections import defaultdict
@@ -20,6 +21,7 @@ from .evaluate import ZERO, money
 from .expressions import add_months, show
 
 
+@functools.lru_cache(maxsize=4096)  # called for every line; lines share few dates
 def period_of(date: dt.date, periods: str) -> tuple[str, dt.date, dt.date]:
     """The settlement period holding `date`: its name, first and last day."""
     months = {"half-yearly": 6, "quarterly": 3, "yearly": 12}.get(periods, 6)
@@ -41,7 +43,7 @@ def sha256_text(text: str) -> str:
 
 
 def build_document(s) -> dict:
-    """Assemble the settlement document from a finished settler `s`."""
+    """Assemble the settlement document from a finished settler `s`; its lines are handed over."""
     c = s.c
     periods_rule = c.settlement.periods if c.settlement else "half-yearly"
     due_rule = c.settlement.due if c.settlement else "end of following quarter"
@@ -50,16 +52,22 @@ def build_document(s) -> dict:
     by_recipient = defaultdict(Decimal)
     periods: dict[str, dict] = {}
     lines = []
-    for ln in s.lines:
+    # Each settled line is released as soon as its document line is made, so that a large
+    # settlement is not held twice over.
+    settled, s.lines = s.lines, []
+    for index, ln in enumerate(settled):
+        settled[index] = None
         name, first, last = period_of(ln["date"], periods_rule)
         totals_goal[ln["goal"]] += ln["after_goal_cap"]
         by_payer[ln["payer"]] += ln["amount"]
         for party, v in ln["split"].items():
             by_recipient[party] += v
-        p = periods.setdefault(name, {"period": name, "start": first.isoformat(), "end": last.isoformat(),
-                                      "due": due_date(last, due_rule).isoformat(), "amount": ZERO,
-                                      "by_goal": defaultdict(Decimal), "by_payer": defaultdict(Decimal),
-                                      "by_recipient": defaultdict(Decimal)})
+        p = periods.get(name)
+        if p is None:
+            p = periods[name] = {"period": name, "start": first.isoformat(), "end": last.isoformat(),
+                                 "due": due_date(last, due_rule).isoformat(), "amount": ZERO,
+                                 "by_goal": defaultdict(Decimal), "by_payer": defaultdict(Decimal),
+                                 "by_recipient": defaultdict(Decimal)}
         p["amount"] += ln["amount"]
         p["by_goal"][ln["goal"]] += ln["amount"]
         p["by_payer"][ln["payer"]] += ln["amount"]
@@ -157,10 +165,9 @@ def _row_accounting(s) -> dict:
     rows = {f["file"]: {"total": f["rows"], "used": f["rows"], "excluded": 0} for f in L.files}
     excluded = []
     if "measurements.csv" in rows:
-        point_dates = {}
-        for (sid, measure, point), obs in sorted(L.values.items(), key=lambda kv: kv[1].line):
-            if obs.line in s.used_rows:
-                continue
+        not_read: dict[tuple[str, str], tuple[str, dict]] = {}
+        unused = [(key, obs) for key, obs in L.values.items() if obs.line not in s.used_rows]
+        for (sid, measure, point), obs in sorted(unused, key=lambda kv: kv[1].line):
             person = L.persons.get(sid)
             hid = person.household if person else sid
             h = L.households[hid]
@@ -174,10 +181,13 @@ def _row_accounting(s) -> dict:
             elif obs.date is not None and obs.date > s.as_of:
                 reason, detail = "not_due", f"measured {obs.date}, after {s.as_of}"
                 facts = {"measured": obs.date.isoformat(), "as_of": s.as_of.isoformat()}
-            else:
-                reason, detail = "not_read", (f"no goal, flag or comparison of the contract reads {measure} "
-                                              f"at {point} for this subject (eligibility, point not due, or not needed)")
-                facts = {"measure": measure, "point": point}
+            else:  # one text and one facts dict per measure and point, shared by its rows
+                if (measure, point) not in not_read:
+                    not_read[measure, point] = (f"no goal, flag or comparison of the contract reads {measure} "
+                                                f"at {point} for this subject (eligibility, point not due, or not needed)",
+                                                {"measure": measure, "point": point})
+                reason, detail = "not_read", not_read[measure, point][0]
+                facts = not_read[measure, point][1]
             excluded.append({"file": "measurements.csv", "line": obs.line, "reason": reason, "detail": detail,
                              "facts": facts})
         rows["measurements.csv"]["excluded"] = len(excluded)
@@ -202,9 +212,24 @@ def _reduction(s):
     return out
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False, indent=2, sort_keys=True, default=str)
+
+
 def document_json(doc: dict) -> str:
     """The settlement document as JSON: sorted keys, two-space indent, decimals as strings (byte-stable)."""
-    return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
+    return _JSON.encode(doc) + "\n"
+
+
+def write_document_json(doc: dict, fh) -> None:
+    """Write `document_json(doc)` to `fh` in batches, so a large settlement's text is never held whole."""
+    batch: list[str] = []
+    for chunk in _JSON.iterencode(doc):
+        batch.append(chunk)
+        if len(batch) == 100_000:
+            fh.write("".join(batch))
+            batch.clear()
+    batch.append("\n")
+    fh.write("".join(batch))
 
 
 def find_line(doc: dict, line_id: str) -> dict | None:

@@ -75,10 +75,14 @@ def show(value) -> str:
     return str(value)
 
 
+_ONE = Decimal(1)
+_LARGE = Decimal("1e15")
+
+
 def _plain(value: Decimal) -> str:
     """Every digit the computation carried, so a reader can redo the arithmetic exactly (no cut, no `…`)."""
-    if value == value.to_integral_value() and abs(value) < Decimal("1e15"):
-        return str(value.quantize(Decimal(1)))
+    if value == value.to_integral_value() and abs(value) < _LARGE:
+        return str(value.quantize(_ONE))
     return format(value.normalize(), "f")
 
 

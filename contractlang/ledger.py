@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import difflib
+import functools
 import hashlib
 import itertools
+import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import attrs
 
 from . import model as m
 from .errors import LedgerError, error
+from .gc_tuning import bulk_allocation
 
 GROUPS = ("intervention", "control")
 END_REASONS = ("completed", "moved", "dropped", "no_longer_needed", "other")
@@ -149,10 +152,15 @@ def _date(reader, name, lineno, cell, what, required=True):
     try:
         if len(value) != 10:  # fromisoformat also takes 20241001; the ledger format does not
             raise ValueError(value)
-        return dt.date.fromisoformat(value)
+        return _iso_date(value)
     except ValueError:
         reader.fail(name, lineno, col, f"{what} '{value}' is not a date in the form YYYY-MM-DD")
         return None
+
+
+@functools.lru_cache(maxsize=100_000)  # a ledger repeats few distinct dates: share one object per date
+def _iso_date(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
 
 
 def _sha256(path: Path) -> str:
@@ -170,7 +178,7 @@ def parse_value(measure: m.Measure, text: str):
             close = difflib.get_close_matches(text, measure.values, n=1)
             raise ValueError(f"'{text}' is not a value of {measure.id}"
                              + (f"; did you mean '{close[0]}'?" if close else f" (one of {', '.join(measure.values)})"))
-        return text
+        return sys.intern(text)  # one copy of each enum value, not one per row
     if measure.kind == "boolean":
         if text not in ("true", "false"):
             raise ValueError(f"'{text}' is not a boolean; write true or false")
@@ -190,6 +198,11 @@ def parse_value(measure: m.Measure, text: str):
 
 def load_ledger(directory: str | Path, contract: m.Contract) -> Ledger:
     """Read and check every file of a ledger directory; raise LedgerError listing every problem."""
+    with bulk_allocation():
+        return _read_ledger(directory, contract)
+
+
+def _read_ledger(directory: str | Path, contract: m.Contract) -> Ledger:
     d = Path(directory)
     reader = _Reader(d)
     if not d.is_dir():
@@ -310,7 +323,7 @@ def load_ledger(directory: str | Path, contract: m.Contract) -> Ledger:
         except ValueError as exc:
             reader.fail("measurements.csv", lineno, vcol, str(exc), "CL042")
             continue
-        key = (sid, mid, point)
+        key = (known[sid].id, ms.id, sys.intern(point))  # shared strings: one copy of each id, not one per row
         if key in values:
             reader.fail("measurements.csv", lineno, scol, f"{mid} of {sid} at {point} appears twice "
                         f"(first on line {values[key].line})", "CL043")
