@@ -27,6 +27,11 @@ def money(value: Decimal) -> str:
     return str(value.quantize(CENT))
 
 
+def price(value: Decimal) -> str:
+    """A price per unit as money, with every place it carries beyond two (a reader must be able to redo outcome × price)."""
+    return money(value) if value == value.quantize(CENT) else show(value)
+
+
 class _Settler:
     """Holds the inputs and the running state of one settlement."""
 
@@ -401,7 +406,7 @@ class _Settler:
         gross = round_decimal(exact, r.places, r.mode)
         if trace is not None:
             exact_text, gross_text = show(exact), money(gross)
-            trace.append({"kind": "payment", "outcome": show(outcome), "rate": money(rate), "per": goal.rate.per,
+            trace.append({"kind": "payment", "outcome": show(outcome), "rate": price(rate), "per": goal.rate.per,
                           "exact": exact_text, "value": gross_text})
             trace.append({"kind": "round", "rule": r.id, "places": r.places, "mode": r.mode, "before": exact_text,
                           "after": gross_text, "clause": r.clause})

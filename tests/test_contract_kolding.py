@@ -143,3 +143,17 @@ def test_weeks_to_ceiling_figure(tmp_path):
     """The ceiling is repaid by 4,051,687.50 / 2,160 = 1,875.8 saved weeks."""
     figures = {f["id"]: f["value"] for f in run(LedgerBuilder(), tmp_path)["reports"]["figures"]}
     assert figures["weeks_to_ceiling"] == "1875.8"
+
+
+def test_a_price_with_more_than_two_places_shows_them_all_in_the_payment_step(tmp_path):
+    """3,601.15 × 62.5 % = 2,250.71875 a week: the trail keeps all five places, so 20 weeks redo to 45,014.375."""
+    from contractlang.parse import parse_text
+    text = KOLDING.source.replace("= 3_600 DKK assumed", "= 3_601.15 DKK assumed").replace("= 60 % assumed", "= 62.5 % assumed")
+    contract = parse_text(text, "kolding.contract")
+    b = citizen(LedgerBuilder(), 1, "2022-09-15", {"m6": ("ordinary_job", 20)})
+    doc = settle(contract, load_ledger(b.write(tmp_path / "ledger"), contract))
+    line = lines_of(doc)["saved_benefits/P001/m6"]
+    step = next(s for s in line["trace"] if s["kind"] == "payment")
+    assert (step["outcome"], step["rate"], step["exact"]) == ("20", "2250.71875", "45014.375")
+    assert Decimal(step["outcome"]) * Decimal(step["rate"]) == Decimal(step["exact"])
+    assert line["gross"] == "45014.38"  # the contract's line rounding, half up to the øre
