@@ -208,6 +208,7 @@ class _Scope:
     figures: frozenset = frozenset()
     points: tuple | None = None
     figures_only: bool = False
+    figure_types: dict = dataclasses.field(default_factory=dict)  # figure id -> _Ty, where already known
 
 
 class _Exprs(Run):
@@ -227,6 +228,8 @@ class _Exprs(Run):
             return self.measure_ty(meas)
         if sc.level and name in _ATTRS[sc.level]:
             return _ATTRS[sc.level][name]
+        if name in sc.figure_types:
+            return sc.figure_types[name]
         if (name == "this" and sc.this) or name in sc.figures:
             return UNKNOWN
         return None
@@ -625,6 +628,36 @@ def check_expressions(c: m.Contract) -> list[Diagnostic]:
                   f"expression '{item.id}' could mean either", x.src.find(item.span, item.id), item.clause,
                   f"rename the {kind}, e.g. '{kind}_{item.id}' or 'share_{item.id}'")
     return x.out
+
+
+def figure_units(c: m.Contract) -> dict[str, str | None]:
+    """How each figure's value reads: 'DKK' for an amount, '%' for a percentage, None for a plain number.
+
+    An amount is known through arithmetic (`weekly_benefit * investor_share` is in DKK when the first
+    is), since figures are typed in the order they use each other. A percentage is kept only for a figure
+    written as one (`= 60 %`): arithmetic on a fraction (`share_job * 100`) reads as a plain number.
+    Assumes the contract checks (a figure defined in terms of itself is left a plain number).
+    """
+    x = _Exprs(c)
+    names = frozenset(f.id for f in (*c.figures, *c.metrics))
+    by_id = {f.id: f for f in c.figures}
+    types: dict[str, _Ty] = {}
+
+    def ty(fid: str, busy: frozenset) -> _Ty:
+        if fid not in types:
+            f = by_id[fid]
+            for ref in _refs(f.expr):
+                if ref.name in by_id and ref.name not in busy:
+                    ty(ref.name, busy | {fid})
+            types[fid] = x.walk(f.expr, _Scope(f.clause, f"the figure '{fid}'", figures=names - {fid},
+                                               figures_only=True, figure_types=dict(types)))
+        return types[fid]
+
+    units: dict[str, str | None] = {}
+    for f in c.figures:
+        unit = ty(f.id, frozenset()).unit
+        units[f.id] = "DKK" if unit == "DKK" else "%" if isinstance(f.expr, m.Quantity) and unit == "%" else None
+    return units
 
 
 def _figure_cycles(x: _Exprs, c: m.Contract) -> None:

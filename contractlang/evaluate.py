@@ -13,6 +13,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from . import model as m
+from .check import figure_units
 from .expressions import MISSING, EvalError, Scope, add_months, age_at, cell_value, evaluate, round_decimal, show
 from .gc_tuning import bulk_allocation
 from .ledger import Ledger
@@ -62,6 +63,7 @@ class _Settler:
         self.named = {x.id: x for x in (*contract.figures, *contract.metrics)}
         self.named_results: dict[str, dict] = {}
         self._named_busy: set[str] = set()
+        self.figure_units: dict[str, str | None] | None = None  # how each figure reads (check.figure_units), on first use
         self.expr_texts: dict[int, str] = {}  # id(expression) -> its source text; the contract outlives the settler
 
     # ---- who counts, when points fall --------------------------------------------
@@ -618,8 +620,10 @@ class _Settler:
             value = Decimal(1) if value else ZERO
         if trace is not None:
             trace.append({"kind": "value", "name": f.id, "expr": _expr_text(self, f.expr), "value": show(value)})
+        if self.figure_units is None:
+            self.figure_units = figure_units(self.c)
         return {"kind": "figure", "id": f.id, "title": f.title, "clause": f.clause, "value": show(value),
-                "_value": value, "trace": trace}
+                "unit": self.figure_units.get(f.id), "_value": value, "trace": trace}
 
     def counting_subjects(self, level: str):
         """(subject id, household, person|None) of the counting intervention households, in id order."""

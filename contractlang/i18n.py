@@ -1148,8 +1148,13 @@ def metric_cells(metric: dict, fx: Formatter) -> dict[str, str]:
 
 
 def figure_value(figure: dict, fx: Formatter) -> str:
-    """A figure's value with every place it has."""
-    return fx.value(figure.get("value"))
+    """A figure's value with every place it has, as an amount or a percentage when its `unit` says so."""
+    value, unit = figure.get("value"), figure.get("unit")
+    if unit == "DKK" and is_number(value):
+        return fx.money(value)
+    if unit == "%" and is_number(value):
+        return fx.pct((to_decimal(value) * 100).normalize())
+    return fx.value(value)
 
 
 def results(doc: dict) -> tuple[list[dict], list[dict]]:

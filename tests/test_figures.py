@@ -91,3 +91,24 @@ def test_explain_accepts_a_figure_id(capsys):
     assert main(["explain", str(d / "aarhus.contract"), "--ledger", str(d / "ledger"), "break_even_months"]) == 0
     out = capsys.readouterr().out
     assert "2.84" in out and "Rounded 2.838346028291621327529923830250272034820457018498" in out
+
+
+def test_a_figure_reads_as_an_amount_a_percentage_or_a_number(tmp_path):
+    """The unit comes from the contract: DKK through arithmetic, % only where written as a percentage."""
+    from contractlang.check import figure_units
+    from contractlang.i18n import Formatter, figure_value
+    text = CONTRACT + ("figure weekly = 3_600 DKK\nfigure share = 60 %\nfigure paid = weekly * share\n"
+                       "figure weeks = 4_000 DKK / paid\n")
+    contract = parse_text(text, "t.contract")
+    assert [d for d in check(contract) if d.severity == "error"] == []
+    units = figure_units(contract)
+    assert {k: units[k] for k in ("weekly", "share", "paid", "weeks", "job_share_pct", "jobs")} == \
+        {"weekly": "DKK", "share": "%", "paid": "DKK", "weeks": None, "job_share_pct": None, "jobs": None}
+    b = LedgerBuilder()
+    b.household("H1", "2024-02-01").person("P1", "H1")
+    f = _values(settle(contract, load_ledger(b.write(tmp_path / "ledger"), contract)), "figures")
+    assert (f["paid"]["value"], f["paid"]["unit"], f["share"]["value"]) == ("2160", "DKK", "0.6")
+    da, en = Formatter("da"), Formatter("en")
+    assert [figure_value(f[k], da) for k in ("paid", "share")] == ["2.160,00\xa0kr.", "60\xa0%"]
+    assert figure_value(f["weeks"], da) == da.num(f["weeks"]["value"]) and f["weeks"]["value"].startswith("1.85185")
+    assert [figure_value(f[k], en) for k in ("paid", "share")] == ["DKK\xa02,160.00", "60%"]
