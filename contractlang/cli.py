@@ -198,11 +198,13 @@ def cmd_settle(args) -> int:
     if args.format == "json":  # streamed: the text of a large settlement is never held in memory whole
         from .explain import write_document_json
         if args.output:
-            with open(args.output, "w", encoding="utf-8", newline="") as fh:
+            with open(args.output, "wb") as fh:
                 write_document_json(doc, fh)
             print(f"wrote {args.output}", file=sys.stderr)
         else:
-            write_document_json(doc, sys.stdout)
+            sys.stdout.flush()
+            write_document_json(doc, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
         return EXIT_OK
     from .render import render
     out = render(doc, args.format, args.lang)

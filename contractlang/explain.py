@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import json
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
+
+import orjson
 
 from . import __version__
 from . import model as m
@@ -212,24 +213,52 @@ def _reduction(s):
     return out
 
 
-_JSON = json.JSONEncoder(ensure_ascii=False, indent=2, sort_keys=True, default=str)
+# The document's JSON: sorted keys, two-space indent, non-ASCII as is, decimals as strings — the bytes
+# `json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True, default=str)` gives (tests hold it to
+# that), made by orjson, which is about ten times faster on the million-line documents of large ledgers.
+_JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
 
 
-def document_json(doc: dict) -> str:
-    """The settlement document as JSON: sorted keys, two-space indent, decimals as strings (byte-stable)."""
-    return _JSON.encode(doc) + "\n"
+def _json(value, indent: bytes) -> bytes:
+    """One value as indented JSON, its inner lines shifted right by `indent`."""
+    text = orjson.dumps(value, default=str, option=_JSON_OPTIONS)
+    return text.replace(b"\n", b"\n" + indent)
+
+
+def _document_chunks(doc: dict):
+    """The document's JSON in pieces: each top-level entry, and each item of a top-level list, apart."""
+    if not doc:
+        yield b"{}\n"
+        return
+    for i, key in enumerate(sorted(doc)):
+        value = doc[key]
+        yield (b",\n  " if i else b"{\n  ") + orjson.dumps(key) + b": "
+        if isinstance(value, list) and value:
+            for j, item in enumerate(value):
+                yield (b",\n    " if j else b"[\n    ") + _json(item, b"    ")
+            yield b"\n  ]"
+        else:
+            yield _json(value, b"  ")
+    yield b"\n}\n"
+
+
+def document_json(doc: dict) -> bytes:
+    """The settlement document as UTF-8 JSON: sorted keys, two-space indent, decimals as strings (byte-stable)."""
+    return b"".join(_document_chunks(doc))
 
 
 def write_document_json(doc: dict, fh) -> None:
-    """Write `document_json(doc)` to `fh` in batches, so a large settlement's text is never held whole."""
-    batch: list[str] = []
-    for chunk in _JSON.iterencode(doc):
+    """Write `document_json(doc)` to the binary file `fh` in batches, so a large settlement is never held whole."""
+    batch: list[bytes] = []
+    size = 0
+    for chunk in _document_chunks(doc):
         batch.append(chunk)
-        if len(batch) == 100_000:
-            fh.write("".join(batch))
+        size += len(chunk)
+        if size >= 1 << 20:
+            fh.write(b"".join(batch))
             batch.clear()
-    batch.append("\n")
-    fh.write("".join(batch))
+            size = 0
+    fh.write(b"".join(batch))
 
 
 def find_line(doc: dict, line_id: str) -> dict | None:
