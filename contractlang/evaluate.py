@@ -15,8 +15,7 @@ from decimal import Decimal
 from . import model as m
 from .check import figure_units
 from .expressions import MISSING, EvalError, Scope, add_months, age_at, cell_value, evaluate, round_decimal, show
-from .gc_tuning import bulk_allocation
-from .ledger import Ledger
+from .ledger import Ledger, bulk_allocation
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)

@@ -7,10 +7,12 @@ Every problem is reported with file, line and column, all of them at once, as a
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import difflib
 import functools
+import gc
 import hashlib
 import itertools
 import sys
@@ -21,7 +23,6 @@ import attrs
 
 from . import model as m
 from .errors import LedgerError, error
-from .gc_tuning import bulk_allocation
 
 GROUPS = ("intervention", "control")
 END_REASONS = ("completed", "moved", "dropped", "no_longer_needed", "other")
@@ -194,6 +195,33 @@ def parse_value(measure: m.Measure, text: str):
     if measure.low is not None and number < measure.low or measure.high is not None and number > measure.high:
         raise ValueError(f"{text} is outside the range {measure.low} to {measure.high} of {measure.id}")
     return int(number) if measure.kind == "integer" else number
+
+
+# ---- the collector while millions of objects are built (loading here, settling in evaluate) ----------
+
+# Allocations between young collections, young collections between middle ones, and middle
+# collections between full ones. CPython's defaults are (700, 10, 10).
+BULK_THRESHOLDS = (50_000, 10, 100)
+
+
+@contextlib.contextmanager
+def bulk_allocation():
+    """Run the cyclic garbage collector less often while millions of small objects are built.
+
+    Loading and settling a ledger allocate millions of dicts, lists and tuples that all live
+    until the settlement is returned. With the default thresholds the collector re-examines
+    them so often that it takes a third of the running time (100k persons), and on a million
+    persons each full collection walks tens of millions of objects. Short-lived cycles are
+    still collected by the young collections. The previous thresholds are restored on exit;
+    higher thresholds set by the caller are kept, and a collector that is switched off stays off.
+    """
+    before = gc.get_threshold()
+    if before[0] != 0:
+        gc.set_threshold(*(max(old, bulk) for old, bulk in zip(before, BULK_THRESHOLDS)))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def load_ledger(directory: str | Path, contract: m.Contract) -> Ledger:

@@ -2,7 +2,7 @@
 
 import gc
 
-from contractlang.gc_tuning import BULK_THRESHOLDS, bulk_allocation
+from contractlang.ledger import BULK_THRESHOLDS, bulk_allocation
 
 
 def test_thresholds_are_raised_inside_and_restored_after():
