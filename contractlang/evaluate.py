@@ -11,10 +11,12 @@ import datetime as dt
 import decimal
 from collections import defaultdict
 from decimal import Decimal
+from fractions import Fraction
 
 from . import model as m
 from .check import figure_units
-from .expressions import MISSING, EvalError, Scope, add_months, age_at, cell_value, evaluate, round_decimal, show
+from .expressions import (MISSING, EvalError, Scope, add_months, age_at, arith, cell_value, divide, evaluate, exact_sum,
+                          mean, round_decimal, show)
 from .ledger import Ledger, bulk_allocation
 
 CENT = Decimal("0.01")
@@ -27,9 +29,9 @@ def money(value: Decimal) -> str:
     return str(value.quantize(CENT))
 
 
-def price(value: Decimal) -> str:
+def price(value: Decimal | Fraction) -> str:
     """A price per unit as money, with every place it carries beyond two (a reader must be able to redo outcome × price)."""
-    return money(value) if value == value.quantize(CENT) else show(value)
+    return money(value) if type(value) is Decimal and value == value.quantize(CENT) else show(value)
 
 
 class _Settler:
@@ -249,7 +251,7 @@ class _Settler:
                                       "value": show(value), "point": point})
                 pending.append((sid, h, point, date, value, trace, scope))
         # The mean of the observed outcomes at each point, formed once every subject is evaluated.
-        means = {point: sum(values, ZERO) / len(values) for point, values in observed.items() if values}
+        means = {point: mean(values) for point, values in observed.items() if values}
         for sid, h, point, date, value, trace, scope in pending:
             imputed = False
             if value is MISSING:
@@ -363,7 +365,7 @@ class _Settler:
                         v = self.measure_value(pid, measure, at_point, tr)
                         if v is not MISSING:
                             values.append(v)
-                    cache[key] = sum(values, ZERO) / len(values) if values else MISSING
+                    cache[key] = mean(values) if values else MISSING
                     if tr is not None:
                         tr.append({"kind": "compute", "name": f"{name} mean at {at_point}",
                                    "expr": f"mean of {len(values)} observed {measure} of {len(members[name])} {name} subjects",
@@ -402,7 +404,7 @@ class _Settler:
                                               "that is missing for this subject",
                                     "facts": {"price": _expr_text(self, goal.rate.amount)}})
             return
-        exact = outcome * rate
+        exact = arith("*", outcome, rate)
         r = self.line_rounding()
         gross = round_decimal(exact, r.places, r.mode)
         if trace is not None:
@@ -568,7 +570,7 @@ class _Settler:
             table = self.tables[col.table]
             index = next(i for i, c in enumerate(table.columns) if c.id == col.column)
             expected = {r.id: cell_value(r.cells[index]) for r in table.rows if r.kind == "row"}
-            total_expected = sum((v for v in expected.values() if v is not MISSING), ZERO)
+            total_expected = exact_sum(v for v in expected.values() if v is not MISSING)
             realised: dict[str, int] = defaultdict(int)
             n = 0
             for sid, h, person in self.subjects(goal, record=False):
@@ -579,12 +581,14 @@ class _Settler:
                         n += 1
             worst, worst_key = ZERO, None
             for key, exp in expected.items():
-                exp_share = exp / total_expected * HUNDRED if total_expected else ZERO
-                real_share = Decimal(realised.get(key, 0)) / n * HUNDRED if n else ZERO
-                if abs(real_share - exp_share) > worst:
-                    worst, worst_key = abs(real_share - exp_share), key
-            details.update({"observed": Decimal(n), "largest_deviation_pp": worst.quantize(Decimal("0.01")), "category": worst_key or "-"})
-            return worst / HUNDRED if n else MISSING  # a fraction, like `5 percentage_points` in the condition
+                exp_share = divide(exp, total_expected) if total_expected else ZERO
+                real_share = divide(Decimal(realised.get(key, 0)), Decimal(n)) if n else ZERO
+                gap = abs(arith("-", real_share, exp_share))
+                if gap > worst:
+                    worst, worst_key = gap, key
+            worst_pp = round_decimal(arith("*", worst, HUNDRED), 2, "half_even")
+            details.update({"observed": Decimal(n), "largest_deviation_pp": worst_pp, "category": worst_key or "-"})
+            return worst if n else MISSING  # a fraction, like `5 percentage_points` in the condition
         return deviation
 
     # ---- figures and metrics ----------------------------------------------------------
@@ -655,7 +659,7 @@ class _Settler:
                 continue
             subjects += 1
             met += bool(v)
-        share = Decimal(met) / subjects * HUNDRED if subjects else MISSING
+        share = arith("*", divide(Decimal(met), Decimal(subjects)), HUNDRED) if subjects else MISSING
         rounded = share
         rule = self.roundings.get(mt.rounding) if mt.rounding else None
         if trace is not None:
@@ -674,10 +678,10 @@ class _Settler:
         out = {"kind": "metric", "id": mt.id, "title": mt.title, "clause": mt.clause, "subjects": subjects,
                "count": met, "missing": len(missing), "share": show(share),
                "share_rounded": show(rounded), "value": show(share),
-               "_value": share / HUNDRED if share is not MISSING else MISSING, "trace": trace}
+               "_value": divide(share, HUNDRED) if share is not MISSING else MISSING, "trace": trace}
         if mt.target is not None:
             target = mt.target.value
-            gap = rounded - target if rounded is not MISSING else MISSING
+            gap = arith("-", rounded, target) if rounded is not MISSING else MISSING
             out.update(target=show(target), gap_pp=show(gap), met=(gap is not MISSING and gap >= 0))
             if trace is not None:
                 trace.append({"kind": "compute", "name": "gap to target", "value": show(gap),
@@ -699,8 +703,8 @@ class _Settler:
             self.used_rows.add(obs.line)
             values.append(_number(_observed_value(obs)))
             lines.append(obs.line)
-        total = sum(values, ZERO)
-        value = total if func == "total" else (total / len(values) if values else MISSING)
+        total = exact_sum(values)
+        value = total if func == "total" else (mean(values) if values else MISSING)
         if trace is not None:
             trace.append({"kind": "aggregate", "func": func, "measure": measure.id, "point": point,
                           "observations": len(values), "file": "measurements.csv", "lines": lines,
@@ -730,10 +734,10 @@ def _observed_value(obs):
     return Decimal(obs.value) if isinstance(obs.value, int) and not isinstance(obs.value, bool) else obs.value
 
 
-def _number(value) -> Decimal:
+def _number(value) -> Decimal | Fraction:
     if isinstance(value, bool):
         return Decimal(1) if value else ZERO
-    if isinstance(value, Decimal):
+    if isinstance(value, (Decimal, Fraction)):
         return value
     raise TypeError(f"an outcome must be a number or true/false, not {value!r}")
 

@@ -4,13 +4,23 @@ Values are `Decimal`, `bool`, `str` (enum values and symbols) and `datetime.date
 A value that was due and has no ledger row is `MISSING`, a distinct object that
 cannot be used by accident: it propagates through every operator and refuses to
 be tested for truth.
+
+Numbers are exact. A quotient that has no finite decimal expansion (a mean of
+three values, 20 / 3) is kept as the `Fraction` it is, and arithmetic on it stays
+exact until a declared rounding turns it into a `Decimal`; a result that ends
+(20 / 3 × 3) is a `Decimal` again. So a rounding rule sees the true value, and a
+tie such as 21.05 → 21.1 is never lost to a digit cut off in between. Traces
+show a fraction to 50 significant digits.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+import decimal
+import operator
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
+from fractions import Fraction
 
 from . import model as m
 
@@ -38,8 +48,10 @@ ROUNDING_MODES = ("half_up", "half_down", "half_even", "half_away_from_zero", "h
                   "up", "down", "ceiling", "floor")
 
 
-def round_decimal(value: Decimal, places: int, mode: str) -> Decimal:
-    """Round `value` to `places` decimals by a named mode (half_up: ties toward +∞)."""
+def round_decimal(value: Decimal | Fraction, places: int, mode: str) -> Decimal:
+    """Round `value` to `places` decimals by a named mode (half_up: ties toward +∞); a Fraction is rounded exactly."""
+    if type(value) is Fraction:
+        return _round_fraction(value, places, mode)
     exp = Decimal(1).scaleb(-places)
     if mode == "half_up":
         rounding = ROUND_HALF_UP if value >= 0 else ROUND_HALF_DOWN
@@ -49,7 +61,89 @@ def round_decimal(value: Decimal, places: int, mode: str) -> Decimal:
         rounding = {"half_even": ROUND_HALF_EVEN, "half_away_from_zero": ROUND_HALF_UP,
                     "half_toward_zero": ROUND_HALF_DOWN, "up": ROUND_UP, "down": ROUND_DOWN,
                     "ceiling": ROUND_CEILING, "floor": ROUND_FLOOR}[mode]
-    return value.quantize(exp, rounding=rounding)
+    after = value.quantize(exp, rounding=rounding)
+    return after if after else after.copy_abs()  # -0.4 rounds to 0, not to -0
+
+
+def _round_fraction(value: Fraction, places: int, mode: str) -> Decimal:
+    """Exact rounding of a fraction: the whole units of 10^-places below it, and how the rest compares with a half."""
+    scaled = value * 10 ** places
+    low, rest = divmod(scaled.numerator, scaled.denominator)  # low ≤ scaled < low + 1
+    if rest:
+        up = {"up": value > 0, "down": value < 0, "ceiling": True, "floor": False}.get(mode)
+        if up is None:
+            twice = 2 * rest
+            if twice != scaled.denominator:
+                up = twice > scaled.denominator
+            else:  # exactly half way
+                up = {"half_up": True, "half_down": False, "half_even": low % 2 == 1,
+                      "half_away_from_zero": value > 0, "half_toward_zero": value < 0}[mode]
+        low += up
+    return Decimal(low).scaleb(-places)
+
+
+# ---- exact arithmetic ---------------------------------------------------------------
+
+#: Decides whether a quotient ends: a Decimal result with up to 60 digits, else a Fraction.
+_EXACT = decimal.Context(prec=60, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.DivisionByZero])
+ZERO = Decimal(0)
+
+
+def _settled(value: Fraction) -> Decimal | Fraction:
+    """A fraction as a Decimal when its decimal expansion ends (within 60 digits), else unchanged."""
+    den = value.denominator
+    for p in (2, 5):
+        while den % p == 0:
+            den //= p
+    if den != 1:
+        return value
+    try:
+        return _EXACT.divide(Decimal(value.numerator), Decimal(value.denominator))
+    except decimal.Inexact:
+        return value
+
+
+def divide(left, right) -> Decimal | Fraction:
+    """`left / right` exactly (right is not zero)."""
+    if type(left) is Decimal and type(right) is Decimal:
+        try:
+            return _EXACT.divide(left, right)
+        except decimal.Inexact:
+            return Fraction(left) / Fraction(right)
+    return _settled(Fraction(left) / Fraction(right))
+
+
+_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul}
+
+
+def arith(op: str, left, right):
+    """`left op right` for + - *, exact when either side is a Fraction."""
+    if type(left) is Fraction or type(right) is Fraction:
+        return _settled(_ARITH[op](Fraction(left), Fraction(right)))
+    return _ARITH[op](left, right)
+
+
+def exact_sum(values) -> Decimal | Fraction:
+    """The exact sum of numbers, Fractions among them."""
+    total = ZERO
+    for v in values:
+        total = arith("+", total, v)
+    return total
+
+
+def mean(values: list) -> Decimal | Fraction:
+    """The exact mean of a non-empty list of numbers."""
+    return divide(exact_sum(values), Decimal(len(values)))
+
+
+_SHOWN = decimal.Context(prec=50)  # the digits of a fraction a trace shows, as settling computes with
+
+
+def as_decimal(value) -> Decimal:
+    """A number as a Decimal; a Fraction to 50 significant digits (for display only)."""
+    if type(value) is Fraction:
+        return _SHOWN.divide(Decimal(value.numerator), Decimal(value.denominator))
+    return value
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -72,6 +166,8 @@ def show(value) -> str:
         return "true" if value else "false"
     if isinstance(value, Decimal):
         return _plain(value)
+    if type(value) is Fraction:
+        return _plain(as_decimal(value))
     return str(value)
 
 
@@ -83,7 +179,7 @@ def _plain(value: Decimal) -> str:
     """Every digit the computation carried, so a reader can redo the arithmetic exactly (no cut, no `…`)."""
     if value == value.to_integral_value() and abs(value) < _LARGE:
         return str(value.quantize(_ONE))
-    return format(value.normalize(), "f")
+    return format(value.normalize(_SHOWN), "f")
 
 
 class EvalError(Exception):
@@ -174,13 +270,13 @@ def _binary(expr: m.Binary, left, right):
     if op == "+" or op == "-":
         if isinstance(left, dt.date) and isinstance(expr.right, m.Quantity) and expr.right.canonical_unit == "months":
             return add_months(left, int(right) if op == "+" else -int(right))
-        return left + right if op == "+" else left - right
+        return arith(op, left, right)
     if op == "*":
-        return left * right
+        return arith(op, left, right)
     if op == "/":
         if right == 0:
             return MISSING
-        return left / right
+        return divide(left, right)
     if op == "==":
         return left == right
     if op == "!=":
