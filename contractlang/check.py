@@ -461,7 +461,7 @@ class _Exprs(Run):
         low, high, usage = {"max": (1, 99, "one or more values"), "min": (1, 99, "one or more values"),
                             "abs": (1, 1, "one value"), "round": (2, 2, "a value and the name of a rounding"),
                             "previous": (1, 2, "a measure and a default value"),
-                            "deviation": (3, 3, "a goal, a measure@point and a table column"),
+                            "deviation": (3, 4, "a goal, a measure@point, a table column and optionally the total to divide by"),
                             "total": (1, 1, "a measure (or measure@point)"),
                             "mean": (1, 1, "a measure (or measure@point)")}[e.func]
         if not low <= len(e.args) <= high:
@@ -542,7 +542,7 @@ class _Exprs(Run):
     _fn_mean = _fn_total
 
     def _fn_deviation(self, e, sc):
-        goal, at, column = e.args
+        goal, at, column, *total = e.args
         g = None
         if not isinstance(goal, m.Ref):
             self.err("CL017", "the first argument of deviation() must name a goal", e.span, sc.clause)
@@ -563,6 +563,10 @@ class _Exprs(Run):
             t, ci = self.table(column.table, column.span, sc, column.column)
             if t is not None:
                 self.rows_cover(t, ty, column.span, sc)
+        if total and self.walk(total[0], sc).unit not in (None, "?"):
+            self.err("CL017", "the fourth argument of deviation() is the total the expected counts are divided "
+                     "by, a number such as staircase.expected[total]", getattr(total[0], "span", None) or e.span,
+                     sc.clause)
         return _Ty("pp")
 
 

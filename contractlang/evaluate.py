@@ -570,7 +570,12 @@ class _Settler:
             table = self.tables[col.table]
             index = next(i for i, c in enumerate(table.columns) if c.id == col.column)
             expected = {r.id: cell_value(r.cells[index]) for r in table.rows if r.kind == "row"}
-            total_expected = exact_sum(v for v in expected.values() if v is not MISSING)
+            if len(expr.args) == 4:  # the contract names the total to divide by (a printed total, say)
+                total_expected = evaluate(expr.args[3], scope)
+                if total_expected is MISSING:
+                    return MISSING
+            else:
+                total_expected = exact_sum(v for v in expected.values() if v is not MISSING)
             realised: dict[str, int] = defaultdict(int)
             n = 0
             for sid, h, person in self.subjects(goal, record=False):
@@ -587,7 +592,8 @@ class _Settler:
                 if gap > worst:
                     worst, worst_key = gap, key
             worst_pp = round_decimal(arith("*", worst, HUNDRED), 2, "half_even")
-            details.update({"observed": Decimal(n), "largest_deviation_pp": worst_pp, "category": worst_key or "-"})
+            details.update({"observed": Decimal(n), "expected_total": total_expected, "largest_deviation_pp": worst_pp,
+                            "category": worst_key or "-"})
             return worst if n else MISSING  # a fraction, like `5 percentage_points` in the condition
         return deviation
 

@@ -254,6 +254,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "key.count": ("Antal", "Count"),
     "key.observed": ("Observerede", "Observed"),
     "key.largest_deviation_pp": ("Største afvigelse (procentpoint)", "Largest deviation (percentage points)"),
+    "key.expected_total": ("Forventede i alt (nævner for de forventede andele)",
+                           "Expected in all (divisor of the expected shares)"),
     "key.category": ("Kategori", "Category"),
     "key.goal": ("Mål", "Goal"),
     "key.point": ("Måling", "Point"),

@@ -227,3 +227,34 @@ def test_sample_ledger_reconciles(tmp_path):
     assert Decimal(doc["totals"]["by_payer"]["Kommunen"]) <= 6_000_000
     rows = doc["rows"]["measurements.csv"]
     assert rows["used"] + rows["excluded"] == rows["total"]
+
+
+def _staircase_baseline(b: LedgerBuilder) -> LedgerBuilder:
+    """21 adults at baseline: 15 without a measure (71.43 %), 1 § 82, 4 § 85, 1 § 103/104."""
+    for i, step in enumerate(["none"] * 15 + ["s82"] + ["s85"] * 4 + ["s103_104"]):
+        b.household(f"H{i:02}", "2024-01-01").person(f"P{i:02}", f"H{i:02}")
+        b.measure(f"P{i:02}", "social_measure", "baseline", step)
+    return b
+
+
+def test_baseline_deviation_divides_by_the_rows_or_by_the_total_the_contract_names(tmp_path):
+    """Table 2.5.1's rows add up to 342 but it prints a total of 341. The Viborg contract divides by the
+    rows (its decision): 261/342 = 76.32 % expected against 71.43 % observed is 4.89 pp, no flag. Naming the
+    printed total as deviation()'s fourth argument gives 261/341 = 76.54 %, 5.11 pp: the flag is raised."""
+    doc = run(_staircase_baseline(LedgerBuilder()), tmp_path / "rows", as_of=__import__("datetime").date(2024, 6, 30))
+    assert "baseline_deviation_social_measures" not in flag_ids(doc)
+    text = VIBORG.source.replace("staircase.expected)", "staircase.expected, staircase.expected[total])")
+    assert text != VIBORG.source
+    from contractlang import parse
+    printed = parse(text)
+    doc = run(_staircase_baseline(LedgerBuilder()), tmp_path / "total", printed, __import__("datetime").date(2024, 6, 30))
+    [flag] = [f for f in doc["flags"] if f["id"] == "baseline_deviation_social_measures"]
+    assert flag["details"]["expected_total"] == "341" and flag["details"]["largest_deviation_pp"] == "5.11"
+    assert flag["details"]["category"] == "none"
+
+
+def test_deviation_takes_a_number_as_its_fourth_argument():
+    from contractlang import check, parse
+    text = VIBORG.source.replace("staircase.expected)", "staircase.expected, 50 %)")
+    diags = [d for d in check(parse(text)) if d.severity == "error"]
+    assert [d.code for d in diags] == ["CL017"] and "fourth argument of deviation()" in diags[0].message
