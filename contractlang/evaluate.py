@@ -305,6 +305,7 @@ class _Settler:
             if start > self.as_of:
                 continue
             members = {name: self.cohort_members(goal, cid, group) for name, group in groups.items()}
+            self.flag_unobserved_cohort_points(goal, cid, start, members)
             for point in goal.points:
                 date = self.point_date(point, start, None)
                 if not self.due(date):
@@ -319,11 +320,7 @@ class _Settler:
                                          {"group": k, "subjects": len(v)} for k, v in members.items()]}}] if self.trace else None
                 scope = self.cohort_scope(goal, cid, members, point, trace)
                 value = evaluate(goal.outcome, scope)
-                if value is MISSING:
-                    self.raise_flag("no_observations", cid, goal.clause, {"goal": goal.id, "cohort": cid, "point": point},
-                                    f"cohort {cid} at {point}: a group mean could not be formed; nothing is paid",
-                                    note_code="no_observations_cohort",
-                                    facts={"goal": goal.id, "cohort": cid, "point": point})
+                if value is MISSING:  # flagged above if a group was unobserved; else a mean to divide by was zero
                     if trace is not None:
                         trace.append({"kind": "note", "text": "a group had no observed subject (or a zero mean to "
                                                               "divide by); this point pays nothing",
@@ -335,6 +332,22 @@ class _Settler:
                         trace.append({"kind": "value", "name": "outcome", "expr": _expr_text(self, goal.outcome),
                                       "value": show(value), "point": point})
                 self.add_line(goal, cid, point, date, value, False, trace, scope)
+
+    def flag_unobserved_cohort_points(self, goal, cid, start, members) -> None:
+        """Flag each due point of the compared measure at which a group has no observed subject.
+
+        LEDGER.md: "a cohort point with no observed intervention or no observed control child pays
+        nothing and raises a flag", the baseline as much as a paying point, once its date has passed.
+        A mean of zero to divide by is not a missing observation: its line pays nothing and says why.
+        """
+        comp = goal.comparison
+        for point in self.measures[comp.measure].points:
+            if self.due(self.point_date(point, start, None)) and any(
+                    all((pid, comp.measure, point) not in self.L.values for pid in ids) for ids in members.values()):
+                self.raise_flag("no_observations", cid, goal.clause, {"goal": goal.id, "cohort": cid, "point": point},
+                                f"cohort {cid} at {point}: a group mean could not be formed; nothing is paid",
+                                note_code="no_observations_cohort",
+                                facts={"goal": goal.id, "cohort": cid, "point": point})
 
     def cohort_members(self, goal, cid, group):
         out = []
