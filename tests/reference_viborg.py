@@ -419,17 +419,7 @@ def staircase_units(led: Ledger, person: str) -> Fraction | None:
 def goal_social_measures(led: Ledger, as_of: date) -> GoalResult:
     """Goal 2: "persons over 17 | baseline and 24 months | steps moved down the
     staircase | DKK 42,000 per step unit"; the line is at the 24-month point."""
-    res = GoalResult()
-    people = counting_persons(led, as_of, 18)
-    exempt = exempt_subjects(led, as_of, {p.id: h.id for p, h in people})
-    outcomes, dates = {}, {}
-    for p, h in people:
-        d = household_point_date(h, "m24")
-        if is_due(d, as_of):
-            outcomes[p.id] = staircase_units(led, p.id)
-            dates[p.id] = d
-    impute_point("social_measures", "m24", outcomes, dates, exempt, res)
-    return res
+    return adults_at_one_point(led, as_of, "social_measures", "m24", staircase_units)
 
 
 # ---- Goal 3 ---------------------------------------------------------------
@@ -514,16 +504,22 @@ def life_satisfaction_success(led: Ledger, person: str) -> Fraction | None:
 def goal_life_satisfaction(led: Ledger, as_of: date) -> GoalResult:
     """Goal 4: "persons over 17 | baseline and at the end | ... | DKK 2,000 per
     person; paid by LBF, capped at DKK 250,000"."""
+    return adults_at_one_point(led, as_of, "life_satisfaction", "end", life_satisfaction_success)
+
+
+def adults_at_one_point(led: Ledger, as_of: date, goal: str, point: str, outcome) -> GoalResult:
+    """Goals 2 and 4: one line per counting person aged 18 or more at `point`
+    ("goals 2 and 4 age >= 18"), `outcome(led, person_id)` or None if missing."""
     res = GoalResult()
     people = counting_persons(led, as_of, 18)
     exempt = exempt_subjects(led, as_of, {p.id: h.id for p, h in people})
     outcomes, dates = {}, {}
     for p, h in people:
-        d = household_point_date(h, "end")
+        d = household_point_date(h, point)
         if is_due(d, as_of):
-            outcomes[p.id] = life_satisfaction_success(led, p.id)
+            outcomes[p.id] = outcome(led, p.id)
             dates[p.id] = d
-    impute_point("life_satisfaction", "end", outcomes, dates, exempt, res)
+    impute_point(goal, point, outcomes, dates, exempt, res)
     return res
 
 

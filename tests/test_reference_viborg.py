@@ -605,25 +605,24 @@ def build_school_membership(d: Path) -> None:
 
 def build_zero_control(d: Path) -> None:
     """A control mean of 0 at m12 and m24 (nothing to divide by)."""
-    households = [("H1", "intervention", "2023-11-01", "", "", "", "c1"),
-                  ("K1", "control", "2023-11-01", "", "", "", "c1")]
-    persons = [("S1", "H1", "2015-01-01", 3), ("S2", "K1", "2015-01-01", 3)]
-    values = school_rows({
-        "S1": {"baseline": "5.00", "m12": "4.00", "m18": "3.00", "m24": "2.00"},
-        "S2": {"baseline": "6.00", "m12": "0.00", "m18": "6.00", "m24": "0.00"}})
-    write_ledger(d, households, persons, values, cohorts=(("c1", "2023-11-01"),))
+    one_child_each(d, ("5.00", "4.00", "3.00", "2.00"), ("6.00", "0.00", "6.00", "0.00"))
 
 
 def build_worked_example(d: Path) -> None:
     """The seed's worked example 2.6.2 (cohort 1): control 10.00 / 10.00 /
     9.50 / 9.50 %, intervention 9.00 / 7.00 / 7.50 / 8.70 % -> 130,000,
     72,150 and 0."""
+    one_child_each(d, ("9.00", "7.00", "7.50", "8.70"), ("10.00", "10.00", "9.50", "9.50"))
+
+
+def one_child_each(d: Path, intervention: tuple, control: tuple) -> None:
+    """Cohort c1 of one intervention child S1 and one control child S2, with
+    their absence at baseline, m12, m18 and m24."""
     households = [("H1", "intervention", "2023-11-01", "", "", "", "c1"),
                   ("K1", "control", "2023-11-01", "", "", "", "c1")]
     persons = [("S1", "H1", "2015-01-01", 3), ("S2", "K1", "2015-01-01", 3)]
-    values = school_rows({
-        "S1": {"baseline": "9.00", "m12": "7.00", "m18": "7.50", "m24": "8.70"},
-        "S2": {"baseline": "10.00", "m12": "10.00", "m18": "9.50", "m24": "9.50"}})
+    points = ("baseline", "m12", "m18", "m24")
+    values = school_rows({"S1": dict(zip(points, intervention)), "S2": dict(zip(points, control))})
     write_ledger(d, households, persons, values, cohorts=(("c1", "2023-11-01"),))
 
 
