@@ -672,22 +672,14 @@ def baseline_deviation_readings(led: Ledger, as_of: date) -> dict[str, dict[str,
     `printed_share` (the rounded "andel" column)."""
     emp = baseline_counts(led, counting_persons(led, as_of, 18, 66), "benefit_type")
     soc = baseline_counts(led, counting_persons(led, as_of, 18), "social_measure")
-    return {
-        "baseline_deviation_employment": {
-            "table_total": deviates(emp, expected_shares(EXPECTED_EMPLOYMENT_BASELINE,
-                                                         EXPECTED_EMPLOYMENT_TOTAL)),
-            "row_sum": deviates(emp, expected_shares(EXPECTED_EMPLOYMENT_BASELINE,
-                                                     sum(EXPECTED_EMPLOYMENT_BASELINE.values()))),
-            "printed_share": deviates(emp, expected_shares(PRINTED_EMPLOYMENT_SHARE_PCT, 100)),
-        },
-        "baseline_deviation_social_measures": {
-            "table_total": deviates(soc, expected_shares(EXPECTED_SOCIAL_BASELINE,
-                                                         EXPECTED_SOCIAL_TOTAL)),
-            "row_sum": deviates(soc, expected_shares(EXPECTED_SOCIAL_BASELINE,
-                                                     sum(EXPECTED_SOCIAL_BASELINE.values()))),
-            "printed_share": deviates(soc, expected_shares(PRINTED_SOCIAL_SHARE_PCT, 100)),
-        },
-    }
+    tables = {"baseline_deviation_employment": (emp, EXPECTED_EMPLOYMENT_BASELINE, EXPECTED_EMPLOYMENT_TOTAL,
+                                                PRINTED_EMPLOYMENT_SHARE_PCT),
+              "baseline_deviation_social_measures": (soc, EXPECTED_SOCIAL_BASELINE, EXPECTED_SOCIAL_TOTAL,
+                                                     PRINTED_SOCIAL_SHARE_PCT)}
+    return {fid: {"table_total": deviates(counts, expected_shares(expected, total)),
+                  "row_sum": deviates(counts, expected_shares(expected, sum(expected.values()))),
+                  "printed_share": deviates(counts, expected_shares(printed, 100))}
+            for fid, (counts, expected, total, printed) in tables.items()}
 
 
 def flag_baseline_deviation(led: Ledger, as_of: date) -> set[str]:
