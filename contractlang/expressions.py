@@ -79,7 +79,7 @@ def _round_fraction(value: Fraction, places: int, mode: str) -> Decimal:
                 up = {"half_up": True, "half_down": False, "half_even": low % 2 == 1,
                       "half_away_from_zero": value > 0, "half_toward_zero": value < 0}[mode]
         low += up
-    return Decimal(low).scaleb(-places)
+    return Decimal(f"{low}E-{places}")  # exact, whatever the context's precision
 
 
 # ---- exact arithmetic ---------------------------------------------------------------
