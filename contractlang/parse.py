@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import functools
+import hashlib
+import os
 import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -39,9 +41,30 @@ def _grammar_path() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def parser() -> Lark:
-    """The LALR parser, built once per process."""
-    return Lark(_grammar_path().read_text(encoding="utf-8"), parser="lalr",
-                propagate_positions=True, maybe_placeholders=False, postlex=_WholeWords())
+    """The LALR parser, built once per process (its tables loaded from the user's cache when there)."""
+    grammar = _grammar_path().read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False, postlex=_WholeWords(),
+                cache=_cache_file(grammar) or False)
+
+
+def _cache_file(grammar: str) -> str | None:
+    """Where Lark keeps the parser tables between runs: in the user's own cache directory, or nowhere.
+
+    Building the tables takes a few tenths of a second, loading them a hundredth. Lark stores them
+    with pickle, so the directory must be the user's and writable by nobody else; where it is not
+    (or cannot be made), the parser is built afresh each time.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    directory = Path(base) / "contractlang"
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = directory.stat()
+    except OSError:
+        return None
+    if (hasattr(os, "getuid") and st.st_uid != os.getuid()) or st.st_mode & 0o022:
+        return None
+    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
+    return str(directory / f"parser-{digest}.lark-cache")
 
 
 class _GluedWord(Exception):

@@ -801,3 +801,26 @@ def test_a_metric_named_like_an_enum_value_is_an_error():
     found = [d for d in check(parse_text(text, "m.contract")) if d.severity == "error"]
     assert [(d.code, d.span.line) for d in found] == [("CL010", 5)]
     assert "value of the measure 'result'" in found[0].message
+
+
+def test_the_parser_tables_are_cached_in_a_private_directory_only(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    from lark import Lark
+
+    from contractlang.parse import _WholeWords, _cache_file, _grammar_path
+
+    grammar = _grammar_path().read_text(encoding="utf-8")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = _cache_file(grammar)
+    assert path is not None and path.startswith(str(tmp_path / "cache" / "contractlang"))
+    assert stat.S_IMODE(os.stat(tmp_path / "cache" / "contractlang").st_mode) == 0o700
+    options = dict(parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    text = (ROOT / "contracts" / "viborg" / "viborg.contract").read_text(encoding="utf-8")
+    fresh = Lark(grammar, postlex=_WholeWords(), cache=path, **options).parse(text)  # builds and writes
+    assert os.path.getsize(path) > 0
+    loaded = Lark(grammar, postlex=_WholeWords(), cache=path, **options).parse(text)  # loads
+    assert loaded == fresh
+    os.chmod(tmp_path / "cache" / "contractlang", 0o777)  # a directory others may write to is not trusted
+    assert _cache_file(grammar) is None
