@@ -124,11 +124,11 @@ def arith(op: str, left, right):
 
 
 def exact_sum(values) -> Decimal | Fraction:
-    """The exact sum of numbers, Fractions among them."""
-    total = ZERO
-    for v in values:
-        total = arith("+", total, v)
-    return total
+    """The exact sum of numbers, Fractions among them (decimals alone are summed as decimals)."""
+    values = list(values)
+    if any(type(v) is Fraction for v in values):
+        return _settled(sum(map(Fraction, values), Fraction(0)))
+    return sum(values, ZERO)
 
 
 def mean(values: list) -> Decimal | Fraction:
