@@ -196,7 +196,7 @@ def cmd_settle(args) -> int:
     if doc is None:
         return status
     if args.format == "json":  # streamed: the text of a large settlement is never held in memory whole
-        from .explain import write_document_json
+        from .document import write_document_json
         if args.output:
             with open(args.output, "wb") as fh:
                 write_document_json(doc, fh)

@@ -14,8 +14,6 @@ from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
-import orjson
-
 from . import __version__
 from . import model as m
 from .evaluate import ZERO, money
@@ -87,66 +85,75 @@ def build_document(s) -> dict:
         p = periods[name]
         cumulative += p["amount"]
         period_list.append({**p, "amount": money(p["amount"]), "cumulative": money(cumulative),
-                            "by_goal": _money_map(p["by_goal"]), "by_payer": _money_map(p["by_payer"]),
-                            "by_recipient": _money_map(p["by_recipient"])})
+                            "by_goal": money_map(p["by_goal"]), "by_payer": money_map(p["by_payer"]),
+                            "by_recipient": money_map(p["by_recipient"])})
     pool = sum(by_payer.values(), ZERO)
-    caps = {cap.goal: cap for cap in c.caps if cap.per is None}
-    goal_ids = {g.id for g in c.goals}
-    rc = c.return_cap
     doc = {
-        "engine": {"name": "contractlang", "version": __version__},
-        "inputs": {"contract": {"path": _display_path(c.path), "sha256": sha256_text(c.source or "")},
-                   "ledger": [{"file": f["file"], "sha256": f["sha256"], "rows": f["rows"]} for f in s.L.files]},
-        "contract": {"id": c.id, "title": c.title, "currency": c.currency, "clause": c.clause},
-        "as_of": s.as_of.isoformat(),
-        "parties": {p.id: {"name": p.name, "role": p.role} for p in c.parties},
-        "goals": [{"id": g.id, "title": g.title, "clause": g.clause, "payer": g.payer,
-                   "rate": _rate(s, g), "per": g.rate.per if g.rate else None,
-                   "cap": money(caps[g.id].amount.value) if g.id in caps else None,
-                   "caps": [{"limit": money(cap.amount.value), "per": cap.per, "clause": cap.clause,
-                             "on": "goal" if cap.goal == g.id else "payer"}
-                            for cap in c.caps if cap.goal == g.id or (cap.goal == g.payer and cap.goal not in goal_ids)]}
-                  for g in c.goals],
+        **header(c, s.L.files, s.as_of, s.expr_text),
         "totals": {
             "goals": {g.id: money(totals_goal[g.id]) for g in c.goals},
             "goal_cap_cut": {g.id: money(s.goal_cap_cut.get(g.id, ZERO)) for g in c.goals},
             "return_cap_cut": money(s.return_cap_cut),
-            "by_payer": _money_map(by_payer),
-            "by_recipient": _money_map(by_recipient),
+            "by_payer": money_map(by_payer),
+            "by_recipient": money_map(by_recipient),
             "pool": money(pool),
             "imputed": {g.id: s.imputed.get(g.id, 0) for g in c.goals},
         },
-        "return_cap": None if rc is None else {"payer": rc.payer, "limit": money(rc.amount.value),
-                                               "goals": list(rc.goals), "clause": rc.clause},
-        "tranches": [] if c.tranches is None else [
-            {"number": t.number, "until": money(t.until.value) if t.until else None,
-             "shares": {sh.party: show(sh.percent.value) for sh in t.shares}} for t in c.tranches.tranches],
         "periods": period_list,
         "flags": sorted(s.flags, key=lambda f: (f["id"], str(f["subject"]), str(sorted(f["details"].items())))),
         "lines": lines,
         "exclusions": s.exclusions,
         **_row_accounting(s),
-        "reports": {"relative_reduction": _reduction(s),
-                    "metrics": [_public(s.named_results[x.id]) for x in c.metrics],
-                    "figures": [_public(s.named_results[x.id]) for x in c.figures]},
+        "reports": {"relative_reduction": reduction(c, sum(1 for h in s.households.values() if h.group == "intervention")),
+                    "metrics": [public(s.named_results[x.id]) for x in c.metrics],
+                    "figures": [public(s.named_results[x.id]) for x in c.figures]},
     }
     return doc
 
 
-def _rate(s, g) -> str | None:
+def header(c: m.Contract, files: list[dict], as_of: dt.date, text) -> dict:
+    """The parts of the document that come from the contract and the inputs alone.
+
+    `text(expr)` gives an expression's source text (a goal priced by an expression shows it)."""
+    caps = {cap.goal: cap for cap in c.caps if cap.per is None}
+    goal_ids = {g.id for g in c.goals}
+    rc = c.return_cap
+    return {
+        "engine": {"name": "contractlang", "version": __version__},
+        "inputs": {"contract": {"path": _display_path(c.path), "sha256": sha256_text(c.source or "")},
+                   "ledger": [{"file": f["file"], "sha256": f["sha256"], "rows": f["rows"]} for f in files]},
+        "contract": {"id": c.id, "title": c.title, "currency": c.currency, "clause": c.clause},
+        "as_of": as_of.isoformat(),
+        "parties": {p.id: {"name": p.name, "role": p.role} for p in c.parties},
+        "goals": [{"id": g.id, "title": g.title, "clause": g.clause, "payer": g.payer,
+                   "rate": _rate(g, text), "per": g.rate.per if g.rate else None,
+                   "cap": money(caps[g.id].amount.value) if g.id in caps else None,
+                   "caps": [{"limit": money(cap.amount.value), "per": cap.per, "clause": cap.clause,
+                             "on": "goal" if cap.goal == g.id else "payer"}
+                            for cap in c.caps if cap.goal == g.id or (cap.goal == g.payer and cap.goal not in goal_ids)]}
+                  for g in c.goals],
+        "return_cap": None if rc is None else {"payer": rc.payer, "limit": money(rc.amount.value),
+                                               "goals": list(rc.goals), "clause": rc.clause},
+        "tranches": [] if c.tranches is None else [
+            {"number": t.number, "until": money(t.until.value) if t.until else None,
+             "shares": {sh.party: show(sh.percent.value) for sh in t.shares}} for t in c.tranches.tranches],
+    }
+
+
+def _rate(g: m.Goal, text) -> str | None:
     """A goal's price: an amount, or the text of the expression that prices each line."""
     if g.rate is None:
         return None
     if isinstance(g.rate.amount, m.Quantity):
         return money(g.rate.amount.value)
-    return s.expr_text(g.rate.amount)
+    return text(g.rate.amount)
 
 
-def _public(result: dict) -> dict:
+def public(result: dict) -> dict:
     return {k: (v or []) if k == "trace" else v for k, v in result.items() if not k.startswith("_") and k != "kind"}
 
 
-def _money_map(d) -> dict:
+def money_map(d) -> dict:
     return {k: money(v) for k, v in sorted(d.items())}
 
 
@@ -196,69 +203,21 @@ def _row_accounting(s) -> dict:
     return {"rows": rows, "row_exclusions": excluded}
 
 
-def _reduction(s):
-    red = s.c.reduction
+def reduction(c: m.Contract, actual: int) -> dict | None:
+    """The relative reduction of the grants (reported only): `actual` intervention households against the expected."""
+    red = c.reduction
     if red is None:
         return None
-    table = s.c.table(red.table)
+    table = c.table(red.table)
     row = next(r for r in table.rows if r.id == red.row)
     index = next(i for i, col in enumerate(table.columns) if col.id == red.column)
     expected = row.cells[index].value
-    actual = sum(1 for h in s.households.values() if h.group == "intervention")
     out = {"clause": red.clause, "expected_households": int(expected), "actual_households": actual, "grants": {}}
-    for g in s.c.grants:
+    for g in c.grants:
         grant = g.amount.value
         reduction = max(ZERO, grant - Decimal(actual) / expected * grant) if expected else ZERO
         out["grants"][g.party] = {"grant": money(grant), "reduction": money(reduction)}
     return out
-
-
-# The document's JSON: sorted keys, two-space indent, non-ASCII as is, decimals as strings — the bytes
-# `json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True, default=str)` gives (tests hold it to
-# that), made by orjson, which is about ten times faster on the million-line documents of large ledgers.
-_JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
-
-
-def _json(value, indent: bytes) -> bytes:
-    """One value as indented JSON, its inner lines shifted right by `indent`."""
-    text = orjson.dumps(value, default=str, option=_JSON_OPTIONS)
-    return text.replace(b"\n", b"\n" + indent)
-
-
-def _document_chunks(doc: dict):
-    """The document's JSON in pieces: each top-level entry, and each item of a top-level list, apart."""
-    if not doc:
-        yield b"{}\n"
-        return
-    for i, key in enumerate(sorted(doc)):
-        value = doc[key]
-        yield (b",\n  " if i else b"{\n  ") + orjson.dumps(key) + b": "
-        if isinstance(value, list) and value:
-            for j, item in enumerate(value):
-                yield (b",\n    " if j else b"[\n    ") + _json(item, b"    ")
-            yield b"\n  ]"
-        else:
-            yield _json(value, b"  ")
-    yield b"\n}\n"
-
-
-def document_json(doc: dict) -> bytes:
-    """The settlement document as UTF-8 JSON: sorted keys, two-space indent, decimals as strings (byte-stable)."""
-    return b"".join(_document_chunks(doc))
-
-
-def write_document_json(doc: dict, fh) -> None:
-    """Write `document_json(doc)` to the binary file `fh` in batches, so a large settlement is never held whole."""
-    batch: list[bytes] = []
-    size = 0
-    for chunk in _document_chunks(doc):
-        batch.append(chunk)
-        size += len(chunk)
-        if size >= 1 << 20:
-            fh.write(b"".join(batch))
-            batch.clear()
-            size = 0
-    fh.write(b"".join(batch))
 
 
 def find_line(doc: dict, line_id: str) -> dict | None:

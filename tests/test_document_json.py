@@ -1,4 +1,6 @@
-"""The settlement JSON is exactly what the standard library's json.dumps would write (orjson makes it faster)."""
+"""The settlement JSON is exactly the documented layout, as the standard library would write it (orjson makes it
+faster): json.dumps(indent=2, sort_keys=True), except that each record of `lines`, `exclusions` and
+`row_exclusions` is one compact line."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from hypothesis import strategies as st
 
 from contractlang import load
 from contractlang.evaluate import settle
-from contractlang.explain import document_json, write_document_json
+from contractlang.document import RECORD_LISTS, document_json, write_document_json
 from contractlang.ledger import load_ledger
 
 from .test_contracts import DIRS, _contract
@@ -21,7 +23,19 @@ from .test_contracts import DIRS, _contract
 
 def reference(doc) -> bytes:
     """The documented form (docs/settlement-json.md), written by the standard library."""
-    return (json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8")
+    if not doc:
+        return b"{}\n"
+    parts = []
+    for key in sorted(doc):
+        value = doc[key]
+        if key in RECORD_LISTS and isinstance(value, list):
+            items = [json.dumps(x, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+                     for x in value]
+            text = "[\n    " + ",\n    ".join(items) + "\n  ]" if items else "[]"
+        else:
+            text = json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str).replace("\n", "\n  ")
+        parts.append(f"  {json.dumps(key, ensure_ascii=False)}: {text}")
+    return ("{\n" + ",\n".join(parts) + "\n}\n").encode("utf-8")
 
 
 @pytest.mark.parametrize("d", DIRS, ids=[d.name for d in DIRS])
@@ -50,3 +64,12 @@ def test_an_empty_document_and_empty_lists():
     assert document_json({}) == reference({})
     doc = {"lines": [], "flags": [{}], "totals": {"goals": {}}, "as_of": dt.date(2028, 10, 31), "x": Decimal("1.50")}
     assert document_json(doc) == reference(doc)
+
+
+def test_each_record_is_one_line_and_the_rest_is_indented():
+    doc = {"lines": [{"id": "g/s/p", "split": {"B": "1.00", "A": "2.00"}}, {"id": "g/t/p"}], "as_of": "2028-10-31",
+           "totals": {"pool": "3.00"}}
+    assert document_json(doc).decode() == (
+        '{\n  "as_of": "2028-10-31",\n  "lines": [\n'
+        '    {"id":"g/s/p","split":{"A":"2.00","B":"1.00"}},\n'
+        '    {"id":"g/t/p"}\n  ],\n  "totals": {\n    "pool": "3.00"\n  }\n}\n')
