@@ -182,7 +182,15 @@ def _settle(args):
         as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
         ledger = load_ledger(args.ledger, contract)
         try:
-            return settle(contract, ledger, as_of, trace=not getattr(args, "no_trace", False)), EXIT_OK
+            json_only = getattr(args, "format", None) == "json"
+            if json_only and not args.trails:
+                from .engine import Unsupported, settle as settle_columns
+                try:
+                    return settle_columns(contract, ledger, as_of), EXIT_OK
+                except Unsupported:
+                    pass  # a construct the columnar engine cannot evaluate exactly: the interpreter settles it
+            trails = args.trails if json_only else not getattr(args, "no_trace", False)
+            return settle(contract, ledger, as_of, trace=trails), EXIT_OK
         except EvalError as exc:  # the checker should have caught it; say so instead of a traceback
             raise ContractError([error("CL017", f"the contract cannot be evaluated: {exc}", contract.span)]) from None
     except ContractError as exc:
@@ -197,13 +205,19 @@ def cmd_settle(args) -> int:
         return status
     if args.format == "json":  # streamed: the text of a large settlement is never held in memory whole
         from .document import write_document_json
+
+        def write(fh):
+            if isinstance(doc, dict):
+                write_document_json(doc, fh)
+            else:
+                doc.write_json(fh)
         if args.output:
             with open(args.output, "wb") as fh:
-                write_document_json(doc, fh)
+                write(fh)
             print(f"wrote {args.output}", file=sys.stderr)
         else:
             sys.stdout.flush()
-            write_document_json(doc, sys.stdout.buffer)
+            write(sys.stdout.buffer)
             sys.stdout.buffer.flush()
         return EXIT_OK
     from .render import render
@@ -276,7 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "settle":
             s.add_argument("--format", choices=("text", "json", "md", "html", "xlsx"), default="text")
             s.add_argument("-o", "--output", help="write to a file instead of standard output")
-            s.add_argument("--no-trace", action="store_true", help="omit the audit trails (faster)")
+            s.add_argument("--trails", action="store_true",
+                           help="json: add each line's audit trail (reports always carry them)")
+            s.add_argument("--no-trace", action="store_true", help="reports: omit the audit trails")
         else:
             s.add_argument("line", help="line id (goal/subject/point, e.g. school_absence/c1/m18), or a metric or figure id")
         s.set_defaults(func=func)

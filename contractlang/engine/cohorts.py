@@ -1,0 +1,118 @@
+"""Goals paid per cohort on a comparison of group means (`compare mean M of A against B by cohort`).
+
+Group means are formed over columns, exactly; the outcome of each cohort and point is then
+evaluated by the expression interpreter on those few means (a cohort is not a subject:
+there are a handful of them, not a loop over subjects)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+import polars as pl
+
+from .. import model as m
+from ..expressions import MISSING, Scope, _settled, evaluate
+from .context import Run
+from .frames import line_col, value_col
+from .goals import attributes, gross_value, where_mask
+
+ZERO = Decimal(0)
+
+
+def settle_comparison_goal(run: Run, goal: m.Goal) -> None:
+    L, gi = run.L, run.goal_index[goal.id]
+    comp = goal.comparison
+    measure = L.measures[comp.measure]
+    groups = {comp.treated: "intervention", comp.control: "control"}
+    people = L.persons.filter(where_mask(run, goal.where, "persons"))
+    people = L.with_values(people.with_columns(pl.col("person_id").alias("subject_id")), "persons",
+                           {(measure.id, p) for p in measure.points})
+    parts = []
+    for cid, start in L.cohorts.sort("cohort").select("cohort", "start").iter_rows():
+        if start > run.as_of:
+            continue
+        members = {}
+        for name, group in groups.items():
+            sel = (pl.col("cohort") == cid) & (pl.col("group") == group)
+            if group == "intervention":
+                sel = sel & pl.col("counting")
+            members[name] = people.filter(sel).sort("person_id")
+        _flag_unobserved(run, goal, cid, start, members, measure)
+        lets = {let.name: let.expr for let in goal.lets}
+        cache: dict = {}
+        read: set = set()
+
+        def resolve(name, at_point, tr, members=members, cache=cache, read=read, lets=lets):
+            if name in lets:
+                key = ("let", name, at_point)
+                if key not in cache:
+                    cache[key] = evaluate(lets[name], scope, at_point)
+                return cache[key]
+            if name in members:
+                key = ("group", name, at_point)
+                if key not in cache:
+                    read.add((name, at_point))
+                    values = members[name][value_col(measure.id, at_point)].drop_nulls()
+                    scale = L.scales.get(measure.id, 0)
+                    cache[key] = (_settled(Fraction(int(values.sum()), values.len() * 10 ** scale))
+                                  if values.len() else MISSING)
+                return cache[key]
+            raise KeyError(name)
+
+        scope = Scope(resolve, None, run.tables, run.roundings)
+        for j, point in enumerate(goal.points):
+            date = _point_date(run, point, start)
+            if not _due(run, date):
+                run.exclude((gi, 0, cid, "", j), goal.id, cid, point, "not_due", f"{point} of cohort {cid} falls on {date}",
+                            {"point": point, "cohort": cid, "date": date.isoformat()})
+                continue
+            scope.point = point
+            value = evaluate(goal.outcome, scope)
+            value = ZERO if value is MISSING else (Decimal(int(value)) if isinstance(value, bool) else value)
+            rate = _rate(run, goal, scope)
+            if rate is MISSING:
+                text = run.text(goal.rate.amount)
+                run.exclude((gi, 0, cid, "", j), goal.id, cid, point, "rate_missing",
+                            f"the price '{text}' reads a value that is missing for this subject", {"price": text})
+                continue
+            frac = Fraction(value)
+            parts.append({"goal": goal.id, "goal_index": gi, "k1": cid, "k2": "", "point_index": j, "subject": cid,
+                          "point": point, "date": date, "payer": goal.payer, "num": frac.numerator,
+                          "den": frac.denominator, "gross": gross_value(value, rate, run.line_rounding),
+                          "imputed": False, "household": None})
+        for name, at_point in read:
+            lines = members[name][line_col(measure.id, at_point)].drop_nulls()
+            run.used.append(lines.rename("line"))
+    if parts:
+        from .goals import LINE_SCHEMA
+        run.line_frames.append(pl.DataFrame(parts, schema=LINE_SCHEMA))
+
+
+def _rate(run: Run, goal: m.Goal, scope: Scope):
+    amount = goal.rate.amount
+    if type(amount) is m.Quantity:
+        return amount.value
+    value = evaluate(amount, scope)
+    return value if value is MISSING else (Decimal(int(value)) if isinstance(value, bool) else value)
+
+
+def _point_date(run: Run, point: str, start):
+    from ..expressions import add_months
+    p = run.contract.point(point)
+    base = start if p.anchor == "start" else (run.L.intervention_end or start)
+    return add_months(base, int(p.offset.value)) if p.offset is not None else base
+
+
+def _due(run: Run, date) -> bool:
+    return date <= run.as_of and (run.L.data_end is None or date <= run.L.data_end)
+
+
+def _flag_unobserved(run: Run, goal: m.Goal, cid: str, start, members: dict, measure: m.Measure) -> None:
+    """Flag each due point of the compared measure at which a group has no observed subject (LEDGER.md)."""
+    for point in measure.points:
+        if _due(run, _point_date(run, point, start)) and any(
+                frame[value_col(measure.id, point)].drop_nulls().len() == 0 for frame in members.values()):
+            run.raise_flag("no_observations", cid, goal.clause, {"goal": goal.id, "cohort": cid, "point": point},
+                           f"cohort {cid} at {point}: a group mean could not be formed; nothing is paid",
+                           note_code="no_observations_cohort", facts={"goal": goal.id, "cohort": cid, "point": point})

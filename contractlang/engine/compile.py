@@ -1,0 +1,330 @@
+"""The contract's expressions compiled to column expressions.
+
+`Compiler.compile(expr, point, cond)` turns one expression, evaluated at a point,
+into a `Col`: a Polars expression over a frame of subjects (a null is a missing
+value, which propagates through every operator as in `expressions.evaluate`),
+and records every ledger read it makes with the condition under which the
+row-by-row interpreter would make it (the arm of a `match`, the earlier point
+of a `previous()`), so that row accounting is exact.
+
+What cannot be computed exactly over columns (a quotient per subject) raises
+`Unsupported`; the caller then settles with the row-by-row interpreter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from fractions import Fraction
+
+import attrs
+import polars as pl
+
+from .. import model as m
+from ..expressions import MISSING, EvalError, _settled, quantity_value
+from .frames import line_col, value_col
+from .numbers import INT, Num, align, literal, rescale, round_num
+
+NUM, BOOL, STR, DATE = "num", "bool", "str", "date"
+
+
+class Unsupported(Exception):
+    """An expression the columnar engine cannot evaluate exactly."""
+
+
+@attrs.frozen
+class Col:
+    """A compiled expression: its kind and its column (`num` for numbers, `expr` otherwise)."""
+
+    kind: str
+    expr: pl.Expr | None = None
+    num: Num | None = None
+
+    @property
+    def column(self) -> pl.Expr:
+        return self.num.expr if self.kind == NUM else self.expr
+
+    def is_null(self) -> pl.Expr:
+        return self.column.is_null()
+
+
+def const(value) -> Col:
+    """A Python value (as the interpreter computes them) as a literal column."""
+    if value is MISSING or value is None:
+        return Col(STR, pl.lit(None, dtype=pl.Utf8))
+    if isinstance(value, bool):
+        return Col(BOOL, pl.lit(value))
+    if isinstance(value, Fraction):
+        value = _settled(value)
+        if isinstance(value, Fraction):
+            raise Unsupported("a fraction without a finite decimal expansion in a column")
+    if isinstance(value, (Decimal, int)):
+        return Col(NUM, num=literal(value))
+    if isinstance(value, dt.date):
+        return Col(DATE, pl.lit(value))
+    return Col(STR, pl.lit(str(value), dtype=pl.Utf8))
+
+
+def as_num(c: Col) -> Num:
+    """A value used as a number: true/false count as 1/0 (an outcome that is a condition)."""
+    if c.kind == NUM:
+        return c.num
+    if c.kind == BOOL:
+        return Num(c.expr.cast(INT), 0)
+    raise EvalError(f"an outcome must be a number or true/false, not a {c.kind}")
+
+
+def strict(result: pl.Expr, parts: list[Col]) -> pl.Expr:
+    """`result`, or missing where any part is missing (the interpreter's rule for and/or/between/max…)."""
+    nulls = pl.any_horizontal(*[p.is_null() for p in parts])
+    return pl.when(nulls).then(None).otherwise(result)
+
+
+@attrs.define
+class Read:
+    """A measure read at a point, under a condition (a row mask)."""
+
+    measure: str
+    point: str
+    cond: pl.Expr
+
+
+class Compiler:
+    """Compiles expressions for one kind of frame (a goal's subjects, a flag's households …)."""
+
+    def __init__(self, contract: m.Contract, scales: dict[str, int], lets=(), named=None, names=None,
+                 attributes=(), level: str = "persons"):
+        self.contract = contract
+        self.scales = scales
+        self.measures = {ms.id: ms for ms in contract.measures}
+        self.tables = {t.id: t for t in contract.tables}
+        self.roundings = {r.id: r for r in contract.roundings}
+        self.lets = {let.name: let.expr for let in lets}
+        self.named = named            # name -> Python value of a figure or metric, or None
+        self.names = dict(names or {})  # extra names -> Col (`this`)
+        self.attributes = set(attributes)
+        self.level = level
+        self.reads: list[Read] = []
+        self.checks: list[tuple[pl.Expr, str]] = []  # (row mask, message): an evaluation error where true
+
+    @property
+    def needed(self) -> set[tuple[str, str]]:
+        return {(r.measure, r.point) for r in self.reads}
+
+    # ---- names ------------------------------------------------------------------------------
+    def measure(self, name: str, point: str | None, cond: pl.Expr) -> Col:
+        ms = self.measures[name]
+        if point is None:
+            if len(ms.points) != 1:
+                raise EvalError(f"the measure '{name}' is taken at {', '.join(ms.points)}; say which with @point")
+            point = ms.points[0]
+        self.reads.append(Read(name, point, cond))
+        col = pl.col(value_col(name, point))
+        if ms.kind == "boolean":
+            return Col(BOOL, col)
+        if ms.kind in ("integer", "decimal"):
+            return Col(NUM, num=Num(col, self.scales.get(name, 0)))
+        return Col(STR, col)
+
+    def ref(self, name: str, point, cond) -> Col:
+        if name in self.names:
+            return self.names[name]
+        if name in self.lets:
+            return self.compile(self.lets[name], point, cond)
+        if name in self.measures:
+            return self.measure(name, point, cond)
+        if self.named is not None:
+            value = self.named(name)
+            if value is not None:
+                return const(value)
+        if name in self.attributes:
+            col = pl.col(f"@{name}")
+            if name in ("age", "school_grade"):
+                return Col(NUM, num=Num(col, 0))
+            if name in ("start_date", "end_date"):
+                return Col(DATE, col)
+            if name in ("ended", "replaced"):
+                return Col(BOOL, col)
+            return Col(STR, col)
+        return Col(STR, pl.lit(name, dtype=pl.Utf8))  # an enum value or symbol
+
+    # ---- expressions --------------------------------------------------------------------------
+    def compile(self, expr, point: str | None, cond: pl.Expr | None = None) -> Col:
+        cond = pl.lit(True) if cond is None else cond
+        t = type(expr)
+        if t is m.Quantity:
+            return Col(NUM, num=literal(quantity_value(expr)))
+        if t is m.Ref:
+            return self.ref(expr.name, point, cond)
+        if t is m.At:
+            return self.compile(expr.expr, expr.point, cond)
+        if t is m.DateLit:
+            return Col(DATE, pl.lit(expr.value))
+        if t is m.BoolOp:
+            parts = [self.compile(o, point, cond) for o in expr.operands]
+            if any(p.kind != BOOL for p in parts):
+                raise Unsupported("and/or of values that are not conditions")
+            combined = (pl.all_horizontal if expr.op == "and" else pl.any_horizontal)(*[p.expr for p in parts])
+            return Col(BOOL, strict(combined, parts))
+        if t is m.Binary:
+            return self.binary(expr, point, cond)
+        if t is m.In:
+            v = self.compile(expr.operand, point, cond)
+            if v.kind != STR:
+                raise Unsupported("`in {…}` of a value that is not an enum value")
+            return Col(BOOL, strict(v.expr.is_in(list(expr.values)), [v]))
+        if t is m.Between:
+            v, lo, hi = (self.compile(e, point, cond) for e in (expr.operand, expr.low, expr.high))
+            result = self.compare(">=", v, lo) & self.compare("<=", v, hi)
+            return Col(BOOL, strict(result, [v, lo, hi]))
+        if t is m.Not:
+            v = self.compile(expr.operand, point, cond)
+            if v.kind != BOOL:
+                raise Unsupported("`not` of a value that is not a condition")
+            return Col(BOOL, ~v.expr)
+        if t is m.Neg:
+            v = self.compile(expr.operand, point, cond)
+            if v.kind != NUM:
+                raise Unsupported("a minus sign before a value that is not a number")
+            return Col(NUM, num=Num(-v.num.expr, v.num.scale))
+        if t is m.Lookup:
+            return self.lookup(expr, point, cond)
+        if t is m.Call:
+            return self.call(expr, point, cond)
+        if t is m.Match:
+            return self.match(expr, point, cond)
+        raise EvalError(f"{t.__name__} cannot be used here")
+
+    def binary(self, expr: m.Binary, point, cond) -> Col:
+        op = expr.op
+        left = self.compile(expr.left, point, cond)
+        if (op in "+-" and left.kind == DATE and isinstance(expr.right, m.Quantity)
+                and expr.right.canonical_unit == "months"):
+            from .frames import add_months
+            months = int(expr.right.value)
+            return Col(DATE, add_months(left.expr, months if op == "+" else -months))
+        right = self.compile(expr.right, point, cond)
+        if op in ("+", "-", "*"):
+            if left.kind != NUM or right.kind != NUM:
+                raise Unsupported(f"'{op}' of values that are not numbers")
+            if op == "*":
+                return Col(NUM, num=Num(left.num.expr * right.num.expr, left.num.scale + right.num.scale))
+            a, b, s = align(left.num, right.num)
+            return Col(NUM, num=Num(a + b if op == "+" else a - b, s))
+        if op == "/":
+            raise Unsupported("a quotient per subject")
+        return Col(BOOL, self.compare(op, left, right))
+
+    def compare(self, op: str, left: Col, right: Col) -> pl.Expr:
+        if left.kind != right.kind:
+            raise Unsupported(f"a comparison of a {left.kind} with a {right.kind}")
+        if left.kind == NUM:
+            a, b, _ = align(left.num, right.num)
+        else:
+            if op not in ("==", "!=") and left.kind not in (DATE,):
+                raise Unsupported(f"'{op}' between values that are not numbers or dates")
+            a, b = left.expr, right.expr
+        return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+
+    def lookup(self, expr: m.Lookup, point, cond) -> Col:
+        key = self.compile(expr.key, point, cond)
+        if key.kind != STR:
+            raise Unsupported("a table looked up by a value that is not a row name")
+        table = self.tables[expr.table]
+        index = next(i for i, c in enumerate(table.columns) if c.id == expr.column)
+        cells = {r.id: r.cells[index] for r in table.rows}
+        self.checks.append((key.expr.is_not_null() & ~key.expr.is_in(list(cells)),
+                            f"table {table.id} has no row for a key read"))
+        values = {k: quantity_value(c) if isinstance(c, m.Quantity) else c.name if isinstance(c, m.Symbol) else None
+                  for k, c in cells.items()}
+        numbers = [v for v in values.values() if isinstance(v, Decimal)]
+        if numbers and len(numbers) != sum(v is not None for v in values.values()):
+            raise Unsupported(f"column {expr.column} of {table.id} mixes numbers and names")
+        if numbers:
+            scale = max(literal(v).scale for v in numbers)
+            mapping = {k: (int(v.scaleb(scale)) if v is not None else None) for k, v in values.items()}
+            return Col(NUM, num=Num(key.expr.replace_strict(mapping, default=None, return_dtype=INT), scale))
+        return Col(STR, key.expr.replace_strict(values, default=None, return_dtype=pl.Utf8))
+
+    def call(self, expr: m.Call, point, cond) -> Col:
+        f = expr.func
+        if f == "previous":
+            return self.previous(expr, point, cond)
+        if f in ("total", "mean", "deviation"):
+            raise EvalError(f"{f}() sums over the ledger; it can only be used in a figure")
+        if f == "round":
+            v = self.compile(expr.args[0], point, cond)
+            if v.kind != NUM:
+                raise Unsupported("round() of a value that is not a number")
+            rule = self.roundings[expr.args[1].name]
+            return Col(NUM, num=round_num(v.num, rule.places, rule.mode))
+        parts = [self.compile(a, point, cond) for a in expr.args]
+        if any(p.kind != NUM for p in parts):
+            raise Unsupported(f"{f}() of values that are not numbers")
+        if f == "abs":
+            return Col(NUM, num=Num(parts[0].num.expr.abs(), parts[0].num.scale))
+        if f in ("max", "min"):
+            s = max(p.num.scale for p in parts)
+            cols = [rescale(p.num, s) for p in parts]
+            combined = (pl.max_horizontal if f == "max" else pl.min_horizontal)(*cols)
+            return Col(NUM, num=Num(strict(combined, parts), s))
+        raise EvalError(f"unknown function {f}")
+
+    def previous(self, expr: m.Call, point, cond) -> Col:
+        """The latest observation of a measure before `point`, else the default (reads walk back from the latest)."""
+        name = expr.args[0].name
+        default = expr.args[1].name if len(expr.args) > 1 else None
+        ms = self.measures[name]
+        if ms.kind != "enum":
+            raise Unsupported("previous() of a measure that is not an enum")
+        earlier = ms.points[:ms.points.index(point)] if point in ms.points else ()
+        values = []
+        for p in reversed(earlier):
+            c = self.measure(name, p, cond)
+            values.append(c.expr)
+            cond = cond & c.expr.is_null()
+        return Col(STR, pl.coalesce(*values, pl.lit(default, dtype=pl.Utf8)))
+
+    def match(self, expr: m.Match, point, cond) -> Col:
+        subject = self.compile(expr.subject, point, cond)
+        if subject.kind != STR:
+            raise Unsupported("a match on a value that is not an enum value")
+        matched = pl.lit(False)
+        arms = []
+        for arm in expr.arms:
+            here = subject.expr.is_in(list(arm.values)) & ~matched
+            arms.append((here.fill_null(False), self.compile(arm.result, point, cond & here.fill_null(False))))
+            matched = matched | here
+        self.checks.append((subject.expr.is_not_null() & ~matched.fill_null(False),
+                            "no arm of the match covers the value read"))
+        kinds = {c.kind for _, c in arms}
+        if kinds <= {NUM, BOOL} and NUM in kinds:
+            nums = [as_num(c) for _, c in arms]
+            s = max(n.scale for n in nums)
+            results = [(w, rescale(n, s)) for (w, _), n in zip(arms, nums)]
+            return Col(NUM, num=Num(_chain(results, INT), s))
+        if len(kinds) != 1:
+            raise Unsupported("the arms of a match give values of different kinds")
+        kind = kinds.pop()
+        return Col(kind, _chain([(w, c.column) for w, c in arms], None))
+
+
+def _chain(arms, dtype) -> pl.Expr:
+    """when(arm 1) then … when(arm n) then …, missing where no arm applies."""
+    (w, r), *rest = arms
+    out = pl.when(w).then(r)
+    for w, r in rest:
+        out = out.when(w).then(r)
+    return out.otherwise(pl.lit(None, dtype=dtype) if dtype is not None else None)
+
+
+def line_reads(frame: pl.DataFrame, reads: list[Read]) -> pl.Series:
+    """The ledger lines (measurements.csv) the interpreter would have read on `frame`'s rows."""
+    parts = []
+    for r in reads:
+        col = line_col(r.measure, r.point)
+        if col in frame.columns:
+            parts.append(frame.lazy().filter(r.cond.fill_null(False)).select(pl.col(col).alias("line")).drop_nulls())
+    if not parts:
+        return pl.Series("line", [], dtype=pl.Int64)
+    return pl.concat(parts).unique().collect()["line"]

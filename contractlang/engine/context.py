@@ -1,0 +1,71 @@
+"""The state of one columnar settlement: inputs, and what the stages hand on."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from .. import model as m
+from .frames import Ledger
+
+
+def source_text(contract: m.Contract, node) -> str:
+    """The source text of an expression (joined into one line), or '' when it has no span."""
+    span = getattr(node, "span", None)
+    if span is None or not contract.source or span.end_line is None:
+        return ""
+    lines = contract.source.splitlines()[span.line - 1:span.end_line]
+    if not lines:
+        return ""
+    if len(lines) == 1:
+        return lines[0][span.column - 1:span.end_column - 1]
+    lines[0] = lines[0][span.column - 1:]
+    lines[-1] = lines[-1][:span.end_column - 1]
+    return " ".join(x.strip() for x in lines)
+
+
+def rule_text(contract: m.Contract, node) -> str:
+    """The whole source lines of a declaration (a goal's or flag's rule as the contract states it)."""
+    if node.span is None or not contract.source:
+        return ""
+    lines = contract.source.splitlines()
+    return "\n".join(lines[node.span.line - 1:(node.span.end_line or node.span.line)])
+
+
+class Run:
+    """One settlement in progress: the contract, the ledger's frames and the results of each stage."""
+
+    def __init__(self, contract: m.Contract, ledger, as_of: dt.date | None):
+        prog = contract.programme
+        self.contract = contract
+        self.ledger = ledger
+        self.as_of = as_of or (prog.data_collection_end if prog else None) or (
+            prog.intervention_end if prog else dt.date.today())
+        self.L = Ledger(contract, ledger, self.as_of)
+        self.goal_index = {g.id: i for i, g in enumerate(contract.goals)}
+        self.roundings = {r.id: r for r in contract.roundings}
+        self.tables = {t.id: t for t in contract.tables}
+        self.line_rounding = self.roundings.get("line") or m.Rounding(id="line", places=2, mode="half_up")
+        self.exclusions: list[tuple[tuple, dict]] = []   # (v1 order key, exclusion)
+        self.flags: list[dict] = []
+        self.used: list[pl.Series] = []                   # lines of measurements.csv read
+        self.imputed: dict[str, int] = {}
+        self.line_frames: list[pl.DataFrame] = []
+        self._texts: dict[int, str] = {}
+
+    def text(self, node) -> str:
+        if id(node) not in self._texts:
+            self._texts[id(node)] = source_text(self.contract, node)
+        return self._texts[id(node)]
+
+    def exclude(self, key: tuple, goal: str, subject, point, reason: str, detail: str, facts: dict) -> None:
+        self.exclusions.append((key, {"goal": goal, "subject": subject, "point": point, "reason": reason,
+                                      "detail": detail, "facts": facts}))
+
+    def raise_flag(self, fid, subject, clause, details, text, title=None, trace=None, note_code=None, facts=None):
+        note = {"kind": "note", "text": text}
+        if note_code is not None:
+            note.update(code=note_code, facts=facts or {})
+        self.flags.append({"id": fid, "title": title, "clause": clause, "subject": subject, "details": details,
+                           "trace": trace if trace is not None else [note]})

@@ -1,0 +1,245 @@
+"""The settled lines and results → the settlement document (docs/settlement-json.md).
+
+Nothing is computed here that the stages before did not: amounts are summed from
+the lines, texts are formatted."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import polars as pl
+
+import orjson
+
+from ..document import document_json, write_document_json
+from ..explain import due_date, header, money_map, period_of, public, reduction
+from ..expressions import _settled, show
+from fractions import Fraction
+from .context import Run
+from .goals import stay_facts, stay_text
+from .numbers import money, money_text
+
+
+def outcome_texts(lines: pl.DataFrame) -> pl.Series:
+    """Each line's outcome as the document writes it (every digit; a fraction to 50 digits)."""
+    pairs = lines.select("num", "den").unique()
+    texts = {(n, d): show(_settled(Fraction(n, d))) for n, d in pairs.iter_rows()}
+    keys = lines.select(pl.concat_str([pl.col("num").cast(pl.Utf8), pl.lit("/"), pl.col("den").cast(pl.Utf8)]))
+    mapping = {f"{n}/{d}": t for (n, d), t in texts.items()}
+    return keys.to_series().replace_strict(mapping, return_dtype=pl.Utf8)
+
+
+def build(run: Run, lines: pl.DataFrame, parties: list[str], goal_cap_cut: dict, return_cut: int,
+          results) -> dict:
+    c = run.contract
+    periods_rule = c.settlement.periods if c.settlement else "half-yearly"
+    due_rule = c.settlement.due if c.settlement else "end of following quarter"
+    dates = lines["date"].unique().to_list()
+    period = {d: period_of(d, periods_rule) for d in dates}
+    lines = lines.with_columns(
+        pl.col("date").replace_strict({d: p[0] for d, p in period.items()}, return_dtype=pl.Utf8).alias("period"),
+        outcome_texts(lines).alias("outcome"),
+        money_text(pl.col("gross")).alias("gross_text"), money_text(pl.col("after_goal_cap")).alias("agc_text"),
+        money_text(pl.col("amount")).alias("amount_text"))
+    t = c.tranches
+    split_cols = []
+    if t is not None:
+        for q in parties:
+            cols = [f"t{i}:{q}" for i, tr in enumerate(t.tranches) if q in _parties(t, i)]
+            present = pl.any_horizontal(*[pl.col(f"t{i}").is_not_null() for i, tr in enumerate(t.tranches)
+                                          if q in _parties(t, i)])
+            lines = lines.with_columns(pl.when(present).then(pl.sum_horizontal(*cols)).alias(f"split:{q}"))
+            split_cols.append(q)
+    else:
+        single = _single_recipient(c)
+        lines = lines.with_columns(pl.when(pl.col("amount") != 0).then(pl.col("amount")).alias(f"split:{single}"))
+        split_cols.append(single)
+    # Totals and periods
+    by_recipient = {}
+    for q in split_cols:
+        values = lines[f"split:{q}"].drop_nulls()
+        if values.len():
+            by_recipient[q] = int(values.sum())
+    by_payer = dict(lines.group_by("payer").agg(pl.col("amount").sum()).iter_rows())
+    totals_goal = dict(lines.group_by("goal").agg(pl.col("after_goal_cap").sum()).iter_rows())
+    period_rows = []
+    cumulative = 0
+    per = lines.group_by("period")
+    amounts = dict(per.agg(pl.col("amount").sum()).iter_rows())
+    by_goal = defaultdict(dict)
+    for p, g, v in lines.group_by("period", "goal").agg(pl.col("amount").sum()).iter_rows():
+        by_goal[p][g] = v
+    by_payer_p = defaultdict(dict)
+    for p, g, v in lines.group_by("period", "payer").agg(pl.col("amount").sum()).iter_rows():
+        by_payer_p[p][g] = v
+    by_recipient_p = defaultdict(dict)
+    for q in split_cols:
+        for p, v, n in lines.group_by("period").agg(pl.col(f"split:{q}").sum(), pl.col(f"split:{q}").count()
+                                                    .alias("n")).iter_rows():
+            if n:
+                by_recipient_p[p][q] = v
+    first_last = {p[0]: (p[1], p[2]) for p in period.values()}
+    for name in sorted(amounts):
+        cumulative += amounts[name]
+        first, last = first_last[name]
+        period_rows.append({"period": name, "start": first.isoformat(), "end": last.isoformat(),
+                            "due": due_date(last, due_rule).isoformat(), "amount": money(amounts[name]),
+                            "by_goal": _mm(by_goal[name]), "by_payer": _mm(by_payer_p[name]),
+                            "by_recipient": _mm(by_recipient_p[name]), "cumulative": money(cumulative)})
+    lines = lines.with_columns(line_json(run, lines, split_cols).alias("json"))
+    doc = {
+        **header(c, run.ledger.files, run.as_of, run.text),
+        "totals": {
+            "goals": {g.id: money(totals_goal.get(g.id, 0)) for g in c.goals},
+            "goal_cap_cut": {g.id: money(goal_cap_cut.get(g.id, 0)) for g in c.goals},
+            "return_cap_cut": money(return_cut),
+            "by_payer": _mm(by_payer),
+            "by_recipient": _mm(by_recipient),
+            "pool": money(sum(by_payer.values())),
+            "imputed": {g.id: run.imputed.get(g.id, 0) for g in c.goals},
+        },
+        "periods": period_rows,
+        "flags": sorted(run.flags, key=lambda f: (f["id"], str(f["subject"]), str(sorted(f["details"].items())))),
+        "exclusions": [e for _, e in sorted(run.exclusions, key=lambda ke: ke[0])],
+        **row_accounting(run),
+        "reports": {"relative_reduction": reduction(c, run.L.households.filter(pl.col("group") == "intervention").height),
+                    "metrics": [public(results.results[x.id]) for x in c.metrics],
+                    "figures": [public(results.results[x.id]) for x in c.figures]},
+    }
+    return Settlement(doc, lines)
+
+
+class Settlement:
+    """A settlement: the document without its lines, and the lines as columns with each line's JSON record."""
+
+    def __init__(self, head: dict, lines: pl.DataFrame):
+        self.head = head
+        self.lines = lines
+
+    def line_records(self):
+        for text in self.lines["json"]:
+            yield text.encode("utf-8")
+
+    def document(self) -> dict:
+        """The whole settlement document as one dict (the JSON document, parsed)."""
+        return {**self.head, "lines": [orjson.loads(text) for text in self.lines["json"]]}
+
+    def write_json(self, fh) -> None:
+        write_document_json(self.head, fh, {"lines": self.line_records()})
+
+    def json(self) -> bytes:
+        return document_json(self.head, {"lines": self.line_records()})
+
+
+def _mm(d: dict) -> dict:
+    return {k: money(v) for k, v in sorted(d.items())}
+
+
+def _parties(t, i: int) -> set[str]:
+    return {s.party for s in t.tranches[i].shares} | {t.remainder}
+
+
+def _single_recipient(c) -> str:
+    funders = [p.id for p in c.parties if p.role == "funder"]
+    return funders[0] if funders else "recipient"
+
+
+def _quoted(values: list[str]) -> dict[str, str]:
+    """Each string as a JSON string literal, exactly as the document writer writes it."""
+    return {v: orjson.dumps(v).decode() for v in values}
+
+
+def _json_str(col: str, lines: pl.DataFrame) -> pl.Expr:
+    """A text column as JSON string literals (escaped as the writer escapes), null as `null`."""
+    mapping = _quoted(lines[col].drop_nulls().unique().to_list())
+    return pl.col(col).replace_strict(mapping, default=None, return_dtype=pl.Utf8).fill_null("null")
+
+
+def _object(pairs: list[tuple[str, pl.Expr]]) -> pl.Expr:
+    """A JSON object of the pairs whose value is not null: `{"k":v,…}` (keys given sorted)."""
+    items = [pl.concat_str([pl.lit(orjson.dumps(k).decode() + ":"), v]) for k, v in pairs]
+    return pl.concat_str([pl.lit("{"), pl.concat_str(items, separator=",", ignore_nulls=True), pl.lit("}")])
+
+
+def _money_json(expr: pl.Expr) -> pl.Expr:
+    return pl.concat_str([pl.lit('"'), money_text(expr), pl.lit('"')])
+
+
+def line_json(run: Run, lines: pl.DataFrame, split_cols: list[str]) -> pl.Expr:
+    """Each line's compact record, as the document writer would write its dict (sorted keys, no spaces)."""
+    t = run.contract.tranches
+    parts = []
+    if t is not None:
+        for i, tr in enumerate(t.tranches):
+            split = _object([(q, _money_json(pl.col(f"t{i}:{q}"))) for q in sorted(_parties(t, i))])
+            part = pl.concat_str([pl.lit('{"amount":'), _money_json(pl.col(f"t{i}")), pl.lit(',"split":'), split,
+                                  pl.lit(f',"tranche":{tr.number}}}')])
+            parts.append(pl.when(pl.col(f"t{i}").is_not_null()).then(part))
+    tranche = (pl.concat_str([pl.lit("["), pl.concat_str(parts, separator=",", ignore_nulls=True), pl.lit("]")])
+               if parts else pl.lit("[]"))
+    split = _object([(q, pl.when(pl.col(f"split:{q}").is_not_null()).then(_money_json(pl.col(f"split:{q}"))))
+                     for q in sorted(split_cols)])
+    ids = pl.concat_str(["goal", pl.lit("/"), "subject", pl.lit("/"), "point"])
+    fields = [("after_goal_cap", _money_json(pl.col("after_goal_cap"))), ("amount", _money_json(pl.col("amount"))),
+              ("cut", pl.when(pl.col("amount") != pl.col("gross")).then(pl.lit("true")).otherwise(pl.lit("false"))),
+              ("date", pl.concat_str([pl.lit('"'), pl.col("date").dt.to_string("%Y-%m-%d"), pl.lit('"')])),
+              ("goal", _json_str("goal", lines)), ("gross", _money_json(pl.col("gross"))),
+              ("id", ids.replace_strict(_quoted(lines.select(ids).to_series().unique().to_list()),
+                                        return_dtype=pl.Utf8)),
+              ("imputed", pl.when(pl.col("imputed")).then(pl.lit("true")).otherwise(pl.lit("false"))),
+              ("outcome", _json_str("outcome", lines)), ("payer", _json_str("payer", lines)),
+              ("period", _json_str("period", lines)), ("point", _json_str("point", lines)),
+              ("split", split), ("subject", _json_str("subject", lines)), ("trace", pl.lit("[]")),
+              ("tranche", tranche)]
+    return _object(fields)
+
+
+def row_accounting(run: Run) -> dict:
+    """Every ledger row: used, or excluded with a reason."""
+    files = run.ledger.files
+    rows = {f["file"]: {"total": f["rows"], "used": f["rows"], "excluded": 0} for f in files}
+    excluded = []
+    if "measurements.csv" in rows:
+        used = pl.concat([s.cast(pl.Int64).rename("line") for s in run.used]).unique().to_frame() if run.used else (
+            pl.DataFrame(schema={"line": pl.Int64}))
+        L = run.L
+        unused = L.measurements.join(used, on="line", how="anti")
+        persons = L.all_persons.select("person_id", "household_id")
+        hh = L.all_households.join(L.households.select("household_id", "counting", "stay_end", "stay_needed"),
+                                   on="household_id", how="left")
+        unused = (unused.join(persons.rename({"person_id": "subject_id", "household_id": "_hid"}), on="subject_id",
+                              how="left")
+                  .with_columns(pl.coalesce("_hid", "subject_id").alias("_hid"))
+                  .join(hh.rename({"household_id": "_hid", "line": "_hline", "start": "_start", "group": "_group"})
+                        .select("_hid", "_start", "_group", "counting", "stay_end", "stay_needed"), on="_hid", how="left")
+                  .sort("line"))
+        as_of, min_stay = run.as_of, L.min_stay
+        not_read: dict = {}
+        for r in unused.iter_rows(named=True):
+            hid = r["_hid"]
+            if r["_start"] > as_of:
+                reason, detail = "not_started", f"household {hid} starts {r['_start']}, after {as_of}"
+                facts = {"household": hid, "start": r["_start"].isoformat(), "as_of": as_of.isoformat()}
+            elif r["_group"] == "intervention" and not r["counting"]:
+                stay = {"start": r["_start"], "counting": False, "stay_end": r["stay_end"],
+                        "stay_needed": r["stay_needed"], "min_stay": min_stay}
+                reason, detail = "not_counting", f"household {hid} {stay_text(stay)}"
+                facts = {"household": hid, **stay_facts(stay)}
+            elif r["date"] is not None and r["date"] > as_of:
+                reason, detail = "not_due", f"measured {r['date']}, after {as_of}"
+                facts = {"measured": r["date"].isoformat(), "as_of": as_of.isoformat()}
+            else:
+                key = (r["measure"], r["point"])
+                if key not in not_read:
+                    not_read[key] = (f"no goal, flag or comparison of the contract reads {key[0]} at {key[1]} for "
+                                     "this subject (eligibility, point not due, or not needed)",
+                                     {"measure": key[0], "point": key[1]})
+                reason, (detail, facts) = "not_read", not_read[key]
+            excluded.append({"file": "measurements.csv", "line": r["line"], "reason": reason, "detail": detail,
+                             "facts": facts})
+        rows["measurements.csv"]["excluded"] = len(excluded)
+        rows["measurements.csv"]["used"] -= len(excluded)
+    return {"rows": rows, "row_exclusions": excluded}
+
+
+__all__ = ["build", "Settlement", "row_accounting"]

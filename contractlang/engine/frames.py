@@ -1,0 +1,237 @@
+"""The ledger as columns: households and persons with the attributes a contract reads,
+point dates and due-ness, and the observed values of every measure, typed.
+
+Attribute columns are named `@name` (`@age`, `@start_date`, …); a measure's value at a
+point is `v:measure@point` and the ledger line it came from `l:measure@point`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import polars as pl
+
+from .. import model as m
+from .numbers import INT, places, scaled
+
+HOUSEHOLD_ATTRIBUTES = ("start_date", "end_date", "end_reason", "ended", "replaced", "cohort", "group")
+PERSON_ATTRIBUTES = ("age", "school_grade")
+
+
+def value_col(measure: str, point: str) -> str:
+    return f"v:{measure}@{point}"
+
+
+def line_col(measure: str, point: str) -> str:
+    return f"l:{measure}@{point}"
+
+
+def ledger_frames(ledger):
+    """The ledger's frames (`ledger.frames`), or frames built from its rows for a ledger read without them."""
+    frames = getattr(ledger, "frames", None)
+    if frames is not None:
+        return frames.households, frames.persons, frames.cohorts, frames.measurements
+    hh = pl.DataFrame(
+        {"household_id": [h.id for h in ledger.households.values()],
+         "group": [h.group for h in ledger.households.values()],
+         "start": [h.start for h in ledger.households.values()],
+         "end": [h.end for h in ledger.households.values()],
+         "end_reason": [h.end_reason for h in ledger.households.values()],
+         "replaces": [h.replaces for h in ledger.households.values()],
+         "cohort": [h.cohort for h in ledger.households.values()],
+         "line": [h.line for h in ledger.households.values()]},
+        schema={"household_id": pl.Utf8, "group": pl.Utf8, "start": pl.Date, "end": pl.Date, "end_reason": pl.Utf8,
+                "replaces": pl.Utf8, "cohort": pl.Utf8, "line": pl.Int64})
+    pp = pl.DataFrame(
+        {"person_id": [p.id for p in ledger.persons.values()],
+         "household_id": [p.household for p in ledger.persons.values()],
+         "birth": [p.birth for p in ledger.persons.values()],
+         "grade": [p.grade for p in ledger.persons.values()],
+         "line": [p.line for p in ledger.persons.values()]},
+        schema={"person_id": pl.Utf8, "household_id": pl.Utf8, "birth": pl.Date, "grade": pl.Int64, "line": pl.Int64})
+    co = pl.DataFrame({"cohort": list(ledger.cohorts), "start": [v[0] for v in ledger.cohorts.values()],
+                       "line": [v[1] for v in ledger.cohorts.values()]},
+                      schema={"cohort": pl.Utf8, "start": pl.Date, "line": pl.Int64})
+    vals = ledger.values
+    me = pl.DataFrame(
+        {"subject_id": [k[0] for k in vals], "measure": [k[1] for k in vals], "point": [k[2] for k in vals],
+         "date": [o.date for o in vals.values()], "value": [_text(o.value) for o in vals.values()],
+         "line": [o.line for o in vals.values()]},
+        schema={"subject_id": pl.Utf8, "measure": pl.Utf8, "point": pl.Utf8, "date": pl.Date, "value": pl.Utf8,
+                "line": pl.Int64})
+    return hh, pp, co, me.sort("line")
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def add_months(expr: pl.Expr, months: int) -> pl.Expr:
+    """Calendar months added to a date column, clamped to the month's last day (as expressions.add_months)."""
+    return expr if months == 0 else expr.dt.offset_by(f"{months}mo")
+
+
+def age_at(birth: pl.Expr, day: pl.Expr) -> pl.Expr:
+    """Whole years of age on `day`."""
+    def md(d: pl.Expr) -> pl.Expr:
+        return d.dt.month().cast(pl.Int32) * 100 + d.dt.day().cast(pl.Int32)
+    before = md(day) < md(birth)
+    return (day.dt.year() - birth.dt.year() - before.cast(pl.Int32)).cast(INT)
+
+
+def _dtype(ms: m.Measure):
+    return pl.Boolean if ms.kind == "boolean" else INT if ms.kind in ("integer", "decimal") else pl.Utf8
+
+
+class Ledger:
+    """The frames of one settlement: who exists and counts at the settlement date, and the typed values."""
+
+    def __init__(self, contract: m.Contract, ledger, as_of: dt.date):
+        self.contract = contract
+        self.as_of = as_of
+        prog = contract.programme
+        self.intervention_end = prog.intervention_end if prog else None
+        self.data_end = prog.data_collection_end if prog else None
+        self.min_stay = int(prog.minimum_stay.value) if prog and prog.minimum_stay else 0
+        hh, pp, co, me = ledger_frames(ledger)
+        self.measurements = me
+        self.cohorts = co
+        self.all_households = hh
+        self.all_persons = pp
+        self.households = self._households(hh)
+        self.persons = self._persons(pp)
+        self.measures = {ms.id: ms for ms in contract.measures}
+        self.scales = self._scales(me)
+        self.wide = {"person": self._wide(me, "person"), "household": self._wide(me, "household")}
+
+    # ---- households and persons ---------------------------------------------------------
+    def _households(self, hh: pl.DataFrame) -> pl.DataFrame:
+        """Households started by the settlement date, with their attributes and `counting`."""
+        as_of = pl.lit(self.as_of)
+        replacer = (hh.filter(pl.col("replaces").is_not_null())
+                    .sort("line").group_by("replaces", maintain_order=True)
+                    .agg(pl.col("household_id").first().alias("replaced_by"), pl.col("start").first().alias("_rstart"))
+                    .rename({"replaces": "household_id"}))
+        ends = [as_of] + ([pl.lit(self.intervention_end)] if self.intervention_end else [])
+        stay_end = pl.min_horizontal(*ends, pl.col("end"))
+        needed = add_months(pl.col("start"), self.min_stay)
+        ended = pl.col("end").is_not_null() & (pl.col("end") <= as_of)
+        return (hh.filter(pl.col("start") <= as_of)
+                .join(replacer, on="household_id", how="left")
+                .with_columns(
+                    stay_end.alias("stay_end"), needed.alias("stay_needed"),
+                    ((pl.col("group") == "intervention") & (stay_end >= needed)).alias("counting"),
+                    pl.col("start").alias("@start_date"),
+                    pl.when(ended).then(pl.col("end")).alias("@end_date"),
+                    pl.when(ended).then(pl.col("end_reason")).alias("@end_reason"),
+                    ended.alias("@ended"),
+                    (pl.col("replaced_by").is_not_null() & (pl.col("_rstart") <= as_of)).alias("@replaced"),
+                    pl.col("cohort").alias("@cohort"),
+                    pl.col("group").alias("@group"))
+                .drop("_rstart")
+                .sort("household_id"))
+
+    def _persons(self, pp: pl.DataFrame) -> pl.DataFrame:
+        """Persons of the households started by the settlement date, with their own and their household's attributes."""
+        return (pp.rename({"line": "person_line"})
+                .join(self.households, on="household_id", how="inner")
+                .with_columns(age_at(pl.col("birth"), pl.col("start")).alias("@age"),
+                              pl.col("grade").cast(INT).alias("@school_grade"))
+                .sort("household_id", "person_id"))
+
+    def subjects(self, level: str) -> pl.DataFrame:
+        """One row per subject of a level (`persons`/`person` or `households`), `subject_id` first."""
+        if level in ("persons", "person"):
+            return self.persons.with_columns(pl.col("person_id").alias("subject_id"))
+        return self.households.with_columns(pl.col("household_id").alias("subject_id"))
+
+    # ---- measures -------------------------------------------------------------------------
+    def _scales(self, me: pl.DataFrame) -> dict[str, int]:
+        """The decimal places each numeric measure needs to hold every observed value exactly."""
+        scales, self._numbers = {}, {}
+        for ms in self.measures.values():
+            if ms.kind in ("integer", "decimal"):
+                texts = me.filter(pl.col("measure") == ms.id)["value"].unique().to_list()
+                scales[ms.id] = scale = max((places(Decimal(t)) for t in texts), default=0)
+                self._numbers[ms.id] = {t: scaled(Decimal(t), scale) for t in texts}
+        return scales
+
+    def typed(self, measure: m.Measure, text: pl.Expr) -> pl.Expr:
+        """A measure's value text as its type: enum text, boolean, or a scaled whole number (Num)."""
+        if measure.kind == "boolean":
+            return text == "true"
+        if measure.kind in ("integer", "decimal"):
+            return text.replace_strict(self._numbers[measure.id], default=None, return_dtype=INT)
+        return text
+
+    def _wide(self, me: pl.DataFrame, level: str) -> pl.DataFrame:
+        """One row per subject of a level, a value and a line column per measure and point."""
+        ids = {ms.id for ms in self.measures.values() if ms.level == level}
+        part = me.filter(pl.col("measure").is_in(sorted(ids)))
+        frame = part.select("subject_id").unique().sort("subject_id")
+        columns = []
+        for ms in self.measures.values():
+            if ms.level != level:
+                continue
+            for point in ms.points:
+                columns.append((ms, point))
+        if not columns:
+            return frame
+        keyed = part.with_columns(pl.concat_str(["measure", pl.lit("@"), "point"]).alias("key"))
+        values = keyed.pivot(on="key", index="subject_id", values="value", aggregate_function="first")
+        lines = keyed.pivot(on="key", index="subject_id", values="line", aggregate_function="first")
+        out = frame.join(values, on="subject_id", how="left").join(
+            lines.rename({c: f"l:{c}" for c in lines.columns if c != "subject_id"}), on="subject_id", how="left")
+        exprs = []
+        for ms, point in columns:
+            key = f"{ms.id}@{point}"
+            if key in out.columns:
+                exprs.append(self.typed(ms, pl.col(key)).alias(value_col(ms.id, point)))
+                exprs.append(pl.col(f"l:{key}").alias(line_col(ms.id, point)))
+            else:
+                exprs.append(pl.lit(None, dtype=_dtype(ms)).alias(value_col(ms.id, point)))
+                exprs.append(pl.lit(None, dtype=pl.Int64).alias(line_col(ms.id, point)))
+        return out.select("subject_id", *exprs)
+
+    def with_values(self, frame: pl.DataFrame, level: str, needed: set[tuple[str, str]]) -> pl.DataFrame:
+        """`frame` (with `subject_id`) joined with the value and line columns of the (measure, point) pairs needed.
+
+        A person reads a household measure of its household; a household has no person measures (missing)."""
+        persons = level in ("persons", "person")
+        for measure_level, key in (("person", "subject_id"), ("household", "household_id" if persons else "subject_id")):
+            pairs = sorted((mid, p) for mid, p in needed if self.measures[mid].level == measure_level)
+            if not pairs:
+                continue
+            if measure_level == "person" and not persons:
+                ms = {mid: self.measures[mid] for mid, _ in pairs}
+                frame = frame.with_columns(*[c for mid, p in pairs for c in (
+                    pl.lit(None, dtype=_dtype(ms[mid])).alias(value_col(mid, p)),
+                    pl.lit(None, dtype=pl.Int64).alias(line_col(mid, p)))])
+                continue
+            wide = self.wide[measure_level]
+            cols = [c for mid, p in pairs for c in (value_col(mid, p), line_col(mid, p))]
+            frame = frame.join(wide.select(pl.col("subject_id").alias(key), *cols), on=key, how="left")
+        return frame
+
+    # ---- points ---------------------------------------------------------------------------
+    def point_date(self, point_id: str, start: pl.Expr, end: pl.Expr | None) -> pl.Expr:
+        """The date of a point for each row: from `start` (or the household's end), plus whole months."""
+        p = self.contract.point(point_id)
+        if p.anchor == "start":
+            base = start
+        else:
+            fallback = pl.lit(self.intervention_end) if self.intervention_end else start
+            base = pl.coalesce(end, fallback) if end is not None else fallback
+        return add_months(base, int(p.offset.value)) if p.offset is not None else base
+
+    def due(self, date: pl.Expr) -> pl.Expr:
+        cond = date <= pl.lit(self.as_of)
+        return cond & (date <= pl.lit(self.data_end)) if self.data_end else cond
+
+    @property
+    def limit(self) -> dt.date:
+        """The last date a point may fall on to be due."""
+        return min(self.as_of, self.data_end or self.as_of)

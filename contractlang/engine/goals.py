@@ -1,0 +1,220 @@
+"""Goals paid per subject: who counts and is eligible, point dates and due-ness, the
+outcome over columns, imputation of missing outcomes, and the price of each line."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+import polars as pl
+
+from .. import model as m
+from ..expressions import EvalError, _settled, arith, round_decimal
+from .compile import Compiler, Unsupported, as_num, line_reads
+from .context import Run
+from .frames import HOUSEHOLD_ATTRIBUTES, PERSON_ATTRIBUTES
+from .numbers import INT, MONEY_SCALE, Num, literal, round_div, scaled
+
+LINE_SCHEMA = {"goal": pl.Utf8, "goal_index": pl.Int32, "k1": pl.Utf8, "k2": pl.Utf8, "point_index": pl.Int32,
+               "subject": pl.Utf8, "point": pl.Utf8, "date": pl.Date, "payer": pl.Utf8, "num": INT, "den": INT,
+               "gross": INT, "imputed": pl.Boolean, "household": pl.Utf8}
+
+
+def attributes(level: str) -> tuple[str, ...]:
+    return (*PERSON_ATTRIBUTES, *HOUSEHOLD_ATTRIBUTES) if level in ("persons", "person") else HOUSEHOLD_ATTRIBUTES
+
+
+def where_mask(run: Run, where, level: str) -> pl.Expr:
+    """A goal's or metric's `where` over its subjects' attributes (a missing value is not eligible)."""
+    if where is None:
+        return pl.lit(True)
+    compiler = Compiler(run.contract, run.L.scales, attributes=attributes(level), level=level)
+    compiler.measures = {}  # eligibility reads attributes only (as the interpreter's `eligible`)
+    col = compiler.compile(where, None)
+    return col.column.fill_null(False)
+
+
+def stay_facts(row: dict) -> dict:
+    """The facts of a household's minimum stay (`counting`), as the interpreter records them."""
+    months = row["min_stay"]
+    if row["counting"]:
+        return {"start": row["start"].isoformat(), "stay_months": months, "stay_reached": row["stay_needed"].isoformat()}
+    return {"start": row["start"].isoformat(), "stay_months": months, "stay_end": row["stay_end"].isoformat(),
+            "needed": row["stay_needed"].isoformat()}
+
+
+def stay_text(row: dict) -> str:
+    months = row["min_stay"]
+    if row["counting"]:
+        return f"started {row['start']}; stay reached {months} months on {row['stay_needed']}"
+    return f"started {row['start']}; stay ended {row['stay_end']} before reaching {months} months ({row['stay_needed']})"
+
+
+class Price:
+    """A goal's price: a constant, or a number column read for each line."""
+
+    def __init__(self, run: Run, goal: m.Goal, compiler: Compiler, point: str):
+        amount = goal.rate.amount
+        self.constant: Decimal | None = None
+        self.col: Num | None = None
+        self.reads: list = []
+        if type(amount) is m.Quantity:
+            self.constant = amount.value
+        else:
+            start = len(compiler.reads)
+            self.col = as_num(compiler.compile(amount, point, pl.col("_line")))  # read only for the lines
+            self.reads = compiler.reads[start:]
+            del compiler.reads[start:]
+
+
+def gross_expr(num: pl.Expr, den: pl.Expr, rate: Num, rounding: m.Rounding) -> pl.Expr:
+    """round(num/den × rate) to the line rounding's places, in øre."""
+    p = rounding.places
+    if p > MONEY_SCALE:
+        raise Unsupported("a line rounding finer than øre")
+    n = num * rate.expr * pl.lit(10 ** p, dtype=INT)
+    d = den * pl.lit(10 ** rate.scale, dtype=INT)
+    return round_div(n, d, rounding.mode) * pl.lit(10 ** (MONEY_SCALE - p), dtype=INT)
+
+
+def gross_value(value, rate: Decimal, rounding: m.Rounding) -> int:
+    """round(value × rate) in øre, computed in Python for one value (an imputed mean, a cohort's outcome)."""
+    return scaled(round_decimal(arith("*", value, rate), rounding.places, rounding.mode), MONEY_SCALE)
+
+
+def settle_subject_goal(run: Run, goal: m.Goal) -> None:
+    L, gi = run.L, run.goal_index[goal.id]
+    subjects = L.subjects(goal.level).filter(pl.col("group") == "intervention")
+    subjects = subjects.with_columns(pl.lit(L.min_stay).alias("min_stay"))
+    # Not counting: each subject of a household whose stay has not reached the minimum.
+    for row in subjects.filter(~pl.col("counting")).iter_rows(named=True):
+        hid = row["household_id"]
+        run.exclude((gi, 0, hid, row["subject_id"], -1), goal.id, row["subject_id"], None, "not_counting",
+                    f"household {hid} {stay_text(row)}", {"household": hid, **stay_facts(row)})
+    counting = subjects.filter(pl.col("counting")).with_columns(where_mask(run, goal.where, goal.level).alias("_eligible"))
+    if goal.where is not None:
+        cond = run.text(goal.where)
+        for row in counting.filter(~pl.col("_eligible")).iter_rows(named=True):
+            if goal.level in ("persons", "person"):
+                grade = "none" if row["grade"] is None else row["grade"]
+                detail = f"age {row['@age']} at start, school grade {grade}: does not satisfy {cond}"
+                facts = {"age": int(row["@age"]), "grade": row["grade"], "condition": cond}
+            else:
+                detail, facts = f"does not satisfy {cond}", {"condition": cond}
+            run.exclude((gi, 0, row["household_id"], row["subject_id"], -1), goal.id, row["subject_id"], None,
+                        "not_eligible", detail, facts)
+    eligible = counting.filter(pl.col("_eligible"))
+    frames = []
+    for j, point in enumerate(goal.points):
+        date = L.point_date(point, pl.col("start"), pl.col("end"))
+        at = eligible.with_columns(date.alias("date"))
+        limit = L.limit
+        for row in at.filter(~L.due(pl.col("date"))).select("household_id", "subject_id", "date").iter_rows():
+            hid, sid, d = row
+            run.exclude((gi, 0, hid, sid, j), goal.id, sid, point, "not_due", f"{point} falls on {d}, after {limit}",
+                        {"point": point, "date": d.isoformat(), "limit": limit.isoformat()})
+        frames.append(_evaluate_point(run, goal, j, point, at.filter(L.due(pl.col("date")))))
+    _impute_and_price(run, goal, gi, [f for f in frames if f is not None])
+
+
+def _evaluate_point(run: Run, goal: m.Goal, j: int, point: str, frame: pl.DataFrame):
+    """The outcome of every due subject at one point, with the price where it is read per line."""
+    compiler = Compiler(run.contract, run.L.scales, lets=goal.lets, named=run.named_value,
+                        attributes=attributes(goal.level), level=goal.level)
+    outcome = as_num(compiler.compile(goal.outcome, point))
+    price = Price(run, goal, compiler, point)
+    needed = compiler.needed | {(r.measure, r.point) for r in price.reads}
+    frame = run.L.with_values(frame, goal.level, needed)
+    checks = [mask.alias(f"_check{i}") for i, (mask, _) in enumerate(compiler.checks)]
+    frame = frame.with_columns(outcome.expr.alias("num"), pl.lit(10 ** outcome.scale, dtype=INT).alias("den"),
+                               pl.lit(j, dtype=pl.Int32).alias("point_index"), pl.lit(point).alias("point"),
+                               *checks)
+    for i, (_, message) in enumerate(compiler.checks):
+        if frame[f"_check{i}"].any():
+            raise EvalError(message)
+    return frame, compiler, price
+
+
+def _impute_and_price(run: Run, goal: m.Goal, gi: int, evaluated: list) -> None:
+    rule = goal.missing
+    rounding = run.line_rounding
+    parts = []
+    for frame, compiler, price in evaluated:
+        point = frame["point"][0] if frame.height else None
+        observed = frame.filter(pl.col("num").is_not_null())
+        n = observed.height
+        total = observed["num"].sum() if n else 0
+        scale_den = frame["den"][0] if frame.height else 1
+        mean = _settled(Fraction(int(total), n * int(scale_den))) if n else None
+        missing = pl.col("num").is_null()
+        exempt = rule is not None and rule.exempt == "replaced"
+        if rule is None or rule.method in ("none", "observed only"):
+            drop = missing
+        else:
+            drop = missing & pl.col("@replaced") if exempt else pl.lit(False)
+        frame = frame.with_columns(drop.alias("_drop"), (missing & ~drop).alias("imputed"))
+        for row in frame.filter(pl.col("_drop")).iter_rows(named=True):
+            _missing_exclusion(run, goal, gi, row, rule, exempt)
+        lines = frame.filter(~pl.col("_drop"))
+        imputed_n = lines["imputed"].sum()
+        if imputed_n:
+            run.imputed[goal.id] = run.imputed.get(goal.id, 0) + imputed_n
+            if rule.method == "zero":
+                value = Decimal(0)
+            elif n:
+                value = mean
+            else:
+                value = Decimal(0)
+                for _ in range(imputed_n):
+                    run.raise_flag("no_observations", None, goal.clause, {"goal": goal.id, "point": point},
+                                   f"no subject observed for {goal.id} at {point}; imputed 0",
+                                   note_code="no_observations_imputed", facts={"goal": goal.id, "point": point})
+            frac = Fraction(value)
+            lines = lines.with_columns(
+                pl.when(pl.col("imputed")).then(pl.lit(frac.numerator, dtype=INT)).otherwise(pl.col("num")).alias("num"),
+                pl.when(pl.col("imputed")).then(pl.lit(frac.denominator, dtype=INT)).otherwise(pl.col("den")).alias("den"))
+        lines = lines.with_columns(pl.lit(True).alias("_line"))
+        if price.constant is not None:
+            lines = lines.with_columns(gross_expr(pl.col("num"), pl.col("den"), literal(price.constant), rounding)
+                                       .alias("gross"))
+        else:
+            lines = lines.with_columns(price.col.expr.alias("_rate"))
+            for row in lines.filter(pl.col("_rate").is_null()).iter_rows(named=True):
+                text = run.text(goal.rate.amount)
+                run.exclude((gi, 1, row["household_id"], row["subject_id"], row["point_index"]), goal.id,
+                            row["subject_id"], row["point"], "rate_missing",
+                            f"the price '{text}' reads a value that is missing for this subject", {"price": text})
+            lines = lines.with_columns((pl.col("_rate").is_not_null()).alias("_line"))
+            lines = lines.with_columns(gross_expr(pl.col("num"), pl.col("den"), Num(pl.col("_rate"), price.col.scale),
+                                                  rounding).alias("gross"))
+        run.used.append(line_reads(frame, compiler.reads))
+        run.used.append(line_reads(lines, price.reads))
+        parts.append(lines.filter(pl.col("_line")).select(
+            pl.lit(goal.id).alias("goal"), pl.lit(gi, dtype=pl.Int32).alias("goal_index"),
+            pl.col("household_id").alias("k1"), pl.col("subject_id").alias("k2"), "point_index",
+            pl.col("subject_id").alias("subject"), "point", "date", pl.lit(goal.payer, dtype=pl.Utf8).alias("payer"),
+            "num", "den", "gross", "imputed", pl.col("household_id").alias("household")))
+    if parts:
+        run.line_frames.append(pl.concat(parts).sort("k1", "k2", "point_index"))
+
+
+def _missing_exclusion(run: Run, goal: m.Goal, gi: int, row: dict, rule, exempt: bool) -> None:
+    hid, date = row["household_id"], row["date"]
+    end = row["end"]
+    ended = end is not None and end <= date
+    if ended:
+        reason = f"household {hid} ended ({row['end_reason']}) on {end}, before the point ({date})"
+        facts = {"missing": "ended", "household": hid, "end_reason": row["end_reason"], "end": end.isoformat(),
+                 "point_date": date.isoformat()}
+    else:
+        reason, facts = "no measurement row for a due point", {"missing": "no_row"}
+    replaced = row["@replaced"]
+    exemption = None
+    if exempt:
+        exemption = (f"household replaced by {row['replaced_by']} (no correction)" if replaced
+                     else "household not replaced: the exemption does not apply")
+        facts.update({"exemption": "replaced", "replaced_by": row["replaced_by"]} if replaced
+                     else {"exemption": "not_replaced"})
+    why = "replaced_no_correction" if replaced and exempt else "missing_not_replaced"
+    run.exclude((gi, 1, hid, row["subject_id"], row["point_index"]), goal.id, row["subject_id"], row["point"], why,
+                reason + (f"; {exemption}" if exemption else ""), facts)

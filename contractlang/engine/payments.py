@@ -1,0 +1,132 @@
+"""Caps, the return cap and tranches over the ordered lines, as running totals.
+
+A cap keeps a running total of what it let through; a line is cut to what is left
+under the limit. With the lines in cap order that is `min(cumsum, limit)` per cap
+(and per year or subject where the cap says so), and a line's amount after the cap
+is the step of that running total. A line meeting a cap never goes below zero.
+The pool is the running total of every final amount; a tranche takes the part of a
+line that falls between its thresholds.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+
+from .. import model as m
+from ..expressions import round_decimal
+from .context import Run
+from .numbers import INT, MONEY_SCALE, scaled, to_value
+
+HUNDRED = Decimal(100)
+
+
+def order_lines(run: Run, lines: pl.DataFrame) -> pl.DataFrame:
+    """Lines in cap order: date, then goal (contract order), then subject; ties keep the order of evaluation."""
+    return (lines.sort("goal_index", "k1", "k2", "point_index")
+            .sort("date", "goal_index", "subject", maintain_order=True)
+            .with_columns(pl.int_range(pl.len()).alias("seq")))
+
+
+def _capped(frame: pl.DataFrame, limit: int, over: list[str] | None) -> pl.DataFrame:
+    """`_after`: what a cap lets through of each line of `frame` (in cap order): the step of
+    min(running total, limit), per period where `over` names one; a line is never below 0 after a cap."""
+    a = pl.max_horizontal(pl.col("_amount"), pl.lit(0, dtype=INT))
+    running = a.cum_sum() if not over else a.cum_sum().over(over)
+    frame = frame.with_columns(pl.min_horizontal(running, pl.lit(limit, dtype=INT)).alias("_run"))
+    before = pl.col("_run").shift(1, fill_value=0)
+    return frame.with_columns((pl.col("_run") - (before.over(over) if over else before)).alias("_after")).drop("_run")
+
+
+def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
+    """Goal and payer caps, then the return cap; returns the lines with `after_goal_cap` and `amount`."""
+    c = run.contract
+    goal_ids = {g.id for g in c.goals}
+    lines = lines.with_columns(pl.col("gross").alias("_amount"), pl.lit(0, dtype=INT).alias("_cut"))
+    # Each line meets its goal's caps, then its payer's, each in contract order.
+    ordered = [cap for cap in c.caps if cap.goal in goal_ids] + [cap for cap in c.caps if cap.goal not in goal_ids]
+    for cap in ordered:
+        on = "goal" if cap.goal in goal_ids else "payer"
+        meets = pl.col(on) == cap.goal
+        part = lines.filter(meets)
+        if part.height == 0:
+            continue
+        over = None
+        if cap.per in ("year", "years"):
+            part = part.with_columns(pl.col("date").dt.year().alias("_period"))
+            over = ["_period"]
+        elif cap.per == "subject":
+            part = part.with_columns(pl.col("subject").alias("_period"))
+            over = ["_period"]
+        limit = scaled(cap.amount.value, MONEY_SCALE)
+        part = _capped(part, limit, over)
+        part = part.with_columns((pl.col("_cut") + pl.col("_amount") - pl.col("_after")).alias("_cut"),
+                                 pl.col("_after").alias("_amount")).drop("_after", "_period", strict=False)
+        lines = pl.concat([lines.filter(~meets), part]).sort("seq")
+    lines = lines.with_columns(pl.col("_amount").alias("after_goal_cap"))
+    goal_cap_cut = dict(lines.group_by("goal").agg(pl.col("_cut").sum()).iter_rows())
+    rc = c.return_cap
+    return_cut = 0
+    if rc is not None:
+        meets = (pl.col("payer") == rc.payer) & pl.col("goal").is_in(list(rc.goals))
+        part = lines.filter(meets)
+        if part.height:
+            part = _capped(part, scaled(rc.amount.value, MONEY_SCALE), None)
+            return_cut = int((part["_amount"] - part["_after"]).sum())
+            part = part.with_columns(pl.col("_after").alias("_amount")).drop("_after")
+            lines = pl.concat([lines.filter(~meets), part]).sort("seq")
+    lines = lines.rename({"_amount": "amount"}).drop("_cut")
+    return lines, goal_cap_cut, return_cut
+
+
+def split(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """Each line's parts in the tranches and their split between recipients: columns `t{i}` (the part in
+    tranche i, null when the line has no part there) and `t{i}:{party}`; returns the frame and the parties."""
+    t = run.contract.tranches
+    lines = lines.with_columns((pl.col("amount").cum_sum() - pl.col("amount")).alias("pool_before"))
+    if t is None:
+        return lines, []
+    rule = run.roundings.get(t.rounding) or m.Rounding(id=t.rounding, places=2, mode="half_up")
+    a, p = pl.col("amount"), pl.col("pool_before")
+    lower = None  # the first tranche takes everything below its threshold
+    parties = sorted({s.party for tr in t.tranches for s in tr.shares} | {t.remainder})
+    for i, tranche in enumerate(t.tranches):
+        upper = scaled(tranche.until.value, MONEY_SCALE) if tranche.until is not None else None
+        start = p if lower is None else pl.max_horizontal(p, pl.lit(lower, dtype=INT))
+        end = p + a if upper is None else pl.min_horizontal(p + a, pl.lit(upper, dtype=INT))
+        overlap = end - start
+        inside = pl.lit(True)
+        if lower is not None:
+            inside = inside & (p >= pl.lit(lower, dtype=INT))
+        if upper is not None:
+            inside = inside & (p < pl.lit(upper, dtype=INT))
+        portion = pl.when(a > 0).then(pl.when(overlap > 0).then(overlap)).otherwise(pl.when(inside).then(a))
+        lines = lines.with_columns(portion.alias(f"t{i}"))
+        # Shares of each distinct portion, rounded in Python by the contract's rule (portions repeat a lot).
+        portions = lines[f"t{i}"].drop_nulls().unique().to_list()
+        shares = {s.party: s.percent.value for s in tranche.shares if s.party != t.remainder}
+        for party in parties:
+            if party == t.remainder:
+                continue
+            pct = shares.get(party)
+            if pct is None:
+                lines = lines.with_columns(pl.when(pl.col(f"t{i}").is_not_null()).then(None).cast(INT)
+                                           .alias(f"t{i}:{party}"))
+                continue
+            mapping = {v: scaled(round_decimal(to_value(v, MONEY_SCALE) * pct / HUNDRED, rule.places, rule.mode),
+                                 MONEY_SCALE) for v in portions}
+            lines = lines.with_columns(pl.col(f"t{i}").replace_strict(mapping, default=None, return_dtype=INT)
+                                       .alias(f"t{i}:{party}"))
+        others = [pl.col(f"t{i}:{q}").fill_null(0) for q in parties if q != t.remainder]
+        rest = pl.col(f"t{i}") - (pl.sum_horizontal(*others) if others else pl.lit(0, dtype=INT))
+        lines = lines.with_columns(rest.alias(f"t{i}:{t.remainder}"))
+        if upper is not None:
+            lower = upper
+    return lines, parties
+
+
+def tranche_parties(run: Run, i: int) -> list[str]:
+    """The parties of tranche i's split: its shares and the remainder."""
+    t = run.contract.tranches
+    return sorted({s.party for s in t.tranches[i].shares} | {t.remainder})
