@@ -147,9 +147,16 @@ def as_decimal(value) -> Decimal:
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
-    """`day` plus whole calendar months, clamped to the last day of the month."""
+    """`day` plus whole calendar months, clamped to the last day of the month.
+
+    Raises:
+        EvalError: the date would fall outside the calendar (year 1 to 9999); `check` bounds the
+            months a contract may count (`limits.MAX_MONTHS`), so only a ledger date can get here.
+    """
     month0 = day.month - 1 + months
     year, month = day.year + month0 // 12, month0 % 12 + 1
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        raise EvalError(f"{day.isoformat()} plus {months} months falls outside the calendar (years 1 to 9999)")
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
