@@ -48,9 +48,8 @@ SPREADSHEET_DIGITS = 15
 #: a date outside is written as its ISO text.
 SPREADSHEET_FIRST_DATE = dt.date(1900, 3, 1)
 SPREADSHEET_LAST_DATE = dt.date(9999, 12, 31)
-#: Characters that make a spreadsheet cell a formula (OWASP, CSV injection); a text starting with one
-#: is written with a leading apostrophe's worth of protection: as an explicit string, prefixed with `'`.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+#: Characters a spreadsheet cell holds; a longer text is cut, saying so (the JSON keeps it whole).
+SPREADSHEET_CELL_CHARS = 32_767
 
 #: Diagnostic codes the limits introduce (registered with `errors.CODES`).
 LIMIT_CODES = {"CL018": "number or date beyond what contractlang can settle and report exactly"}
@@ -90,8 +89,3 @@ def date_problem(day: dt.date) -> str | None:
     if not FIRST_DATE <= day <= LAST_DATE:
         return f"lies outside {FIRST_DATE.isoformat()} to {LAST_DATE.isoformat()}, the dates a contract may name"
     return None
-
-
-def spreadsheet_text(s: str) -> str:
-    """A text for a spreadsheet cell that no spreadsheet reads as a formula (`=1+1` → `'=1+1`)."""
-    return "'" + s if s.startswith(FORMULA_TRIGGERS) else s
