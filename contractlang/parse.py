@@ -15,6 +15,7 @@ import hashlib
 import itertools
 import os
 import re
+import stat
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -41,16 +42,21 @@ def _grammar_path() -> Path:
 def parser() -> Lark:
     """The LALR parser, built once per process (its tables loaded from the user's cache when there)."""
     grammar = _grammar_path().read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False, postlex=_WholeWords(),
-                cache=_cache_file(grammar) or False)
+    cache = _cache_file(grammar)
+    built = Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False, postlex=_WholeWords(),
+                 cache=cache or False)
+    if cache:
+        _private(Path(cache))
+    return built
 
 
 def _cache_file(grammar: str) -> str | None:
     """Where Lark keeps the parser tables between runs: in the user's own cache directory, or nowhere.
 
     Building the tables takes a few tenths of a second, loading them a hundredth. Lark stores them
-    with pickle, so the directory must be the user's and writable by nobody else; where it is not
-    (or cannot be made), the parser is built afresh each time.
+    with pickle, so the directory and the file must be the user's and writable by nobody else. A
+    cache file that is not (another user's, a link, group- or world-writable) is removed and built
+    again, never loaded; where the directory is not the user's, the parser is built afresh each time.
     """
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     directory = Path(base) / "contractlang"
@@ -59,10 +65,39 @@ def _cache_file(grammar: str) -> str | None:
         st = directory.stat()
     except OSError:
         return None
-    if (hasattr(os, "getuid") and st.st_uid != os.getuid()) or st.st_mode & 0o022:
+    if not _owned_and_private(st):
         return None
     digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
-    return str(directory / f"parser-{digest}.lark-cache")
+    path = directory / f"parser-{digest}.lark-cache"
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return str(path)
+    except OSError:
+        return None
+    if stat.S_ISREG(st.st_mode) and _owned_and_private(st):
+        return str(path)
+    # Someone else's file, a link, or one that others could have rewritten (written under umask 000):
+    # never unpickle it. The directory is ours alone, so removing it and building afresh is safe.
+    try:
+        path.unlink()
+    except OSError:
+        return None
+    return str(path)
+
+
+def _owned_and_private(st: os.stat_result) -> bool:
+    """The file or directory belongs to this user and nobody else may write to it."""
+    return not ((hasattr(os, "getuid") and st.st_uid != os.getuid()) or st.st_mode & 0o022)
+
+
+def _private(path: Path) -> None:
+    """Make the cache file Lark just wrote readable and writable by its owner alone (whatever the umask)."""
+    try:
+        if path.is_file() and not path.is_symlink() and _owned_and_private(path.parent.stat()):
+            path.chmod(0o600)
+    except OSError:
+        pass
 
 
 class _GluedWord(Exception):
