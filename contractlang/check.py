@@ -10,13 +10,16 @@ from the contract itself.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+from decimal import Decimal
 from typing import NamedTuple
 
 import attrs
 
 from . import model as m
-from .check_consistency import CONSISTENCY_CHECKS, FIGURE_CHECKS, Run, did_you_mean, fmt, listing
+from .check_consistency import CONSISTENCY_CHECKS, FIGURE_CHECKS, Run, did_you_mean, fmt, listing, shown
 from .errors import Diagnostic, error, warning
+from .limits import MAX_AMOUNT, MAX_INTEGER_DIGITS, MAX_MONTHS, date_problem, decimal_problem
 
 FUNCTIONS = ("max", "min", "abs", "round", "previous", "deviation", "total", "mean")
 ROUNDING_MODES = ("half_up", "half_even", "half_down", "half_away_from_zero", "half_toward_zero",
@@ -695,8 +698,60 @@ def _refs(e):
                     yield from _refs(item)
 
 
+# ---- limits: what the engine and every report can carry (contractlang/limits.py) ---------------
+
+def _walk(node, owner):
+    """Every (value, nearest node with a span) below `node`: model nodes, numbers, dates."""
+    for a in attrs.fields(type(node)):
+        if a.name in ("span", "source", "path"):
+            continue
+        value = getattr(node, a.name)
+        for item in (value if isinstance(value, tuple) else (value,)):
+            if attrs.has(type(item)):
+                inner = item if getattr(item, "span", None) is not None else owner
+                yield item, inner
+                yield from _walk(item, inner)
+            elif item is not None and not isinstance(item, (str, bool)):
+                yield item, owner
+
+
+def check_limits(c: m.Contract) -> list[Diagnostic]:
+    """CL018: every number, amount, count of months and date within the limits of `contractlang.limits`.
+
+    A contract beyond them would pass the other checks and fail while settling or writing a report.
+    """
+    r = Run(c)
+    currencies = {"DKK", c.currency}
+    for value, owner in _walk(c, c):
+        where, clause = getattr(owner, "span", None) or c.span, getattr(owner, "clause", None)
+        if type(value) is m.Quantity:
+            problem = decimal_problem(value.value)
+            if problem:
+                r.err("CL018", f"a number here {problem}", where, clause)
+            elif value.canonical_unit in currencies and abs(value.value) > MAX_AMOUNT:
+                r.err("CL018", f"the amount {shown(value)} is above {fmt(MAX_AMOUNT)} {c.currency}, the largest amount "
+                      "a contract may state (a report could not show larger sums to the øre)", where, clause,
+                      "is the figure written wrongly?")
+            elif value.canonical_unit == "months" and abs(value.value) > MAX_MONTHS:
+                r.err("CL018", f"{shown(value)} is more than {MAX_MONTHS} months (a hundred years), the longest span "
+                      "a contract may count", where, clause, "is the figure written wrongly?")
+        elif type(value) is Decimal:
+            problem = decimal_problem(value)
+            if problem:
+                r.err("CL018", f"a number here {problem}", where, clause)
+        elif type(value) is int:
+            if abs(value) >= 10 ** MAX_INTEGER_DIGITS:
+                r.err("CL018", f"a whole number here has more than {MAX_INTEGER_DIGITS} digits", where, clause)
+        elif type(value) is dt.date:
+            problem = date_problem(value)
+            if problem:
+                r.err("CL018", f"the date {value.isoformat()} {problem}", r.src.find(where, value.isoformat()), clause,
+                      "is the year written wrongly?")
+    return r.out
+
+
 CHECKS = (check_duplicates, check_programme, check_points_and_measures, check_goals, check_expressions) \
-    + FIGURE_CHECKS + CONSISTENCY_CHECKS
+    + FIGURE_CHECKS + CONSISTENCY_CHECKS + (check_limits,)
 
 
 def _key(d: Diagnostic):

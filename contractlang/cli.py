@@ -8,9 +8,12 @@ Input problems are printed as located diagnostics, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
+import stat
 import sys
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -132,7 +135,12 @@ def cmd_fmt(args) -> int:
                 status = EXIT_ERRORS
                 continue
             if current != text:
-                f.write_text(text, encoding="utf-8")
+                try:
+                    _replace_file(f, lambda fh: fh.write(text.encode("utf-8")))
+                except OSError as exc:
+                    print(f"contractlang: cannot rewrite {f}: {exc.strerror}; it is unchanged", file=sys.stderr)
+                    status = EXIT_ERRORS
+                    continue
                 print(f"reformatted {f}", file=sys.stderr)
         else:
             sys.stdout.write(text)
@@ -161,9 +169,85 @@ def cmd_convert(args) -> int:
         from .printer import format_contract
         text = format_contract(contract)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+        problem = _output_problem(args.output)
+        if problem:
+            print(f"contractlang: {problem}", file=sys.stderr)
+            return EXIT_USAGE
+        return _write_output(args.output, lambda fh: fh.write(text.encode("utf-8")))
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+# ---- output: whole or not at all -------------------------------------------------------------
+
+def _output_problem(target: str) -> str | None:
+    """Why `-o target` cannot be written (checked before any work is done), or None."""
+    path = Path(target)
+    if path.is_dir():
+        return f"-o {target}: is a directory; name a file to write"
+    if not path.parent.is_dir():
+        return f"-o {target}: the directory {path.parent} does not exist"
+    return None
+
+
+def _write_output(target: str, write) -> int:
+    """Write a document to `target` whole or not at all; EXIT_ERRORS with a message when it fails.
+
+    A regular file is written as a temporary file beside it and renamed into place once complete, so
+    a failure (a full disk, a writer's error) leaves the previous file, or none, never a truncated
+    one. A device or pipe (`/dev/stdout`) is written directly, as it cannot be renamed over.
+    """
+    path = Path(target)
+    try:
+        if path.exists() and not path.is_file():
+            with open(path, "wb") as fh:
+                write(fh)
+        else:
+            _replace_file(path, write)
+    except Exception as exc:  # a full disk, a permission, a writer's bug: a message, never a traceback
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+        print(f"contractlang: cannot write {target}: {why}; nothing was written", file=sys.stderr)
+        return EXIT_ERRORS
+    print(f"wrote {target}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _replace_file(path: Path, write) -> None:
+    """Write into a temporary file in `path`'s directory, then rename it to `path` (atomic on POSIX)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        mode = 0o666 & ~mask
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _write_stdout(write) -> int:
+    """Write a document to standard output only once it is whole (spooled to a temporary file if large)."""
+    with tempfile.SpooledTemporaryFile(max_size=64 << 20) as buf:
+        try:
+            write(buf)
+        except Exception as exc:
+            print(f"contractlang: the document could not be written ({type(exc).__name__}: {exc}); "
+                  "nothing was printed", file=sys.stderr)
+            return EXIT_ERRORS
+        buf.seek(0)
+        sys.stdout.flush()
+        while chunk := buf.read(1 << 20):
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
     return EXIT_OK
 
 
@@ -200,37 +284,33 @@ def _settle(args):
 
 
 def cmd_settle(args) -> int:
+    if args.output:
+        problem = _output_problem(args.output)
+    elif args.format == "xlsx":
+        problem = "--format xlsx needs --output FILE"
+    else:
+        problem = None
+    if problem:  # before settling, not after
+        print(f"contractlang: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     doc, status = _settle(args)
     if doc is None:
         return status
     if args.format == "json":  # streamed: the text of a large settlement is never held in memory whole
-        from .document import write_document_json
+        from . import document
 
         def write(fh):
             if isinstance(doc, dict):
-                write_document_json(doc, fh)
+                document.write_document_json(doc, fh)
             else:
                 doc.write_json(fh)
-        if args.output:
-            with open(args.output, "wb") as fh:
-                write(fh)
-            print(f"wrote {args.output}", file=sys.stderr)
-        else:
-            sys.stdout.flush()
-            write(sys.stdout.buffer)
-            sys.stdout.buffer.flush()
-        return EXIT_OK
-    from .render import render
-    out = render(doc, args.format, args.lang)
-    if args.output:
-        Path(args.output).write_bytes(out if isinstance(out, bytes) else out.encode("utf-8"))
-        print(f"wrote {args.output}", file=sys.stderr)
-    elif isinstance(out, bytes):
-        print("contractlang: --format xlsx needs --output FILE", file=sys.stderr)
-        return EXIT_USAGE
     else:
-        sys.stdout.write(out)
-    return EXIT_OK
+        from .render import render
+
+        def write(fh):
+            out = render(doc, args.format, args.lang)
+            fh.write(out if isinstance(out, bytes) else out.encode("utf-8"))
+    return _write_output(args.output, write) if args.output else _write_stdout(write)
 
 
 def cmd_explain(args) -> int:

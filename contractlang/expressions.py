@@ -18,6 +18,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import decimal
+import functools
 import operator
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 from fractions import Fraction
@@ -61,7 +62,7 @@ def round_decimal(value: Decimal | Fraction, places: int, mode: str) -> Decimal:
         rounding = {"half_even": ROUND_HALF_EVEN, "half_away_from_zero": ROUND_HALF_UP,
                     "half_toward_zero": ROUND_HALF_DOWN, "up": ROUND_UP, "down": ROUND_DOWN,
                     "ceiling": ROUND_CEILING, "floor": ROUND_FLOOR}[mode]
-    after = value.quantize(exp, rounding=rounding)
+    after = value.quantize(exp, rounding=rounding, context=_WIDE)  # never the caller's precision
     return after if after else after.copy_abs()  # -0.4 rounds to 0, not to -0
 
 
@@ -113,22 +114,33 @@ def divide(left, right) -> Decimal | Fraction:
     return _settled(Fraction(left) / Fraction(right))
 
 
-_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul}
+#: Sums, differences and products of decimals in a context as wide as `decimal` allows: they are
+#: exact whatever precision the caller's context has (a 50-digit context would round a 60-digit
+#: rate, and a declared rounding would then round it a second time).
+_WIDE = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN,
+                        traps=[decimal.InvalidOperation, decimal.DivisionByZero])
+_FRACTION_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul}
+_DECIMAL_ARITH = {"+": _WIDE.add, "-": _WIDE.subtract, "*": _WIDE.multiply}
 
 
 def arith(op: str, left, right):
-    """`left op right` for + - *, exact when either side is a Fraction."""
+    """`left op right` for + - *, always exact: in decimals when both sides are, else as a Fraction."""
     if type(left) is Fraction or type(right) is Fraction:
-        return _settled(_ARITH[op](Fraction(left), Fraction(right)))
-    return _ARITH[op](left, right)
+        return _settled(_FRACTION_ARITH[op](Fraction(left), Fraction(right)))
+    return _DECIMAL_ARITH[op](left, right)
+
+
+def negate(value):
+    """`-value`, exact (a Decimal's unary minus would round to the context's precision)."""
+    return value.copy_negate() if type(value) is Decimal else -value
 
 
 def exact_sum(values) -> Decimal | Fraction:
-    """The exact sum of numbers, Fractions among them (decimals alone are summed as decimals)."""
+    """The exact sum of numbers, Fractions among them (decimals alone are summed as decimals, exactly)."""
     values = list(values)
     if any(type(v) is Fraction for v in values):
         return _settled(sum(map(Fraction, values), Fraction(0)))
-    return sum(values, ZERO)
+    return functools.reduce(_WIDE.add, values, ZERO)
 
 
 def mean(values: list) -> Decimal | Fraction:
@@ -147,9 +159,16 @@ def as_decimal(value) -> Decimal:
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
-    """`day` plus whole calendar months, clamped to the last day of the month."""
+    """`day` plus whole calendar months, clamped to the last day of the month.
+
+    Raises:
+        EvalError: the date would fall outside the calendar (year 1 to 9999); `check` bounds the
+            months a contract may count (`limits.MAX_MONTHS`), so only a ledger date can get here.
+    """
     month0 = day.month - 1 + months
     year, month = day.year + month0 // 12, month0 % 12 + 1
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        raise EvalError(f"{day.isoformat()} plus {months} months falls outside the calendar (years 1 to 9999)")
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
@@ -245,7 +264,7 @@ def evaluate(expr, scope: Scope, point: str | None = None):
         return MISSING if v is MISSING else not v
     if t is m.Neg:
         v = evaluate(expr.operand, scope, point)
-        return MISSING if v is MISSING else -v
+        return MISSING if v is MISSING else negate(v)
     if t is m.Lookup:
         return _lookup(expr, scope, point)
     if t is m.Call:
@@ -298,7 +317,7 @@ _HUNDRED = Decimal(100)
 
 def quantity_value(q: m.Quantity) -> Decimal:
     """A quantity's value in an expression: `50 %` (and `5 percentage_points`) is a fraction, 0.5 (0.05)."""
-    return q.value / _HUNDRED if q.unit in _PERCENT_UNITS else q.value
+    return _WIDE.divide(q.value, _HUNDRED) if q.unit in _PERCENT_UNITS else q.value
 
 
 def cell_value(cell):
@@ -356,5 +375,5 @@ def _call(expr: m.Call, scope: Scope, point):
     if f == "min":
         return min(values)
     if f == "abs":
-        return abs(values[0])
+        return negate(values[0]) if values[0] < 0 else values[0]
     raise EvalError(f"unknown function {f}")

@@ -609,7 +609,7 @@ def goals_by_id(doc: dict) -> dict:
 
 def party_name(doc: dict, pid: str) -> str:
     """A party's name (`Viborg Kommune`), or its id when the document has none."""
-    return (doc.get("parties", {}).get(pid) or {}).get("name", pid)
+    return (doc.get("parties", {}).get(pid) or {}).get("name") or pid
 
 
 def is_number(v) -> bool:
@@ -857,7 +857,7 @@ def _describe(step: dict, doc: dict, fx: Formatter, mk: Plain, rule_text: bool,
     if kind == "rule":
         goal = step.get("goal")
         if goal:
-            title = goals_by_id(doc).get(goal, {}).get("title", "")
+            title = goals_by_id(doc).get(goal, {}).get("title") or ""
             key = "step.rule" if rule_text else "step.rule_see"
             return (s(key, goal=code(goal), title=mk.esc(title), clause=clause(step.get("clause"))),
                     step.get("text") if rule_text else None)
@@ -1042,7 +1042,7 @@ def line_facts(line: dict, doc: dict, fx: Formatter, mk: Plain = PLAIN) -> list[
     esc, code = mk.esc, mk.code
     marks = [fx.t(k) for k in ("imputed", "cut") if line.get(k)]
     facts = [
-        (fx.t("goal"), f"{code(str(line.get('goal')))} ({esc(goal.get('title', ''))}), {esc(fx.clause(goal.get('clause')))}"),
+        (fx.t("goal"), f"{code(str(line.get('goal')))} ({esc(goal.get('title') or '')}), {esc(fx.clause(goal.get('clause')))}"),
         (fx.t("subject"), code(str(line.get("subject")))),
         (fx.t("point"), code(str(line.get("point")))),
         (fx.t("date"), esc(fx.date(line["date"]))),

@@ -7,12 +7,15 @@ one `ParseError` whose diagnostics point at file, line and column.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import difflib
 import functools
 import hashlib
+import itertools
 import os
 import re
+import stat
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -22,11 +25,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import model as m
 from .errors import ParseError, error
-
-#: Bounds that keep a hostile or broken file from costing more than a second.
-MAX_BYTES = 1_000_000
-MAX_NESTING = 64
-MAX_ERRORS = 25
+from .limits import MAX_BYTES, MAX_ERRORS, MAX_NESTING, text_number_problem
 
 _GRAMMAR_NAME = "contract.lark"
 
@@ -43,16 +42,21 @@ def _grammar_path() -> Path:
 def parser() -> Lark:
     """The LALR parser, built once per process (its tables loaded from the user's cache when there)."""
     grammar = _grammar_path().read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False, postlex=_WholeWords(),
-                cache=_cache_file(grammar) or False)
+    cache = _cache_file(grammar)
+    built = Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False, postlex=_WholeWords(),
+                 cache=cache or False)
+    if cache:
+        _private(Path(cache))
+    return built
 
 
 def _cache_file(grammar: str) -> str | None:
     """Where Lark keeps the parser tables between runs: in the user's own cache directory, or nowhere.
 
     Building the tables takes a few tenths of a second, loading them a hundredth. Lark stores them
-    with pickle, so the directory must be the user's and writable by nobody else; where it is not
-    (or cannot be made), the parser is built afresh each time.
+    with pickle, so the directory and the file must be the user's and writable by nobody else. A
+    cache file that is not (another user's, a link, group- or world-writable) is removed and built
+    again, never loaded; where the directory is not the user's, the parser is built afresh each time.
     """
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     directory = Path(base) / "contractlang"
@@ -61,10 +65,39 @@ def _cache_file(grammar: str) -> str | None:
         st = directory.stat()
     except OSError:
         return None
-    if (hasattr(os, "getuid") and st.st_uid != os.getuid()) or st.st_mode & 0o022:
+    if not _owned_and_private(st):
         return None
     digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
-    return str(directory / f"parser-{digest}.lark-cache")
+    path = directory / f"parser-{digest}.lark-cache"
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return str(path)
+    except OSError:
+        return None
+    if stat.S_ISREG(st.st_mode) and _owned_and_private(st):
+        return str(path)
+    # Someone else's file, a link, or one that others could have rewritten (written under umask 000):
+    # never unpickle it. The directory is ours alone, so removing it and building afresh is safe.
+    try:
+        path.unlink()
+    except OSError:
+        return None
+    return str(path)
+
+
+def _owned_and_private(st: os.stat_result) -> bool:
+    """The file or directory belongs to this user and nobody else may write to it."""
+    return not ((hasattr(os, "getuid") and st.st_uid != os.getuid()) or st.st_mode & 0o022)
+
+
+def _private(path: Path) -> None:
+    """Make the cache file Lark just wrote readable and writable by its owner alone (whatever the umask)."""
+    try:
+        if path.is_file() and not path.is_symlink() and _owned_and_private(path.parent.stat()):
+            path.chmod(0o600)
+    except OSError:
+        pass
 
 
 class _GluedWord(Exception):
@@ -203,29 +236,48 @@ def _join(words: list[str]) -> str:
     return ", ".join(words) if len(words) < 3 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
-# Danish number formats and `kr.`: caught before parsing for a friendly message.
-_DANISH_THOUSANDS = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{3}){2,}(?:,\d+)?(?![\w.])|(?<![\w.])\d{1,3}\.\d{3}(?:,\d+)?(?=\s*(?:kr\b|DKK))")
+# Danish number formats and `kr.`: caught before parsing for a friendly message. A group of
+# thousands never starts with 0, so `0.005 DKK` is half an øre, not five thousand.
+_DANISH_THOUSANDS = re.compile(r"(?<![\w.])[1-9]\d{0,2}(?:\.\d{3}){2,}(?:,\d+)?(?![\w.])"
+                               r"|(?<![\w.])[1-9]\d{0,2}\.\d{3}(?:,\d+)?(?=\s*(?:kr\b|DKK))")
 _DECIMAL_COMMA = re.compile(r"(?<![\w.,])\d+,\d+(?=\s*%|(?![\d\s,]))")
 _KR = re.compile(r"(?<=\d)\s*kr\.?(?!\w)")
 _BRACKET = re.compile(r"[(){}\[\]]")
+_DIGITS = re.compile(r"(?<![\w.])\d[\d_]*(?:\.\d*)?")
 _MASK = re.compile(r'"([^"\\\n]|\\.)*"|#[^\n]*')
 
 
 def _prescan(text: str, path: str) -> list:
+    """Danish number formats, numbers beyond the limits and deep nesting, found in the raw text.
+
+    Each kind reports at most `MAX_ERRORS` places, and a place costs a binary search, not a scan
+    of the text: a hostile file full of them costs linear time.
+    """
     diags = []
     masked = _MASK.sub(lambda mo: " " * len(mo.group(0)), text)
+    starts = [0] + [mo.end() for mo in re.finditer("\n", masked)]
+
+    def at(pos: int, width: int = 1) -> m.SourceSpan:
+        line = bisect.bisect_right(starts, pos)
+        return _span(path, line, pos - starts[line - 1] + 1, width)
+
     for rx, code, what, fix in (
         (_DANISH_THOUSANDS, "CL003", "a number with '.' between thousands", lambda s: s.split(",")[0].replace(".", "_")),
         (_DECIMAL_COMMA, "CL003", "a decimal comma", lambda s: s.replace(",", ".")),
         (_KR, "CL003", "'kr.' as a unit", lambda s: " DKK"),
     ):
-        for mo in rx.finditer(masked):
-            line = masked.count("\n", 0, mo.start()) + 1
-            col = mo.start() - (masked.rfind("\n", 0, mo.start()) + 1) + 1
+        for mo in itertools.islice(rx.finditer(masked), MAX_ERRORS):
             found = mo.group(0).strip()
-            diags.append(error(code, f"{what}: '{found}' is written in Danish format",
-                               _span(path, line, col, len(mo.group(0))),
+            diags.append(error(code, f"{what}: '{found}' is written in Danish format", at(mo.start(), len(mo.group(0))),
                                hint=f"write '{fix(found).strip()}' (digits may be grouped with '_', e.g. 1_400_000 DKK)"))
+    too_long = (mo for mo in _DIGITS.finditer(masked)
+                if mo.end() - mo.start() > 10 and text_number_problem(mo.group(0)))  # ≤ 10 characters: within limits
+    for mo in itertools.islice(too_long, MAX_ERRORS):
+        number = mo.group(0)
+        shown = number if len(number) <= 24 else number[:20] + "…"
+        diags.append(error("CL018", f"the number {shown} {text_number_problem(number)}", at(mo.start(), len(number)),
+                           hint="contractlang settles exactly and refuses a number it could not carry through "
+                                "every report; is the figure written wrongly?"))
     depth, worst = 0, None
     for mo in _BRACKET.finditer(masked):
         if mo.group() in "({[":
@@ -236,10 +288,8 @@ def _prescan(text: str, path: str) -> list:
         else:
             depth -= 1
     if worst is not None:
-        line = masked.count("\n", 0, worst) + 1
-        col = worst - (masked.rfind("\n", 0, worst) + 1) + 1
         diags.append(error("CL002", f"brackets are nested more than {MAX_NESTING} deep",
-                           _span(path, line, col), hint="a contract never needs this; is the file generated wrongly?"))
+                           at(worst), hint="a contract never needs this; is the file generated wrongly?"))
     return diags
 
 

@@ -14,9 +14,11 @@ import datetime as dt
 import difflib
 import html
 import io
+import re
 import zipfile
 from decimal import Decimal
 
+from .limits import SPREADSHEET_CELL_CHARS, SPREADSHEET_DIGITS, SPREADSHEET_FIRST_DATE, SPREADSHEET_LAST_DATE
 from .i18n import (CATALOGUE, PLAIN, Formatter, Plain, cap_per, caps_text, describe_step, detail_value, exclusion_detail,
                    figure_value, flag_title, goal_texts, is_number, key_label, line_facts, metric_cells, metric_status,
                    party_name, rate_text, results, return_cap_sentence, to_decimal)
@@ -30,12 +32,30 @@ class UnknownLine(LookupError):
 
 # ---- markup: how identifiers and text are written in each format ----------------------
 
+#: Characters a terminal or a Markdown viewer would act on rather than show: C0 and C1 controls
+#: (escape sequences), and the bidirectional overrides that reorder what a reader sees.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_BACKTICKS = re.compile("`+")
+
+
+def visible(s: str) -> str:
+    """`s` with every control character shown as an escape (`\\x1b`), so no text from the input acts on the reader."""
+    return _CONTROLS.sub(lambda mo: f"\\x{ord(mo.group()):02x}" if ord(mo.group()) < 0x100 else f"\\u{ord(mo.group()):04x}", s)
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any run of backticks in `text`, so the text cannot close it (CommonMark 4.5)."""
+    return "`" * max(3, 1 + max((len(run) for run in _BACKTICKS.findall(text)), default=0))
+
+
 class Markdown(Plain):
-    """Markdown: identifiers and expressions in code spans."""
+    """Markdown: identifiers and expressions in code spans; nothing from the input becomes markup or HTML."""
 
     @staticmethod
     def esc(s: str) -> str:
-        for ch in "\\`*_[]<>|":
+        s = visible(str(s)).replace("\r", " ").replace("\n", " ")
+        s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # read as text by every Markdown
+        for ch in "\\`*_[]|":
             s = s.replace(ch, "\\" + ch)
         return s
 
@@ -45,7 +65,12 @@ class Markdown(Plain):
 
     @staticmethod
     def code(s: str) -> str:
-        fence = "``" if "`" in s else "`"
+        """A code span whose fence is longer than any run of backticks inside it (CommonMark 6.1)."""
+        s = visible(str(s)).replace("\r", " ").replace("\n", " ")
+        longest = max((len(run) for run in _BACKTICKS.findall(s)), default=0)
+        fence = "`" * (longest + 1)
+        if s.startswith("`") or s.endswith("`"):
+            s = f" {s} "
         return f"{fence}{s}{fence}"   # a `|` inside a table cell is escaped by the table writer
 
 
@@ -157,7 +182,7 @@ def render_line(doc: dict, line_id: str, lang: str) -> str:
     out += [f"{k.ljust(width)}  {v}" for k, v in facts]
     out += ["", fx.t("trail") + ":"]
     out += _numbered(line.get("trace", []), doc, fx)
-    return "\n".join(out) + "\n"
+    return visible("\n".join(out)) + "\n"
 
 
 def render_result(doc: dict, result_id: str, lang: str) -> str:
@@ -182,7 +207,7 @@ def render_result(doc: dict, result_id: str, lang: str) -> str:
     out = [head, "=" * len(head)] + [f"{k.ljust(width)}  {v}" for k, v in facts]
     out += ["", fx.t("result_trail" if owner == "metric" else "figure_trail") + ":"]
     out += _numbered(item.get("trace", []), doc, fx, owner=owner)
-    return "\n".join(out) + "\n"
+    return visible("\n".join(out)) + "\n"
 
 
 def result_facts(owner: str, item: dict, fx: Formatter) -> list[tuple[str, str]]:
@@ -211,7 +236,7 @@ def render_flag(doc: dict, flag_id: str, lang: str) -> str:
         out += [head, "=" * len(head), f"{flag_title(f, fx)}, {fx.clause(f.get('clause'))}"]
         out += [f"  {key_label(k, fx)}: {detail_value(k, v, fx)}" for k, v in (f.get("details") or {}).items()]
         out += ["", fx.t("trail") + ":"] + _numbered(f.get("trace", []), doc, fx, owner="flag") + [""]
-    return "\n".join(out)
+    return visible("\n".join(out))
 
 
 def render_exclusions(doc: dict, lang: str) -> str:
@@ -231,7 +256,7 @@ def render_exclusions(doc: dict, lang: str) -> str:
         out += _columns([fx.t(k) for k in ("file", "line", "reason", "detail")],
                         [[r.get("file"), str(r.get("line")), fx.code("reason", r.get("reason")), exclusion_detail(r, fx)]
                          for r in doc["row_exclusions"]], right={1})
-    return "\n".join(out) + "\n"
+    return visible("\n".join(out)) + "\n"
 
 
 # ---- text: the terminal summary ----------------------------------------------------------
@@ -250,7 +275,7 @@ def _columns(header: list[str], rows: list[list[str]], right: set[int] = frozens
 
 def _text(doc: dict, fx: Formatter) -> str:
     t, c = doc.get("totals", {}), doc.get("contract", {})
-    title = f"{fx.t('settlement')}: {c.get('title', c.get('id', ''))}"
+    title = f"{fx.t('settlement')}: {c.get('title') or c.get('id', '')}"
     eng = doc.get("engine", {})
     out = [title, "=" * len(title),
            f"{fx.t('as_of')} {fx.date(doc['as_of'])} · {fx.t('engine')} {eng.get('name', '')} {eng.get('version', '')}"]
@@ -287,7 +312,7 @@ def _text(doc: dict, fx: Formatter) -> str:
     out += [f"  - {f.get('id')}{' (' + f['subject'] + ')' if f.get('subject') else ''}: {flag_title(f, fx)}, {fx.clause(f.get('clause'))}"
             for f in flags]
     out += ["", fx.t("text_lines", n=fx.count(len(doc.get("lines", []))))]
-    return "\n".join(out) + "\n"
+    return visible("\n".join(out)) + "\n"
 
 
 # ---- Markdown ---------------------------------------------------------------------------------
@@ -307,7 +332,7 @@ def _md(doc: dict, fx: Formatter) -> str:
     mk, t, c = MARKDOWN, doc.get("totals", {}), doc.get("contract", {})
     esc, code, money = mk.esc, mk.code, fx.money
     eng, inputs = doc.get("engine", {}), doc.get("inputs", {})
-    out = [f"# {esc(fx.t('settlement'))}: {esc(c.get('title', ''))}", ""]
+    out = [f"# {esc(fx.t('settlement'))}: {esc(c.get('title') or '')}", ""]
     # integrity first
     out += [f"## {fx.t('integrity')}", "", fx.t("integrity_note"), ""]
     out += _md_table(["", ""], [[fx.t("as_of"), fx.date(doc["as_of"])],
@@ -344,13 +369,15 @@ def _md(doc: dict, fx: Formatter) -> str:
     out += [f"## {fx.t('goals')}", "", fx.t("goals_note"), ""]
     out += _md_table([fx.t("goal"), fx.t("title"), fx.t("payer"), fx.t("rate"), fx.t("cap"), fx.t("goal_amount"),
                       fx.t("goal_cap_cut"), fx.t("imputed_count"), fx.t("clause")],
-                     [[code(g["id"]), esc(g.get("title", "")), code(g.get("payer", "")),
+                     [[code(g["id"]), esc(g.get("title") or ""), code(g.get("payer", "")),
                        rate_text(g, fx, mk), caps_text(g, fx, mk),
                        money(t.get("goals", {}).get(g["id"], "0")), money(t.get("goal_cap_cut", {}).get(g["id"], "0")),
                        fx.count(t.get("imputed", {}).get(g["id"], 0)), esc(fx.clause(g.get("clause")))]
                       for g in doc.get("goals", [])], right={3, 4, 5, 6, 7})
     for gid, text in goal_texts(doc).items():
-        out += [f"### {code(gid)}: {fx.t('contract_text').rstrip(':')}", "", "```text"] + str(text).splitlines() + ["```", ""]
+        fence = _fence(str(text))
+        out += [f"### {code(gid)}: {fx.t('contract_text').rstrip(':')}", "", f"{fence}text"] \
+            + visible(str(text)).splitlines() + [fence, ""]
     # lines
     out += [f"## {fx.t('lines')}", "", fx.t("lines_note"), ""]
     out += _md_table([fx.t("line"), fx.t("date"), fx.t("payer"), fx.t("outcome"), fx.t("gross"), fx.t("after_goal_cap"),
@@ -423,7 +450,9 @@ def _md_steps(steps, doc, fx, rule_text=True, owner=None) -> list[str]:
         sentence, block = describe_step(step, doc, fx, MARKDOWN, rule_text=rule_text, owner=owner)
         out.append(f"{i}. {sentence}")
         if block:
-            out += ["", f"   {fx.t('contract_text')}", "", "   ```text"] + [f"   {b}" for b in str(block).splitlines()] + ["   ```", ""]
+            fence = _fence(str(block))
+            out += ["", f"   {fx.t('contract_text')}", "", f"   {fence}text"] \
+                + [f"   {b}" for b in visible(str(block)).splitlines()] + [f"   {fence}", ""]
     return out + [""]
 
 
@@ -442,7 +471,7 @@ def _md_reports(doc, fx) -> list[str]:
         return []
     out = [f"## {fx.t('reports')}", ""]
     for key, value in sections:
-        out += [f"### {fx.t(key) if key in CATALOGUE else key}", ""]
+        out += [f"### {fx.t(key) if key in CATALOGUE else MARKDOWN.esc(key)}", ""]
         items = value if isinstance(value, list) else [value]
         for item in items:
             if isinstance(item, dict):
@@ -459,8 +488,6 @@ SHEETS = {"summary": ("Oversigt", "Summary"), "metrics": ("Resultater", "Results
           "periods": ("Perioder", "Periods"), "flags": ("Flag", "Flags"), "exclusions": ("Udeladelser", "Exclusions"),
           "rows": ("Rækker", "Rows")}
 MONEY_FORMAT = "#,##0.00"
-#: Significant digits a spreadsheet number holds exactly; a longer value is written as text, never rounded.
-SPREADSHEET_DIGITS = 15
 DATE_FORMAT = "yyyy-mm-dd"
 
 
@@ -480,10 +507,14 @@ def _xlsx(doc: dict, fx: Formatter) -> bytes:
     wb.remove(wb.active)
 
     def money(v):
+        """An amount as a number, or as its exact text when a spreadsheet number would round it."""
         d = to_decimal(v)
-        if len(d.as_tuple().digits) > SPREADSHEET_DIGITS:
-            raise ValueError(f"amount {v} has more digits than a spreadsheet keeps exactly")
-        return d
+        return str(v) if len(d.as_tuple().digits) > SPREADSHEET_DIGITS else d
+
+    def day(v):
+        """A date as a date, or as its ISO text where a spreadsheet shows no date (before 1900-03-01)."""
+        d = dt.date.fromisoformat(v) if isinstance(v, str) else v
+        return d if SPREADSHEET_FIRST_DATE <= d <= SPREADSHEET_LAST_DATE else d.isoformat()
 
     def number(v):
         """A number when a spreadsheet keeps it exactly; else its full text (`"15.9420289855…"` stays as given)."""
@@ -495,7 +526,7 @@ def _xlsx(doc: dict, fx: Formatter) -> bytes:
         """kinds: per column, one of text, money, rate (money, or the text of a price expression), num, date,
         count, int (no grouping), bool."""
         ws = wb.create_sheet(sheet_name(key, lang))
-        ws.append(header)
+        ws.append(_cells(header))
         for cell in ws[1]:
             cell.font, cell.fill = bold, head_fill
             cell.alignment = Alignment(vertical="top", wrap_text=False)
@@ -509,12 +540,12 @@ def _xlsx(doc: dict, fx: Formatter) -> bytes:
                 elif kind == "num":   # a value a spreadsheet cannot hold exactly stays text
                     out.append(number(v))
                 elif kind == "date":
-                    out.append(dt.date.fromisoformat(v))
+                    out.append(day(v))
                 elif kind in ("count", "int"):
                     out.append(int(v))
                 else:
                     out.append(v)
-            ws.append(out)
+            ws.append(_cells(out))
         for row in ws.iter_rows(min_row=2):
             for cell, kind in zip(row, kinds):
                 if kind in ("money", "rate") and isinstance(cell.value, Decimal):
@@ -534,8 +565,8 @@ def _xlsx(doc: dict, fx: Formatter) -> bytes:
     # Summary
     ws = wb.create_sheet(sheet_name("summary", lang))
     c, eng, inputs = doc.get("contract", {}), doc.get("engine", {}), doc.get("inputs", {})
-    rows = [[f"{fx.t('settlement')}: {c.get('title', '')}"], [],
-            [fx.t("as_of"), as_of], [fx.t("engine"), f"{eng.get('name', '')} {eng.get('version', '')}"],
+    rows = [[f"{fx.t('settlement')}: {c.get('title') or ''}"], [],
+            [fx.t("as_of"), day(as_of)], [fx.t("engine"), f"{eng.get('name', '')} {eng.get('version', '')}"],
             [fx.t("contract_file"), inputs.get("contract", {}).get("path", ""), None, inputs.get("contract", {}).get("sha256", "")]]
     rows += [[fx.t("ledger_file"), f["file"], f.get("rows"), f.get("sha256", "")] for f in inputs.get("ledger", [])]
     rows += [[], [fx.t("pool"), None, money(t.get("pool", "0"))], []]
@@ -548,7 +579,7 @@ def _xlsx(doc: dict, fx: Formatter) -> bytes:
     rows += [[]] + [[f"{fx.t('tranche')} {tr.get('number')}", "; ".join(f"{p} {fx.pct(v)}" for p, v in (tr.get('shares') or {}).items()),
                      money(tr["until"]) if tr.get("until") is not None else None] for tr in doc.get("tranches", [])]
     for r in rows:
-        ws.append(r)
+        ws.append(_cells(r))
     ws["A1"].font = Font(bold=True, size=14)
     for row in ws.iter_rows():
         for cell in row:
@@ -583,7 +614,7 @@ def _xlsx(doc: dict, fx: Formatter) -> bytes:
     sheet("goals", [fx.t(k) for k in ("goal", "title", "payer", "rate", "per")] + [fx.t("cap")]
           + [fx.t("caps_per", per=cap_per(per, fx)) for per in pers] + [fx.t("goal_amount"),
                                                                      fx.t("goal_cap_cut"), fx.t("imputed_count"), fx.t("clause")],
-          [[g["id"], g.get("title", ""), g.get("payer", ""), g.get("rate"), fx.code("per", g.get("per")), g.get("cap")]
+          [[g["id"], (g.get("title") or ""), g.get("payer", ""), g.get("rate"), fx.code("per", g.get("per")), g.get("cap")]
            + [per_cap(g, per) for per in pers]
            + [t.get("goals", {}).get(g["id"], "0"), t.get("goal_cap_cut", {}).get(g["id"], "0"), t.get("imputed", {}).get(g["id"], 0),
               fx.clause(g.get("clause"))] for g in goals],
@@ -621,10 +652,11 @@ def _xlsx(doc: dict, fx: Formatter) -> bytes:
                   for r in doc.get("row_exclusions", [])],
                ["text", "count", "count", "count", "int", "text", "text"])
 
+    _text_cells(wb)
     stamp = dt.datetime.combine(as_of, dt.time())
     props = wb.properties
     props.creator = f"{eng.get('name', 'contractlang')} {eng.get('version', '')}".strip()
-    props.title = f"{fx.t('settlement')}: {c.get('title', '')}"
+    props.title = f"{fx.t('settlement')}: {c.get('title') or ''}"
     props.language = fx.locale.replace("_", "-")
     props.created = props.modified = stamp
     props.lastModifiedBy = None
@@ -632,6 +664,32 @@ def _xlsx(doc: dict, fx: Formatter) -> bytes:
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
         ExcelWriter(wb, archive).save()   # not save_workbook(): that stamps `modified` with the clock
     return _fixed_zip(buf.getvalue(), stamp)
+
+
+def _cells(row) -> list:
+    """A row's values as a spreadsheet can hold them: control characters shown as `\\x01` (openpyxl refuses
+    them), and no text longer than a cell holds (cut, saying so; the JSON settlement keeps it whole)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    out = []
+    for v in row:
+        if isinstance(v, str):
+            v = ILLEGAL_CHARACTERS_RE.sub(lambda mo: f"\\x{ord(mo.group()):02x}", v)
+            if len(v) > SPREADSHEET_CELL_CHARS:
+                cut = len(v) - SPREADSHEET_CELL_CHARS + 80
+                v = v[:len(v) - cut] + f" … [{cut:,} characters cut; the JSON settlement holds them all]"
+        out.append(v)
+    return out
+
+
+def _text_cells(wb) -> None:
+    """Every text an explicit string cell, never a formula: `=HYPERLINK(…)` in a title or a ledger id stays
+    text (OWASP's advice on formula injection)."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
 
 
 def _xlsx_text(v) -> str:

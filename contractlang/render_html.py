@@ -282,13 +282,13 @@ def chart_goals(doc: dict, fx: Formatter) -> str:
                 continue
             y0, y1 = fr.y(base), fr.y(base + v)
             body.append(f'<rect class="bar" x="{_px(fr.x(i) - width / 2)}" y="{_px(y1)}" width="{_px(width)}" height="{_px(y0 - y1)}" '
-                        f'fill="{colour[g["id"]]}"><title>{esc(fx.period(p["period"]))}, {esc(g.get("title", g["id"]))}: '
+                        f'fill="{colour[g["id"]]}"><title>{esc(fx.period(p["period"]))}, {esc(g.get("title") or g["id"])}: '
                         f'{esc(fx.money(v))}</title></rect>')
             base += v
         if fr.room_for_labels():
             body.append(f'<text x="{_px(fr.x(i))}" y="{_px(fr.y(base) - 6)}" text-anchor="middle" font-size="10.5" fill="#1d2733">'
                         f'{esc(fx.money(p["amount"]))}</text>')
-    legend = [("box", colour[g["id"]], g.get("title", g["id"])) for g in goals]
+    legend = [("box", colour[g["id"]], (g.get("title") or g["id"])) for g in goals]
     height = fr.H + 18 * _legend_rows(legend) + 6
     body += _legend(legend, fr.H - 6)
     return _svg("chart-goals", fx.t("chart_goals"), body, height)
@@ -354,7 +354,7 @@ def render_html(doc: dict, fx: Formatter) -> str:
     """The whole report as one HTML page (str)."""
     t, c, eng, inputs = doc.get("totals", {}), doc.get("contract", {}), doc.get("engine", {}), doc.get("inputs", {})
     money = fx.money
-    title = f"{fx.t('settlement')}: {c.get('title', '')}"
+    title = f"{fx.t('settlement')}: {c.get('title') or ''}"
     pay, rec = payers(doc), recipients(doc)
     out = ["<!DOCTYPE html>", f'<html lang="{fx.lang}">', "<head>", '<meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -365,7 +365,7 @@ def render_html(doc: dict, fx: Formatter) -> str:
     files += [[code(f["file"]), esc(fx.count(f.get("rows", 0))), f'<span class="hash">{esc(f.get("sha256", ""))}</span>']
               for f in inputs.get("ledger", [])]
     out += ['<header class="masthead"><div class="wrap">', f'<p class="kicker">{esc(fx.t("settlement"))}</p>',
-            f"<h1>{esc(c.get('title', ''))}</h1>", '<section class="integrity" id="integrity">',
+            f"<h1>{esc(c.get('title') or '')}</h1>", '<section class="integrity" id="integrity">',
             f"<h2>{esc(fx.t('integrity'))}</h2>", f"<p>{esc(fx.t('integrity_note'))}</p>",
             f"<dl><div><dt>{esc(fx.t('as_of'))}</dt><dd>{esc(fx.date(doc['as_of']))}</dd></div>"
             f"<div><dt>{esc(fx.t('engine'))}</dt><dd>{esc(eng.get('name', ''))} {esc(eng.get('version', ''))}</dd></div>"
@@ -410,13 +410,13 @@ def render_html(doc: dict, fx: Formatter) -> str:
     # goals
     out += ['<section id="goals">', f"<h2>{esc(fx.t('goals'))}</h2>", f'<p class="note">{esc(fx.t("goals_note"))}</p>',
             _table([esc(fx.t(k)) for k in ("goal", "title", "payer", "rate", "cap", "goal_amount", "goal_cap_cut", "imputed_count", "clause")],
-                   [[code(g["id"]), esc(g.get("title", "")), code(g.get("payer", "")),
+                   [[code(g["id"]), esc(g.get("title") or ""), code(g.get("payer", "")),
                      rate_text(g, fx, HTML), caps_text(g, fx, HTML),
                      esc(money(t.get("goals", {}).get(g["id"], "0"))), esc(money(t.get("goal_cap_cut", {}).get(g["id"], "0"))),
                      esc(fx.count(t.get("imputed", {}).get(g["id"], 0))), esc(fx.clause(g.get("clause")))]
                     for g in doc.get("goals", [])], right={3, 4, 5, 6, 7}, classes={3: "wrap", 4: "wrap"})]
     titles = goals_by_id(doc)
-    out += [f'<details id="goal-{esc(gid)}"><summary>{code(gid)} · {esc(titles.get(gid, {}).get("title", ""))}: '
+    out += [f'<details id="goal-{esc(gid)}"><summary>{code(gid)} · {esc(titles.get(gid, {}).get("title") or "")}: '
             f'{esc(fx.t("contract_text").rstrip(":"))}</summary><div class="body"><pre class="source">{esc(str(text))}</pre></div></details>'
             for gid, text in goal_texts(doc).items()]
     out.append("</section>")
@@ -436,7 +436,7 @@ def render_html(doc: dict, fx: Formatter) -> str:
     goals = goals_by_id(doc)
     for ln in lines:
         facts = "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in line_facts(ln, doc, fx, HTML))
-        out.append(f'<details id="{slug[ln["id"]]}"><summary>{code(ln["id"])} · {esc(goals.get(ln.get("goal"), {}).get("title", ""))} '
+        out.append(f'<details id="{slug[ln["id"]]}"><summary>{code(ln["id"])} · {esc(goals.get(ln.get("goal"), {}).get("title") or "")} '
                    f'{_marks(ln, fx)}<span class="amt">{esc(money(ln["amount"]))}</span></summary>'
                    f'<div class="body"><dl class="facts">{facts}</dl><div><strong>{esc(fx.t("trail"))}</strong></div>'
                    f'{_steps(ln.get("trace", []), doc, fx, rule_text=False)}</div></details>')

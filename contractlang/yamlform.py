@@ -45,6 +45,7 @@ from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken, Vis
 from . import model as m
 from .parse import MAX_BYTES, _Builder, _grammar_path, _prescan, _syntax_diagnostic, parse_file
 from .errors import ParseError, error
+from .limits import text_number_problem
 from .printer import format_expr, format_number, format_quantity
 
 MAX_DEPTH = 64
@@ -396,7 +397,9 @@ class _Loader:
         if k == "month_day":
             return raw if _MONTH_DAY.match(raw) else self.fail(node, f"{path}: '{raw}' is not {_want(kind)}")
         if k == "int":
-            return int(raw) if re.fullmatch(r"\d+", raw) else self.fail(node, f"{path}: expected {_want(kind)}, found {_found(node)}")
+            if not re.fullmatch(r"\d+", raw):
+                return self.fail(node, f"{path}: expected {_want(kind)}, found {_found(node)}")
+            return self._beyond_limits(node, path, raw) or int(raw)
         if k == "bool":
             if node.tag != _BOOL:
                 return self.fail(node, f"{path}: expected true or false, found {_found(node)}")
@@ -404,7 +407,7 @@ class _Loader:
         if k == "decimal":
             if not _SIGNED.match(raw):
                 return self.fail(node, f"{path}: expected {_want(kind)} (e.g. 0, -5 or 2.5), found {_found(node)}")
-            return Decimal(raw.replace("_", ""))
+            return self._beyond_limits(node, path, raw) or Decimal(raw.replace("_", ""))
         if k == "date":
             try:
                 if _DATE.match(raw):
@@ -415,6 +418,14 @@ class _Loader:
         if k == "expr":
             return self.fragment(node, path, "expr")
         raise AssertionError(kind)  # pragma: no cover
+
+    def _beyond_limits(self, node, path: str, raw: str) -> object:
+        """A failure when a number has more digits than `contractlang.limits` allows, else None."""
+        problem = text_number_problem(raw)
+        if problem:
+            shown = raw if len(raw) <= 24 else raw[:20] + "…"
+            return self.fail(node, f"{path}: the number {shown} {problem}")
+        return None
 
     def quantity(self, node, path: str):
         if isinstance(node, yaml.ScalarNode) and node.tag != _NULL:
@@ -433,7 +444,8 @@ class _Loader:
                 self.fail(value_node, f"{path}.{key}: expected a single value, found {_found(value_node)}")
             elif key == "value":
                 if _NUMBER.match(value_node.value):
-                    parts["value"] = Decimal(value_node.value.replace("_", ""))
+                    if not self._beyond_limits(value_node, f"{path}.value", value_node.value):
+                        parts["value"] = Decimal(value_node.value.replace("_", ""))
                 else:
                     self.fail(value_node, f"{path}.value: '{value_node.value}' is not a number such as 18_000 or 5.07")
             else:

@@ -11,7 +11,7 @@ import polars as pl
 
 import orjson
 
-from ..document import document_json, write_document_json
+from .. import document as json_document
 from ..explain import due_date, header, money_map, period_of, public, reduction
 from ..expressions import _settled, show
 from fractions import Fraction
@@ -125,10 +125,10 @@ class Settlement:
         return {**self.head, "lines": [orjson.loads(text) for text in self.lines["json"]]}
 
     def write_json(self, fh) -> None:
-        write_document_json(self.head, fh, {"lines": self.line_records()})
+        json_document.write_document_json(self.head, fh, {"lines": self.line_records()})
 
     def json(self) -> bytes:
-        return document_json(self.head, {"lines": self.line_records()})
+        return json_document.document_json(self.head, {"lines": self.line_records()})
 
 
 def _mm(d: dict) -> dict:
