@@ -13,6 +13,7 @@ import polars as pl
 
 from .. import model as m
 from ..expressions import MISSING, Scope, _settled, evaluate
+from . import exclusions
 from .context import Run
 from .frames import line_col, value_col
 from .goals import attributes, gross_value, where_mask
@@ -64,8 +65,10 @@ def settle_comparison_goal(run: Run, goal: m.Goal) -> None:
         for j, point in enumerate(goal.points):
             date = _point_date(run, point, start)
             if not _due(run, date):
-                run.exclude((gi, 0, cid, "", j), goal.id, cid, point, "not_due", f"{point} of cohort {cid} falls on {date}",
-                            {"point": point, "cohort": cid, "date": date.isoformat()})
+                exclusions.one(run, (gi, 0, cid, "", j), {
+                    "goal": goal.id, "subject": cid, "point": point, "reason": "not_due",
+                    "detail": f"{point} of cohort {cid} falls on {date}",
+                    "facts": {"point": point, "cohort": cid, "date": date.isoformat()}})
                 continue
             scope.point = point
             value = evaluate(goal.outcome, scope)
@@ -73,8 +76,10 @@ def settle_comparison_goal(run: Run, goal: m.Goal) -> None:
             rate = _rate(run, goal, scope)
             if rate is MISSING:
                 text = run.text(goal.rate.amount)
-                run.exclude((gi, 0, cid, "", j), goal.id, cid, point, "rate_missing",
-                            f"the price '{text}' reads a value that is missing for this subject", {"price": text})
+                exclusions.one(run, (gi, 0, cid, "", j), {
+                    "goal": goal.id, "subject": cid, "point": point, "reason": "rate_missing",
+                    "detail": f"the price '{text}' reads a value that is missing for this subject",
+                    "facts": {"price": text}})
                 continue
             frac = Fraction(value)
             parts.append({"goal": goal.id, "goal_index": gi, "k1": cid, "k2": "", "point_index": j, "subject": cid,

@@ -47,7 +47,7 @@ class Run:
         self.roundings = {r.id: r for r in contract.roundings}
         self.tables = {t.id: t for t in contract.tables}
         self.line_rounding = self.roundings.get("line") or m.Rounding(id="line", places=2, mode="half_up")
-        self.exclusions: list[tuple[tuple, dict]] = []   # (v1 order key, exclusion)
+        self.exclusion_frames: list[pl.DataFrame] = []   # exclusions.KEY_SCHEMA: order keys and each record's JSON
         self.flags: list[dict] = []
         self.used: list[pl.Series] = []                   # lines of measurements.csv read
         self.imputed: dict[str, int] = {}
@@ -58,10 +58,6 @@ class Run:
         if id(node) not in self._texts:
             self._texts[id(node)] = source_text(self.contract, node)
         return self._texts[id(node)]
-
-    def exclude(self, key: tuple, goal: str, subject, point, reason: str, detail: str, facts: dict) -> None:
-        self.exclusions.append((key, {"goal": goal, "subject": subject, "point": point, "reason": reason,
-                                      "detail": detail, "facts": facts}))
 
     def raise_flag(self, fid, subject, clause, details, text, title=None, trace=None, note_code=None, facts=None):
         note = {"kind": "note", "text": text}

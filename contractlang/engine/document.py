@@ -15,6 +15,8 @@ from .. import document as json_document
 from ..explain import due_date, header, money_map, period_of, public, reduction
 from ..expressions import _settled, show
 from fractions import Fraction
+from . import exclusions
+from . import records as rec
 from .context import Run
 from .goals import stay_facts, stay_text
 from .numbers import money, money_text
@@ -87,6 +89,7 @@ def build(run: Run, lines: pl.DataFrame, parties: list[str], goal_cap_cut: dict,
                             "by_goal": _mm(by_goal[name]), "by_payer": _mm(by_payer_p[name]),
                             "by_recipient": _mm(by_recipient_p[name]), "cumulative": money(cumulative)})
     lines = lines.with_columns(line_json(run, lines, split_cols).alias("json"))
+    accounting, row_exclusions = row_accounting(run)
     doc = {
         **header(c, run.ledger.files, run.as_of, run.text),
         "totals": {
@@ -100,35 +103,38 @@ def build(run: Run, lines: pl.DataFrame, parties: list[str], goal_cap_cut: dict,
         },
         "periods": period_rows,
         "flags": sorted(run.flags, key=lambda f: (f["id"], str(f["subject"]), str(sorted(f["details"].items())))),
-        "exclusions": [e for _, e in sorted(run.exclusions, key=lambda ke: ke[0])],
-        **row_accounting(run),
+        **accounting,
         "reports": {"relative_reduction": reduction(c, run.L.households.filter(pl.col("group") == "intervention").height),
                     "metrics": [public(results.results[x.id]) for x in c.metrics],
                     "figures": [public(results.results[x.id]) for x in c.figures]},
     }
-    return Settlement(doc, lines)
+    return Settlement(doc, lines, exclusions.ordered(run), row_exclusions)
 
 
 class Settlement:
     """A settlement: the document without its lines, and the lines as columns with each line's JSON record."""
 
-    def __init__(self, head: dict, lines: pl.DataFrame):
+    def __init__(self, head: dict, lines: pl.DataFrame, exclusions: pl.Series, row_exclusions: pl.Series):
         self.head = head
         self.lines = lines
+        self.records = {"lines": lines["json"], "exclusions": exclusions, "row_exclusions": row_exclusions}
 
-    def line_records(self):
-        for text in self.lines["json"]:
-            yield text.encode("utf-8")
+    def _encoded(self) -> dict:
+        """Each record list as blocks of records joined as the writer joins them (fewer, larger writes)."""
+        def blocks(texts: pl.Series, size: int = 20_000):
+            for start in range(0, texts.len(), size):
+                yield texts.slice(start, size).str.join(",\n    ").item().encode("utf-8")
+        return {key: blocks(texts) for key, texts in self.records.items()}
 
     def document(self) -> dict:
         """The whole settlement document as one dict (the JSON document, parsed)."""
-        return {**self.head, "lines": [orjson.loads(text) for text in self.lines["json"]]}
+        return {**self.head, **{key: [orjson.loads(t) for t in texts] for key, texts in self.records.items()}}
 
     def write_json(self, fh) -> None:
-        json_document.write_document_json(self.head, fh, {"lines": self.line_records()})
+        json_document.write_document_json(self.head, fh, self._encoded())
 
     def json(self) -> bytes:
-        return json_document.document_json(self.head, {"lines": self.line_records()})
+        return json_document.document_json(self.head, self._encoded())
 
 
 def _mm(d: dict) -> dict:
@@ -194,52 +200,66 @@ def line_json(run: Run, lines: pl.DataFrame, split_cols: list[str]) -> pl.Expr:
     return _object(fields)
 
 
-def row_accounting(run: Run) -> dict:
-    """Every ledger row: used, or excluded with a reason."""
+def row_accounting(run: Run) -> tuple[dict, pl.Series]:
+    """Every ledger row: used, or excluded with a reason; the row counts and the exclusions' records."""
     files = run.ledger.files
     rows = {f["file"]: {"total": f["rows"], "used": f["rows"], "excluded": 0} for f in files}
-    excluded = []
-    if "measurements.csv" in rows:
-        used = pl.concat([s.cast(pl.Int64).rename("line") for s in run.used]).unique().to_frame() if run.used else (
-            pl.DataFrame(schema={"line": pl.Int64}))
-        L = run.L
-        unused = L.measurements.join(used, on="line", how="anti")
-        persons = L.all_persons.select("person_id", "household_id")
-        hh = L.all_households.join(L.households.select("household_id", "counting", "stay_end", "stay_needed"),
-                                   on="household_id", how="left")
-        unused = (unused.join(persons.rename({"person_id": "subject_id", "household_id": "_hid"}), on="subject_id",
-                              how="left")
-                  .with_columns(pl.coalesce("_hid", "subject_id").alias("_hid"))
-                  .join(hh.rename({"household_id": "_hid", "line": "_hline", "start": "_start", "group": "_group"})
-                        .select("_hid", "_start", "_group", "counting", "stay_end", "stay_needed"), on="_hid", how="left")
-                  .sort("line"))
-        as_of, min_stay = run.as_of, L.min_stay
-        not_read: dict = {}
-        for r in unused.iter_rows(named=True):
-            hid = r["_hid"]
-            if r["_start"] > as_of:
-                reason, detail = "not_started", f"household {hid} starts {r['_start']}, after {as_of}"
-                facts = {"household": hid, "start": r["_start"].isoformat(), "as_of": as_of.isoformat()}
-            elif r["_group"] == "intervention" and not r["counting"]:
-                stay = {"start": r["_start"], "counting": False, "stay_end": r["stay_end"],
-                        "stay_needed": r["stay_needed"], "min_stay": min_stay}
-                reason, detail = "not_counting", f"household {hid} {stay_text(stay)}"
-                facts = {"household": hid, **stay_facts(stay)}
-            elif r["date"] is not None and r["date"] > as_of:
-                reason, detail = "not_due", f"measured {r['date']}, after {as_of}"
-                facts = {"measured": r["date"].isoformat(), "as_of": as_of.isoformat()}
-            else:
-                key = (r["measure"], r["point"])
-                if key not in not_read:
-                    not_read[key] = (f"no goal, flag or comparison of the contract reads {key[0]} at {key[1]} for "
-                                     "this subject (eligibility, point not due, or not needed)",
-                                     {"measure": key[0], "point": key[1]})
-                reason, (detail, facts) = "not_read", not_read[key]
-            excluded.append({"file": "measurements.csv", "line": r["line"], "reason": reason, "detail": detail,
-                             "facts": facts})
-        rows["measurements.csv"]["excluded"] = len(excluded)
-        rows["measurements.csv"]["used"] -= len(excluded)
-    return {"rows": rows, "row_exclusions": excluded}
+    if "measurements.csv" not in rows:
+        return {"rows": rows}, pl.Series("j", [], dtype=pl.Utf8)
+    used = (pl.concat([s.cast(pl.Int64).rename("line") for s in run.used]).unique().to_frame() if run.used
+            else pl.DataFrame(schema={"line": pl.Int64}))
+    L, as_of, months = run.L, run.as_of, run.L.min_stay
+    hh = L.all_households.join(L.households.select("household_id", "counting", "stay_end", "stay_needed"),
+                               on="household_id", how="left")
+    unused = (L.measurements.join(used, on="line", how="anti")
+              .join(L.all_persons.select(pl.col("person_id").alias("subject_id"), pl.col("household_id")),
+                    on="subject_id", how="left")
+              .with_columns(pl.coalesce("household_id", "subject_id").alias("household_id"))
+              .join(hh.select("household_id", "start", "group", "counting", "stay_end", "stay_needed"),
+                    on="household_id", how="left")
+              .sort("line"))
+    started = pl.col("start") > pl.lit(as_of)
+    not_counting = (pl.col("group") == "intervention") & ~pl.col("counting").fill_null(True)
+    late = pl.col("date").is_not_null() & (pl.col("date") > pl.lit(as_of))
+    reason = (pl.when(started).then(pl.lit("not_started")).when(not_counting).then(pl.lit("not_counting"))
+              .when(late).then(pl.lit("not_due")).otherwise(pl.lit("not_read")))
+    unused = unused.with_columns(reason.alias("reason"))
+    iso = lambda e: e.dt.to_string("%Y-%m-%d")  # noqa: E731
+    stay = pl.concat_str([pl.lit("started "), iso(pl.col("start")), pl.lit("; stay ended "), iso(pl.col("stay_end")),
+                          pl.lit(f" before reaching {months} months ("), iso(pl.col("stay_needed")), pl.lit(")")])
+    detail = (pl.when(pl.col("reason") == "not_started").then(pl.concat_str(
+                  [pl.lit("household "), pl.col("household_id"), pl.lit(" starts "), iso(pl.col("start")),
+                   pl.lit(f", after {as_of}")]))
+              .when(pl.col("reason") == "not_counting").then(pl.concat_str(
+                  [pl.lit("household "), pl.col("household_id"), pl.lit(" "), stay]))
+              .when(pl.col("reason") == "not_due").then(pl.concat_str(
+                  [pl.lit("measured "), iso(pl.col("date")), pl.lit(f", after {as_of}")]))
+              .otherwise(pl.concat_str([pl.lit("no goal, flag or comparison of the contract reads "), pl.col("measure"),
+                                        pl.lit(" at "), pl.col("point"), pl.lit(
+                                            " for this subject (eligibility, point not due, or not needed)")])))
+    unused = unused.with_columns(detail.alias("_detail"))
+    unused = unused.with_columns(rec.text(unused, pl.col("_detail")).alias("_jdetail"),
+                                 rec.text(unused, pl.col("household_id")).alias("_jhid"),
+                                 rec.text(unused, pl.col("measure")).alias("_jmeasure"),
+                                 rec.text(unused, pl.col("point")).alias("_jpoint"))
+    as_of_json = rec.literal(as_of.isoformat())
+    facts = {
+        "not_started": [("household", pl.col("_jhid")), ("start", rec.date(pl.col("start"))), ("as_of", as_of_json)],
+        "not_counting": [("household", pl.col("_jhid")), ("needed", rec.date(pl.col("stay_needed"))),
+                         ("start", rec.date(pl.col("start"))), ("stay_end", rec.date(pl.col("stay_end"))),
+                         ("stay_months", pl.lit(str(months)))],
+        "not_due": [("measured", rec.date(pl.col("date"))), ("as_of", as_of_json)],
+        "not_read": [("measure", pl.col("_jmeasure")), ("point", pl.col("_jpoint"))]}
+    chain = pl.when(pl.lit(False)).then(pl.lit(""))
+    for why, pairs in facts.items():
+        chain = chain.when(pl.col("reason") == why).then(rec.obj(pairs))
+    record = rec.obj([("detail", pl.col("_jdetail")), ("facts", chain.otherwise(pl.lit("{}"))),
+                      ("file", rec.literal("measurements.csv")), ("line", pl.col("line").cast(pl.Utf8)),
+                      ("reason", pl.concat_str([pl.lit('"'), pl.col("reason"), pl.lit('"')]))])
+    texts = unused.select(record.alias("j"))["j"]
+    rows["measurements.csv"]["excluded"] = texts.len()
+    rows["measurements.csv"]["used"] -= texts.len()
+    return {"rows": rows}, texts
 
 
 __all__ = ["build", "Settlement", "row_accounting"]

@@ -11,6 +11,7 @@ import polars as pl
 from .. import model as m
 from ..expressions import EvalError, _settled, arith, round_decimal
 from .compile import Compiler, Unsupported, as_num, line_reads
+from . import exclusions
 from .context import Run
 from .frames import HOUSEHOLD_ATTRIBUTES, PERSON_ATTRIBUTES
 from .numbers import INT, MONEY_SCALE, Num, literal, round_div, scaled
@@ -85,34 +86,15 @@ def gross_value(value, rate: Decimal, rounding: m.Rounding) -> int:
 def settle_subject_goal(run: Run, goal: m.Goal) -> None:
     L, gi = run.L, run.goal_index[goal.id]
     subjects = L.subjects(goal.level).filter(pl.col("group") == "intervention")
-    subjects = subjects.with_columns(pl.lit(L.min_stay).alias("min_stay"))
-    # Not counting: each subject of a household whose stay has not reached the minimum.
-    for row in subjects.filter(~pl.col("counting")).iter_rows(named=True):
-        hid = row["household_id"]
-        run.exclude((gi, 0, hid, row["subject_id"], -1), goal.id, row["subject_id"], None, "not_counting",
-                    f"household {hid} {stay_text(row)}", {"household": hid, **stay_facts(row)})
+    exclusions.not_counting(run, goal, gi, subjects.filter(~pl.col("counting")), L.min_stay)
     counting = subjects.filter(pl.col("counting")).with_columns(where_mask(run, goal.where, goal.level).alias("_eligible"))
     if goal.where is not None:
-        cond = run.text(goal.where)
-        for row in counting.filter(~pl.col("_eligible")).iter_rows(named=True):
-            if goal.level in ("persons", "person"):
-                grade = "none" if row["grade"] is None else row["grade"]
-                detail = f"age {row['@age']} at start, school grade {grade}: does not satisfy {cond}"
-                facts = {"age": int(row["@age"]), "grade": row["grade"], "condition": cond}
-            else:
-                detail, facts = f"does not satisfy {cond}", {"condition": cond}
-            run.exclude((gi, 0, row["household_id"], row["subject_id"], -1), goal.id, row["subject_id"], None,
-                        "not_eligible", detail, facts)
+        exclusions.not_eligible(run, goal, gi, counting.filter(~pl.col("_eligible")), run.text(goal.where))
     eligible = counting.filter(pl.col("_eligible"))
     frames = []
     for j, point in enumerate(goal.points):
-        date = L.point_date(point, pl.col("start"), pl.col("end"))
-        at = eligible.with_columns(date.alias("date"))
-        limit = L.limit
-        for row in at.filter(~L.due(pl.col("date"))).select("household_id", "subject_id", "date").iter_rows():
-            hid, sid, d = row
-            run.exclude((gi, 0, hid, sid, j), goal.id, sid, point, "not_due", f"{point} falls on {d}, after {limit}",
-                        {"point": point, "date": d.isoformat(), "limit": limit.isoformat()})
+        at = eligible.with_columns(L.point_date(point, pl.col("start"), pl.col("end")).alias("date"))
+        exclusions.not_due(run, goal, gi, j, point, at.filter(~L.due(pl.col("date"))), L.limit)
         frames.append(_evaluate_point(run, goal, j, point, at.filter(L.due(pl.col("date")))))
     _impute_and_price(run, goal, gi, [f for f in frames if f is not None])
 
@@ -153,8 +135,7 @@ def _impute_and_price(run: Run, goal: m.Goal, gi: int, evaluated: list) -> None:
         else:
             drop = missing & pl.col("@replaced") if exempt else pl.lit(False)
         frame = frame.with_columns(drop.alias("_drop"), (missing & ~drop).alias("imputed"))
-        for row in frame.filter(pl.col("_drop")).iter_rows(named=True):
-            _missing_exclusion(run, goal, gi, row, rule, exempt)
+        exclusions.missing(run, goal, gi, frame.filter(pl.col("_drop")), exempt)
         lines = frame.filter(~pl.col("_drop"))
         imputed_n = lines["imputed"].sum()
         if imputed_n:
@@ -179,11 +160,7 @@ def _impute_and_price(run: Run, goal: m.Goal, gi: int, evaluated: list) -> None:
                                        .alias("gross"))
         else:
             lines = lines.with_columns(price.col.expr.alias("_rate"))
-            for row in lines.filter(pl.col("_rate").is_null()).iter_rows(named=True):
-                text = run.text(goal.rate.amount)
-                run.exclude((gi, 1, row["household_id"], row["subject_id"], row["point_index"]), goal.id,
-                            row["subject_id"], row["point"], "rate_missing",
-                            f"the price '{text}' reads a value that is missing for this subject", {"price": text})
+            exclusions.rate_missing(run, goal, gi, lines.filter(pl.col("_rate").is_null()), run.text(goal.rate.amount))
             lines = lines.with_columns((pl.col("_rate").is_not_null()).alias("_line"))
             lines = lines.with_columns(gross_expr(pl.col("num"), pl.col("den"), Num(pl.col("_rate"), price.col.scale),
                                                   rounding).alias("gross"))
@@ -196,25 +173,3 @@ def _impute_and_price(run: Run, goal: m.Goal, gi: int, evaluated: list) -> None:
             "num", "den", "gross", "imputed", pl.col("household_id").alias("household")))
     if parts:
         run.line_frames.append(pl.concat(parts).sort("k1", "k2", "point_index"))
-
-
-def _missing_exclusion(run: Run, goal: m.Goal, gi: int, row: dict, rule, exempt: bool) -> None:
-    hid, date = row["household_id"], row["date"]
-    end = row["end"]
-    ended = end is not None and end <= date
-    if ended:
-        reason = f"household {hid} ended ({row['end_reason']}) on {end}, before the point ({date})"
-        facts = {"missing": "ended", "household": hid, "end_reason": row["end_reason"], "end": end.isoformat(),
-                 "point_date": date.isoformat()}
-    else:
-        reason, facts = "no measurement row for a due point", {"missing": "no_row"}
-    replaced = row["@replaced"]
-    exemption = None
-    if exempt:
-        exemption = (f"household replaced by {row['replaced_by']} (no correction)" if replaced
-                     else "household not replaced: the exemption does not apply")
-        facts.update({"exemption": "replaced", "replaced_by": row["replaced_by"]} if replaced
-                     else {"exemption": "not_replaced"})
-    why = "replaced_no_correction" if replaced and exempt else "missing_not_replaced"
-    run.exclude((gi, 1, hid, row["subject_id"], row["point_index"]), goal.id, row["subject_id"], row["point"], why,
-                reason + (f"; {exemption}" if exemption else ""), facts)

@@ -1,0 +1,63 @@
+"""Records of the settlement document built over columns: each row's compact JSON text.
+
+The document writer (`contractlang/document.py`) writes a record as orjson writes a dict
+with sorted keys and no spaces; these helpers build the same text for a whole column
+at once, so a settlement of a million lines never becomes a million Python dicts.
+"""
+
+from __future__ import annotations
+
+import orjson
+import polars as pl
+
+from .numbers import money_text
+
+_CONTROL = r"[\x00-\x1f]"
+
+
+def text(frame: pl.DataFrame, expr: pl.Expr) -> pl.Series:
+    """A text column as JSON string literals, escaped exactly as orjson escapes; null stays null."""
+    values = frame.select(expr.alias("v")).to_series()
+    if values.drop_nulls().str.contains(_CONTROL).any():  # rare: escape those strings one by one
+        mapping = {v: orjson.dumps(v).decode() for v in values.drop_nulls().unique().to_list()}
+        return values.replace_strict(mapping, default=None, return_dtype=pl.Utf8)
+    escaped = values.str.replace_all("\\", "\\\\", literal=True).str.replace_all('"', '\\"', literal=True)
+    return ('"' + escaped + '"').rename(values.name)
+
+
+def literal(value) -> pl.Expr:
+    """A constant as its JSON text."""
+    return pl.lit(orjson.dumps(value).decode())
+
+
+def date(expr: pl.Expr) -> pl.Expr:
+    return pl.concat_str([pl.lit('"'), expr.dt.to_string("%Y-%m-%d"), pl.lit('"')])
+
+
+def integer(expr: pl.Expr) -> pl.Expr:
+    return expr.cast(pl.Utf8)
+
+
+def money(expr: pl.Expr) -> pl.Expr:
+    return pl.concat_str([pl.lit('"'), money_text(expr), pl.lit('"')])
+
+
+def obj(pairs: list[tuple[str, pl.Expr]], keep_nulls: bool = True) -> pl.Expr:
+    """A JSON object of (key, JSON text) pairs, keys sorted; a null value is `null`, or left out."""
+    items = []
+    for key, value in sorted(pairs, key=lambda kv: kv[0]):
+        value = value.fill_null("null") if keep_nulls else value
+        items.append(pl.concat_str([pl.lit(orjson.dumps(key).decode() + ":"), value]))
+    return pl.concat_str([pl.lit("{"), pl.concat_str(items, separator=",", ignore_nulls=True), pl.lit("}")])
+
+
+def array(items: list[pl.Expr]) -> pl.Expr:
+    """A JSON array of the items that are not null."""
+    if not items:
+        return pl.lit("[]")
+    return pl.concat_str([pl.lit("["), pl.concat_str(items, separator=",", ignore_nulls=True), pl.lit("]")])
+
+
+def with_text(frame: pl.DataFrame, **columns: pl.Expr) -> pl.DataFrame:
+    """`frame` with JSON-string columns `j:<name>` for the given text expressions."""
+    return frame.with_columns(*[text(frame, e).alias(f"j:{name}") for name, e in columns.items()])
