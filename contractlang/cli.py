@@ -51,13 +51,25 @@ def _load(path: Path):
 
 
 def _sources(diags) -> dict[str, str]:
-    out = {}
+    """The text of each file a diagnostic points into and does not carry its line for; read once
+    each, and only a regular file of at most MAX_SOURCE_BYTES (never a FIFO or a device)."""
+    import stat
+
+    from .errors import MAX_SOURCE_BYTES
+
+    out: dict[str, str] = {}
+    tried = set()
     for d in diags:
-        if d.span and d.span.file not in out:
-            try:
-                out[d.span.file] = Path(d.span.file).read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                pass
+        if not d.span or d.source_line is not None or d.span.file in tried:
+            continue
+        tried.add(d.span.file)
+        try:
+            st = os.stat(d.span.file)
+            if stat.S_ISREG(st.st_mode) and st.st_size <= MAX_SOURCE_BYTES:
+                with open(d.span.file, "rb") as fh:
+                    out[d.span.file] = fh.read(MAX_SOURCE_BYTES + 1).decode("utf-8", errors="replace")
+        except OSError:
+            pass
     return out
 
 

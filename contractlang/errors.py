@@ -56,6 +56,9 @@ class Diagnostic:
     span: SourceSpan | None = None
     clause: str | None = None
     hint: str | None = None
+    #: The text of the line at `span`, when the finder has it at hand (a ledger row): the renderer
+    #: then need not read the file again.
+    source_line: str | None = attrs.field(default=None, eq=False, repr=False)
 
     def to_dict(self) -> dict:
         d = {"severity": self.severity, "code": self.code, "message": self.message}
@@ -84,8 +87,9 @@ class LedgerError(ContractError):
     """The measurement ledger does not match the contract's data dictionary."""
 
 
-def error(code: str, message: str, span=None, clause=None, hint=None) -> Diagnostic:
-    return Diagnostic(severity=ERROR, code=code, message=message, span=span, clause=clause, hint=hint)
+def error(code: str, message: str, span=None, clause=None, hint=None, source_line=None) -> Diagnostic:
+    return Diagnostic(severity=ERROR, code=code, message=message, span=span, clause=clause, hint=hint,
+                      source_line=source_line)
 
 
 def warning(code: str, message: str, span=None, clause=None, hint=None) -> Diagnostic:
@@ -96,23 +100,47 @@ def note(code: str, message: str, span=None, clause=None, hint=None) -> Diagnost
     return Diagnostic(severity=NOTE, code=code, message=message, span=span, clause=clause, hint=hint)
 
 
-def _source_line(sources: dict[str, str], span: SourceSpan) -> str | None:
-    text = sources.get(span.file)
-    if text is None:
-        return None
-    lines = text.splitlines()
-    if 1 <= span.line <= len(lines):
-        return lines[span.line - 1]
-    return None
+#: `render_text` shows at most this many diagnostics of one code, then counts the rest.
+MAX_SHOWN_PER_CODE = 50
+#: A source file larger than this is not read again to show the lines of its diagnostics.
+MAX_SOURCE_BYTES = 64_000_000
 
 
-def render_text(diags: Iterable[Diagnostic], sources: dict[str, str] | None = None) -> str:
-    """Render diagnostics as `file:line:col: severity[CODE]: message`, the source line and a caret."""
+def split_lines(text: str) -> list[str]:
+    """The lines of a source text as positions count them: split at `\n` only (a `\r` before it is
+    dropped). `str.splitlines` also splits at U+0085, U+2028, form feeds and more, and would make
+    line numbers drift."""
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+
+
+def render_text(diags: Iterable[Diagnostic], sources: dict[str, str] | None = None,
+                max_per_code: int | None = MAX_SHOWN_PER_CODE) -> str:
+    """Render diagnostics as `file:line:col: severity[CODE]: message`, the source line and a caret.
+
+    At most `max_per_code` diagnostics of each code are shown (None: all); a last line counts the
+    rest per code. Each source text is split into lines once, so the cost is linear in the input.
+    """
     out = []
+    lines_of: dict[str, list[str] | None] = {}
+    shown: dict[str, int] = {}
+    kinds: dict[str, str] = {}
     for d in diags:
+        shown[d.code] = shown.get(d.code, 0) + 1
+        kinds.setdefault(d.code, d.severity)
+        if max_per_code is not None and shown[d.code] > max_per_code:
+            continue
         where = f"{d.span}: " if d.span else ""
         out.append(f"{where}{d.severity}[{d.code}]: {d.message}")
-        line = _source_line(sources or {}, d.span) if d.span else None
+        line = None
+        if d.span:
+            line = d.source_line
+            if line is None:
+                if d.span.file not in lines_of:
+                    text = (sources or {}).get(d.span.file)
+                    lines_of[d.span.file] = split_lines(text) if text is not None else None
+                lines = lines_of[d.span.file]
+                if lines is not None and 1 <= d.span.line <= len(lines):
+                    line = lines[d.span.line - 1]
         if line is not None and len(line) <= 400:
             width = 1
             if d.span.end_line == d.span.line and d.span.end_column:
@@ -123,6 +151,9 @@ def render_text(diags: Iterable[Diagnostic], sources: dict[str, str] | None = No
             out.append(f"    clause: § {d.clause}")
         if d.hint:
             out.append(f"    hint: {d.hint}")
+    for code, count in shown.items():
+        if max_per_code is not None and count > max_per_code:
+            out.append(f"… and {count - max_per_code} more {code} {kinds[code]}s")
     return "\n".join(out)
 
 

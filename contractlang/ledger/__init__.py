@@ -1,0 +1,222 @@
+"""ledger: read a measurement ledger (a directory of CSV files) and check it against the contract's
+data dictionary.
+
+Every problem is reported with file, line and column, all of them at once, as a `LedgerError`
+(codes CL040 file, CL041 row, CL042 value, CL043 duplicate, CL044 reference); nothing is
+evaluated from a ledger that has errors. Files are read by Polars' CSV reader and checked by
+column (`checks`); each file is read once, and its SHA-256 is of the bytes that were parsed
+(`csvfile`). What a value may be, and the limits on files and numbers, are in `vocabulary`.
+
+A loaded `Ledger` holds `frames`, a `LedgerFrames` of four Polars DataFrames, every row checked,
+sorted by `line` (the physical line of the row in its file), and empty with the same schema
+when a file is absent and not required:
+
+- `households`: `household_id` Utf8, `group` Utf8, `start` Date, `end` Date (null while
+  active), `end_reason` Utf8 (null), `replaces` Utf8 (null), `cohort` Utf8 (null), `line` Int64
+- `persons`: `person_id` Utf8, `household_id` Utf8, `birth` Date, `grade` Int64 (null for
+  adults), `line` Int64
+- `cohorts`: `cohort` Utf8, `start` Date, `line` Int64
+- `measurements`: `subject_id` Utf8, `measure` Utf8, `point` Utf8, `date` Date (null),
+  `value` Utf8 (the checked cell text, stripped; `parse_value` types it), `line` Int64
+
+The Python views the row-by-row engine reads (`households`, `persons`, `cohorts`, `values`,
+`members`, `replaced_by`) are built from the frames on first access.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import gc
+import os
+import sys
+from pathlib import Path
+
+import attrs
+import polars as pl
+
+from .. import model as m
+from ..errors import LedgerError, error
+from . import checks
+from .csvfile import Problems, Table, read_table
+from .vocabulary import (END_REASONS, FILES, GROUPS, MAX_FILE_BYTES, MAX_NUMBER_CHARS, MAX_VALUE_DIGITS,
+                         MAX_VALUE_EXPONENT, REQUIRED, parse_value)
+
+__all__ = ["BULK_THRESHOLDS", "END_REASONS", "FILES", "GROUPS", "MAX_FILE_BYTES", "MAX_NUMBER_CHARS",
+           "MAX_VALUE_DIGITS", "MAX_VALUE_EXPONENT", "REQUIRED", "Household", "Ledger", "LedgerFrames",
+           "Observation", "Person", "bulk_allocation", "load_ledger", "parse_value"]
+
+
+@attrs.frozen
+class Household:
+    id: str
+    group: str
+    start: dt.date
+    end: dt.date | None
+    end_reason: str | None
+    replaces: str | None
+    cohort: str | None
+    line: int
+
+
+@attrs.frozen
+class Person:
+    id: str
+    household: str
+    birth: dt.date
+    grade: int | None
+    line: int
+
+
+@attrs.frozen
+class Observation:
+    """One observed value and the ledger row it came from."""
+
+    value: object
+    line: int
+    date: dt.date | None
+
+
+@attrs.frozen(eq=False)
+class LedgerFrames:
+    """The checked ledger as Polars DataFrames (schemas in the module docstring)."""
+
+    households: pl.DataFrame
+    persons: pl.DataFrame
+    cohorts: pl.DataFrame
+    measurements: pl.DataFrame
+
+
+@attrs.define(slots=False, eq=False)
+class Ledger:
+    """The ledger, typed and checked: `frames`, and Python views of them built on first access.
+
+    `values` maps (subject, measure, point) to an Observation; `members` a household id to its
+    person ids (in ledger order); `replaced_by` a household id to the first household that replaces it.
+    """
+
+    directory: str
+    frames: LedgerFrames
+    files: list[dict]  # [{"file", "sha256", "rows"}] in a fixed order
+    measures: dict[str, m.Measure] = attrs.field(factory=dict, repr=False)
+
+    @functools.cached_property
+    def households(self) -> dict[str, Household]:
+        f = self.frames.households
+        return {sys.intern(h): Household(sys.intern(h), g, s, e, r, p, c, line)
+                for h, g, s, e, r, p, c, line in f.select(
+                    "household_id", "group", "start", "end", "end_reason", "replaces", "cohort", "line").iter_rows()}
+
+    @functools.cached_property
+    def persons(self) -> dict[str, Person]:
+        f = self.frames.persons
+        return {sys.intern(p): Person(sys.intern(p), sys.intern(h), b, g, line)
+                for p, h, b, g, line in f.select("person_id", "household_id", "birth", "grade", "line").iter_rows()}
+
+    @functools.cached_property
+    def cohorts(self) -> dict[str, tuple[dt.date, int]]:
+        return {c: (s, line) for c, s, line in self.frames.cohorts.select("cohort", "start", "line").iter_rows()}
+
+    @functools.cached_property
+    def members(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for p in self.persons.values():
+            out.setdefault(p.household, []).append(p.id)
+        return out
+
+    @functools.cached_property
+    def replaced_by(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for h in self.households.values():
+            if h.replaces is not None:
+                out.setdefault(h.replaces, h.id)
+        return out
+
+    @functools.cached_property
+    def values(self) -> dict[tuple[str, str, str], Observation]:
+        f = self.frames.measurements
+        typed: dict[tuple[str, str], object] = {}  # one typed value per distinct (measure, text)
+        dates: dict[dt.date, dt.date] = {}  # one object per distinct date
+        out = {}
+        intern = sys.intern
+        for sid, mid, point, date, text, line in zip(*(f[c].to_list() for c in (
+                "subject_id", "measure", "point", "date", "value", "line"))):
+            value = typed.get((mid, text), typed)
+            if value is typed:
+                value = typed[mid, text] = parse_value(self.measures[mid], text)
+            if date is not None:
+                date = dates.setdefault(date, date)
+            out[intern(sid), intern(mid), intern(point)] = Observation(value, line, date)
+        return out
+
+
+# ---- the collector while millions of objects are built (the views here, settling in evaluate) ----
+
+# Allocations between young collections, young collections between middle ones, and middle
+# collections between full ones. CPython's defaults are (700, 10, 10).
+BULK_THRESHOLDS = (50_000, 10, 100)
+
+
+@contextlib.contextmanager
+def bulk_allocation():
+    """Run the cyclic garbage collector less often while millions of small objects are built.
+
+    Settling a ledger allocates millions of dicts, lists and tuples that all live until the
+    settlement is returned. With the default thresholds the collector re-examines them so often
+    that it takes a third of the running time (100k persons), and on a million persons each full
+    collection walks tens of millions of objects. Short-lived cycles are still collected by the
+    young collections. The previous thresholds are restored on exit; higher thresholds set by the
+    caller are kept, and a collector that is switched off stays off.
+    """
+    before = gc.get_threshold()
+    if before[0] != 0:
+        gc.set_threshold(*(max(old, bulk) for old, bulk in zip(before, BULK_THRESHOLDS)))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+def load_ledger(directory: str | Path, contract: m.Contract) -> Ledger:
+    """Read and check every file of a ledger directory; raise LedgerError listing every problem."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise LedgerError([error("CL040", f"{d} is not a directory of ledger CSV files")])
+    required = {
+        "cohorts.csv": any(g.from_cohort for g in contract.goals),
+        "households.csv": True,
+        "persons.csv": any(ms.level == "person" for ms in contract.measures)
+        or any(g.level == "persons" for g in contract.goals),
+        "measurements.csv": bool(contract.measures),
+    }
+    problems = Problems(d)
+    tables: dict[str, Table | None] = {name: read_table(d, name, required[name], problems) for name in required}
+
+    def usable(name: str) -> Table | None:
+        table = tables[name]
+        return table if table is not None and table.frame is not None else None
+
+    frames = {kind: checks.empty(kind) for kind in checks.SCHEMAS}
+    if usable("cohorts.csv"):
+        frames["cohorts"] = checks.cohorts(problems, tables["cohorts.csv"])
+    cohorts_present = os.path.lexists(d / "cohorts.csv")
+    if usable("households.csv"):
+        frames["households"] = checks.households(problems, tables["households.csv"],
+                                                 checks.ids(usable("cohorts.csv"), "cohort"), cohorts_present)
+    household_ids = checks.ids(usable("households.csv"), "household_id")
+    if usable("persons.csv"):
+        frames["persons"] = checks.persons(problems, tables["persons.csv"], household_ids)
+    if usable("measurements.csv"):
+        person_ids = checks.ids(usable("persons.csv"), "person_id")
+        if person_ids is None and not os.path.lexists(d / "persons.csv"):
+            person_ids = pl.Series([], dtype=pl.Utf8)  # no persons.csv: no person can be measured
+        frames["measurements"] = checks.measurements(problems, tables["measurements.csv"], contract,
+                                                     person_ids, household_ids)
+    if problems:
+        raise LedgerError(problems.diagnostics())
+    frames = {kind: frame.select([pl.col(c).cast(t) for c, t in checks.SCHEMAS[kind].items()])
+              for kind, frame in frames.items()}
+    files = [{"file": name, "sha256": tables[name].sha256, "rows": tables[name].rows}
+             for name in FILES if tables[name] is not None]
+    return Ledger(str(d), LedgerFrames(**frames), files, {ms.id: ms for ms in contract.measures})
