@@ -40,9 +40,7 @@ def build(run: Run, lines: pl.DataFrame, parties: list[str], goal_cap_cut: dict,
     period = {d: period_of(d, periods_rule) for d in dates}
     lines = lines.with_columns(
         pl.col("date").replace_strict({d: p[0] for d, p in period.items()}, return_dtype=pl.Utf8).alias("period"),
-        outcome_texts(lines).alias("outcome"),
-        money_text(pl.col("gross")).alias("gross_text"), money_text(pl.col("after_goal_cap")).alias("agc_text"),
-        money_text(pl.col("amount")).alias("amount_text"))
+        outcome_texts(lines).alias("outcome"))
     t = c.tranches
     split_cols = []
     if t is not None:
@@ -150,17 +148,6 @@ def _single_recipient(c) -> str:
     return funders[0] if funders else "recipient"
 
 
-def _quoted(values: list[str]) -> dict[str, str]:
-    """Each string as a JSON string literal, exactly as the document writer writes it."""
-    return {v: orjson.dumps(v).decode() for v in values}
-
-
-def _json_str(col: str, lines: pl.DataFrame) -> pl.Expr:
-    """A text column as JSON string literals (escaped as the writer escapes), null as `null`."""
-    mapping = _quoted(lines[col].drop_nulls().unique().to_list())
-    return pl.col(col).replace_strict(mapping, default=None, return_dtype=pl.Utf8).fill_null("null")
-
-
 def _object(pairs: list[tuple[str, pl.Expr]]) -> pl.Expr:
     """A JSON object of the pairs whose value is not null: `{"k":v,…}` (keys given sorted)."""
     items = [pl.concat_str([pl.lit(orjson.dumps(k).decode() + ":"), v]) for k, v in pairs]
@@ -171,7 +158,7 @@ def _money_json(expr: pl.Expr) -> pl.Expr:
     return pl.concat_str([pl.lit('"'), money_text(expr), pl.lit('"')])
 
 
-def line_json(run: Run, lines: pl.DataFrame, split_cols: list[str]) -> pl.Expr:
+def line_json(run: Run, lines: pl.DataFrame, split_cols: list[str]) -> pl.Series:
     """Each line's compact record, as the document writer would write its dict (sorted keys, no spaces)."""
     t = run.contract.tranches
     parts = []
@@ -185,19 +172,19 @@ def line_json(run: Run, lines: pl.DataFrame, split_cols: list[str]) -> pl.Expr:
                if parts else pl.lit("[]"))
     split = _object([(q, pl.when(pl.col(f"split:{q}").is_not_null()).then(_money_json(pl.col(f"split:{q}"))))
                      for q in sorted(split_cols)])
-    ids = pl.concat_str(["goal", pl.lit("/"), "subject", pl.lit("/"), "point"])
+    lines = rec.with_text(lines, goal=pl.col("goal"), outcome=pl.col("outcome"), payer=pl.col("payer"),
+                          period=pl.col("period"), point=pl.col("point"), subject=pl.col("subject"),
+                          id=pl.concat_str(["goal", pl.lit("/"), "subject", pl.lit("/"), "point"]))
     fields = [("after_goal_cap", _money_json(pl.col("after_goal_cap"))), ("amount", _money_json(pl.col("amount"))),
               ("cut", pl.when(pl.col("amount") != pl.col("gross")).then(pl.lit("true")).otherwise(pl.lit("false"))),
               ("date", pl.concat_str([pl.lit('"'), pl.col("date").dt.to_string("%Y-%m-%d"), pl.lit('"')])),
-              ("goal", _json_str("goal", lines)), ("gross", _money_json(pl.col("gross"))),
-              ("id", ids.replace_strict(_quoted(lines.select(ids).to_series().unique().to_list()),
-                                        return_dtype=pl.Utf8)),
+              ("goal", pl.col("j:goal")), ("gross", _money_json(pl.col("gross"))), ("id", pl.col("j:id")),
               ("imputed", pl.when(pl.col("imputed")).then(pl.lit("true")).otherwise(pl.lit("false"))),
-              ("outcome", _json_str("outcome", lines)), ("payer", _json_str("payer", lines)),
-              ("period", _json_str("period", lines)), ("point", _json_str("point", lines)),
-              ("split", split), ("subject", _json_str("subject", lines)), ("trace", pl.lit("[]")),
+              ("outcome", pl.col("j:outcome")), ("payer", pl.col("j:payer").fill_null("null")),
+              ("period", pl.col("j:period")), ("point", pl.col("j:point")),
+              ("split", split), ("subject", pl.col("j:subject")), ("trace", pl.lit("[]")),
               ("tranche", tranche)]
-    return _object(fields)
+    return lines.select(_object(fields)).to_series()
 
 
 def row_accounting(run: Run) -> tuple[dict, pl.Series]:

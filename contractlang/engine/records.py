@@ -13,11 +13,14 @@ import polars as pl
 from .numbers import money_text
 
 _CONTROL = r"[\x00-\x1f]"
+_SPECIAL = r'["\\\x00-\x1f]'
 
 
 def text(frame: pl.DataFrame, expr: pl.Expr) -> pl.Series:
     """A text column as JSON string literals, escaped exactly as orjson escapes; null stays null."""
-    values = frame.select(expr.alias("v")).to_series()
+    values = frame.select(expr.cast(pl.Utf8).alias("v")).to_series()
+    if not values.str.contains(_SPECIAL).any():  # the common case: nothing to escape
+        return ('"' + values + '"').rename(values.name)
     if values.drop_nulls().str.contains(_CONTROL).any():  # rare: escape those strings one by one
         mapping = {v: orjson.dumps(v).decode() for v in values.drop_nulls().unique().to_list()}
         return values.replace_strict(mapping, default=None, return_dtype=pl.Utf8)
