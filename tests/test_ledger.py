@@ -346,7 +346,6 @@ def test_a_directory_in_place_of_a_file(tmp_path):
         ("CL040", "persons.csv is a directory, not a regular file; a ledger file is UTF-8 CSV text")]
 
 
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
 def test_a_fifo_in_place_of_a_file_is_refused_without_waiting(tmp_path):
     d = ledger_dir(tmp_path)
     (d / "measurements.csv").unlink()
@@ -360,7 +359,6 @@ def test_a_fifo_in_place_of_a_file_is_refused_without_waiting(tmp_path):
     assert out.stdout.strip() == "measurements.csv is a named pipe (FIFO), not a regular file; a ledger file is UTF-8 CSV text"
 
 
-@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
 def test_a_link_to_a_device_is_refused_unread(tmp_path):
     d = ledger_dir(tmp_path)
     (d / "cohorts.csv").unlink()

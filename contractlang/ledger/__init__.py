@@ -136,19 +136,25 @@ class Ledger:
     @functools.cached_property
     def values(self) -> dict[tuple[str, str, str], Observation]:
         f = self.frames.measurements
-        typed: dict[tuple[str, str], object] = {}  # one typed value per distinct (measure, text)
-        dates: dict[dt.date, dt.date] = {}  # one object per distinct date
-        out = {}
+        # Measures, points, dates and typed values repeat: each distinct one becomes one Python
+        # object, and rows refer to it by a code (an index into a short list).
+        measures, points, dates, typed = (_codes(f, ["measure"]), _codes(f, ["point"]), _codes(f, ["date"]),
+                                          _codes(f, ["measure", "value"]))
+        measure_of = [sys.intern(x) for x in measures[0]["measure"].to_list()]
+        point_of = [sys.intern(x) for x in points[0]["point"].to_list()]
+        date_of = dates[0]["date"].to_list()
+        value_of = [parse_value(self.measures[mid], text) for mid, text in typed[0].iter_rows()]
         intern = sys.intern
-        for sid, mid, point, date, text, line in zip(*(f[c].to_list() for c in (
-                "subject_id", "measure", "point", "date", "value", "line"))):
-            value = typed.get((mid, text), typed)
-            if value is typed:
-                value = typed[mid, text] = parse_value(self.measures[mid], text)
-            if date is not None:
-                date = dates.setdefault(date, date)
-            out[intern(sid), intern(mid), intern(point)] = Observation(value, line, date)
-        return out
+        return {(intern(sid), measure_of[mc], point_of[pc]): Observation(value_of[vc], line, date_of[dc])
+                for sid, mc, pc, dc, vc, line in zip(f["subject_id"].to_list(), measures[1], points[1], dates[1],
+                                                     typed[1], f["line"].to_list())}
+
+
+def _codes(frame: pl.DataFrame, key: list[str]) -> tuple[pl.DataFrame, list[int]]:
+    """The distinct values of `key` (in order of first appearance) and, per row, the index of its own."""
+    distinct = frame.select(key).unique(maintain_order=True).with_row_index("_code")
+    codes = frame.select(key).join(distinct, on=key, how="left", nulls_equal=True, maintain_order="left")["_code"]
+    return distinct.drop("_code"), codes.to_list()
 
 
 # ---- the collector while millions of objects are built (the views here, settling in evaluate) ----

@@ -14,7 +14,7 @@ import polars as pl
 
 from .. import model as m
 from .csvfile import Problems, Table
-from .vocabulary import DATE_PATTERN, END_REASONS, GROUPS, close_match, parse_value, show
+from .vocabulary import DATE_PATTERN, MAX_HINTED_ROWS, END_REASONS, GROUPS, close_match, parse_value, show
 
 SCHEMAS = {
     "households": {"household_id": pl.Utf8, "group": pl.Utf8, "start": pl.Date, "end": pl.Date,
@@ -48,8 +48,8 @@ def _report(problems: Problems, table: Table, rows: pl.DataFrame, field: str | N
     if rows.height == 0:
         return
     dicts = rows.to_dicts()
-    problems.cells(table, field, [r["line"] for r in dicts], code, [message(r) for r in dicts],
-                   [hint(r) for r in dicts] if hint else None)
+    hints = [hint(r) if i < MAX_HINTED_ROWS else None for i, r in enumerate(dicts)] if hint else None
+    problems.cells(table, field, [r["line"] for r in dicts], code, [message(r) for r in dicts], hints)
 
 
 def _dates(problems: Problems, table: Table, f: pl.DataFrame, column: str, parsed: str, required: bool) -> None:

@@ -148,8 +148,9 @@ class Problems:
                 line, col, source = table.locate(line, field)
             located.append(((order.get(name, -1), line, col, seq), name, line, col, code, message, hint, source))
         located.sort(key=lambda x: x[0])
-        return [error(code, message, m.SourceSpan(str(self.directory / name), line, col), hint=hint,
-                      source_line=source)
+        paths = {name: str(self.directory / name) for name in order}
+        return [error(code, message, m.SourceSpan(paths.get(name) or str(self.directory / name), line, col),
+                      hint=hint, source_line=source)
                 for _, name, line, col, code, message, hint, source in located]
 
 

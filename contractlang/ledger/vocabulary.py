@@ -26,6 +26,8 @@ MAX_VALUE_DIGITS = 28
 MAX_VALUE_EXPONENT = 28
 #: A cell quoted in a diagnostic is cut to this many characters.
 MAX_SHOWN_CHARS = 60
+#: "Did you mean" is worked out for this many rows of one check; a flood of errors gets none after.
+MAX_HINTED_ROWS = 1000
 
 # ---- the vocabulary ---------------------------------------------------------------------------
 GROUPS = ("intervention", "control")
