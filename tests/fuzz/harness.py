@@ -54,8 +54,9 @@ IMG_MARKER = "<img src=x onerror=alert(1)>"
 
 _LOCATED = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?:error|warning)\[CL\d{3}\]")
 _DIAG = re.compile(r"(?:^|: )(?P<sev>error|warning)\[(?P<code>CL\d{3})\]: ?(?P<msg>.*)$")
-# Exit 1 messages that are not diagnostics about a place in a file.
-_EXIT1_MESSAGES = ("not in canonical form", "no payment line", "not rewritten")
+# Exit 1 messages that are not diagnostics about a place in a file (the last: an output that could
+# not be written, which names the output and promises that nothing of it was left behind).
+_EXIT1_MESSAGES = ("not in canonical form", "no payment line", "not rewritten", "; nothing was written")
 
 
 class FuzzTimeout(BaseException):

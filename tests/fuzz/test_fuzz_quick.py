@@ -81,6 +81,12 @@ def test_reproducers_are_replayable_and_written_up():
         json.dumps(case)  # stays serialisable
 
 
+@pytest.mark.parametrize("record", harness.load_reproducers(HERE / "findings"), ids=lambda r: Path(r["path"]).stem)
+def test_every_recorded_finding_stays_fixed(record):
+    """Each finding of FINDINGS.md, replayed as recorded (in a subprocess where it needed one): it no longer fails."""
+    _assert_kept(record["case"])
+
+
 def test_oracle_catches_what_it_promises(tmp_path):
     """The oracle itself: a traceback, a left-over -o file, an unlocated error and a bad JSON are failures."""
     case = {"target": "settle", "argv": ["settle", "{dir}/c.contract", "--ledger", "{dir}/l", "--format", "json",
