@@ -8,6 +8,7 @@ that a missing browser never passes for a green build.
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import struct
@@ -111,3 +112,62 @@ def test_results_and_figures_in_the_rendered_dom(results_page_file, tmp_path):
     assert "mål ikke nået: 19,0 procentpoint under" in dom
     assert "15,94202898550724637681159420289855072463768115942" in dom
     assert "4.083.685" in dom and "<code>prices.price[qualification]</code> pr. deltager" in dom
+
+
+# ---- hostile text in a real browser (issue 12, class 5) -------------------------------------------
+# Each payload, if the page ever ran it, would mark the document: a data attribute on <html> or its title.
+PAYLOADS = [
+    '<img src=x onerror="document.documentElement.dataset.pwned=1">',
+    "<script>document.documentElement.dataset.pwned=2</script>",
+    '</script><script>document.title="PWNED"</script>',
+    '"><svg onload="document.documentElement.dataset.pwned=3">',
+    "<iframe srcdoc=\"<script>parent.document.title='PWNED'</script>\"></iframe>",
+    "javascript:document.title='PWNED'",
+]
+
+
+@pytest.fixture(scope="module")
+def hostile_page_file(tmp_path_factory) -> Path:
+    from .test_hostile_reports import hostile_doc
+
+    doc = hostile_doc()
+    doc["contract"]["title"] = PAYLOADS[2]
+    doc["parties"]["Investor"]["name"] = PAYLOADS[0]
+    doc["parties"]["Kommunen"]["name"] = PAYLOADS[3]
+    for goal, text in zip(doc["goals"], PAYLOADS[1:]):
+        goal["title"] = text
+    for line, text in zip(doc["lines"], PAYLOADS * 4):
+        line["id"] = line["subject"] = text
+    for excl, text in zip(doc["exclusions"], reversed(PAYLOADS)):
+        excl["subject"] = text
+    path = tmp_path_factory.mktemp("hostile") / "hostile.html"
+    path.write_text(render(doc, "html", "en"), encoding="utf-8")
+    return path
+
+
+def test_hostile_titles_and_ids_stay_text_in_the_browser(hostile_page_file, tmp_path):
+    """Chromium loads a report whose titles, party names, line and subject ids are live-markup payloads: none runs,
+    none becomes an element, and each is on the page as the text it was."""
+    browser = _chromium()
+    result = _run([browser, "--dump-dom", "--virtual-time-budget=2000", hostile_page_file.as_uri()], tmp_path)
+    dom = result.stdout
+    assert "</html>" in dom, f"no DOM dumped; chromium said: {result.stderr[-2000:]}"
+    from .test_hostile_reports import _Tags
+
+    class _Attrs(_Tags):
+        def handle_starttag(self, tag, attrs):
+            super().handle_starttag(tag, attrs)
+            self.values = getattr(self, "values", []) + [(name, value or "") for name, value in attrs]
+
+    parsed = _Attrs()
+    parsed.feed(dom)  # the DOM after the page ran: an element or attribute a payload made would be here
+    assert "data-pwned" not in parsed.attrs
+    assert not [a for a in parsed.attrs if a.startswith("on") or a in ("srcdoc", "src")]
+    assert all(value.startswith("#") for name, value in parsed.values if name == "href")  # the page's own anchors
+    assert not {"img", "iframe", "object", "embed"} & set(parsed.tags)
+    assert parsed.tags.count("script") <= 1  # the page's own, if any
+    assert re.search(r"<title>Settlement: &lt;/script&gt;", dom), "the document's title changed"
+    text = "".join(parsed.text)
+    for payload in PAYLOADS:
+        assert payload in text, payload
+    assert '<svg id="chart-cumulative"' in dom  # the page's own drawing still happened
