@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from . import errors
 
 # ---- the contract file ---------------------------------------------------------------------
 
@@ -50,12 +49,6 @@ SPREADSHEET_FIRST_DATE = dt.date(1900, 3, 1)
 SPREADSHEET_LAST_DATE = dt.date(9999, 12, 31)
 #: Characters a spreadsheet cell holds; a longer text is cut, saying so (the JSON keeps it whole).
 SPREADSHEET_CELL_CHARS = 32_767
-
-#: Diagnostic codes the limits introduce (registered with `errors.CODES`).
-LIMIT_CODES = {"CL018": "number or date beyond what contractlang can settle and report exactly"}
-for _code, _words in LIMIT_CODES.items():
-    errors.CODES.setdefault(_code, _words)
-
 
 def number_problem(integer_digits: int, fraction_digits: int) -> str | None:
     """Why a number with these digit counts is refused, or None when it is within the limits."""

@@ -27,48 +27,6 @@ def line_col(measure: str, point: str) -> str:
     return f"l:{measure}@{point}"
 
 
-def ledger_frames(ledger):
-    """The ledger's frames (`ledger.frames`), or frames built from its rows for a ledger read without them."""
-    frames = getattr(ledger, "frames", None)
-    if frames is not None:
-        return frames.households, frames.persons, frames.cohorts, frames.measurements
-    hh = pl.DataFrame(
-        {"household_id": [h.id for h in ledger.households.values()],
-         "group": [h.group for h in ledger.households.values()],
-         "start": [h.start for h in ledger.households.values()],
-         "end": [h.end for h in ledger.households.values()],
-         "end_reason": [h.end_reason for h in ledger.households.values()],
-         "replaces": [h.replaces for h in ledger.households.values()],
-         "cohort": [h.cohort for h in ledger.households.values()],
-         "line": [h.line for h in ledger.households.values()]},
-        schema={"household_id": pl.Utf8, "group": pl.Utf8, "start": pl.Date, "end": pl.Date, "end_reason": pl.Utf8,
-                "replaces": pl.Utf8, "cohort": pl.Utf8, "line": pl.Int64})
-    pp = pl.DataFrame(
-        {"person_id": [p.id for p in ledger.persons.values()],
-         "household_id": [p.household for p in ledger.persons.values()],
-         "birth": [p.birth for p in ledger.persons.values()],
-         "grade": [p.grade for p in ledger.persons.values()],
-         "line": [p.line for p in ledger.persons.values()]},
-        schema={"person_id": pl.Utf8, "household_id": pl.Utf8, "birth": pl.Date, "grade": pl.Int64, "line": pl.Int64})
-    co = pl.DataFrame({"cohort": list(ledger.cohorts), "start": [v[0] for v in ledger.cohorts.values()],
-                       "line": [v[1] for v in ledger.cohorts.values()]},
-                      schema={"cohort": pl.Utf8, "start": pl.Date, "line": pl.Int64})
-    vals = ledger.values
-    me = pl.DataFrame(
-        {"subject_id": [k[0] for k in vals], "measure": [k[1] for k in vals], "point": [k[2] for k in vals],
-         "date": [o.date for o in vals.values()], "value": [_text(o.value) for o in vals.values()],
-         "line": [o.line for o in vals.values()]},
-        schema={"subject_id": pl.Utf8, "measure": pl.Utf8, "point": pl.Utf8, "date": pl.Date, "value": pl.Utf8,
-                "line": pl.Int64})
-    return hh, pp, co, me.sort("line")
-
-
-def _text(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def add_months(expr: pl.Expr, months: int) -> pl.Expr:
     """Calendar months added to a date column, clamped to the month's last day (as expressions.add_months)."""
     return expr if months == 0 else expr.dt.offset_by(f"{months}mo")
@@ -96,7 +54,8 @@ class Ledger:
         self.intervention_end = prog.intervention_end if prog else None
         self.data_end = prog.data_collection_end if prog else None
         self.min_stay = int(prog.minimum_stay.value) if prog and prog.minimum_stay else 0
-        hh, pp, co, me = ledger_frames(ledger)
+        f = ledger.frames
+        hh, pp, co, me = f.households, f.persons, f.cohorts, f.measurements
         self.measurements = me
         self.cohorts = co
         self.all_households = hh

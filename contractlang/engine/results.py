@@ -7,14 +7,13 @@ evaluated once each by the expression interpreter.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from decimal import Decimal
 
 import polars as pl
 
 from .. import model as m
 from ..check import figure_units
-from ..expressions import (MISSING, EvalError, Scope, _settled, arith, cell_value, divide, evaluate, exact_sum, mean,
+from ..expressions import (MISSING, EvalError, Scope, arith, cell_value, divide, evaluate, exact_sum, mean,
                            round_decimal, show)
 from .compile import Compiler, Unsupported, const, line_reads
 from .context import Run, rule_text
@@ -266,5 +265,3 @@ def _row_value(run: Run, row: dict, name: str, point, tr, results: Results):
         return Decimal(v) if isinstance(v, int) and not isinstance(v, bool) else v
     raise KeyError(name)
 
-
-__all__ = ["Results", "_settled", "defaultdict"]
