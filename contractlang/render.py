@@ -19,7 +19,8 @@ import zipfile
 from decimal import Decimal
 
 from .limits import SPREADSHEET_CELL_CHARS, SPREADSHEET_DIGITS, SPREADSHEET_FIRST_DATE, SPREADSHEET_LAST_DATE
-from .i18n import (CATALOGUE, PLAIN, Formatter, Plain, cap_per, caps_text, describe_step, detail_value, exclusion_detail,
+from .narrate import describe_step
+from .i18n import (CATALOGUE, PLAIN, Formatter, Plain, cap_per, caps_text, detail_value, exclusion_detail,
                    figure_value, flag_title, goal_texts, is_number, key_label, line_facts, metric_cells, metric_status,
                    party_name, rate_text, results, return_cap_sentence, to_decimal)
 

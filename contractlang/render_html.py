@@ -12,7 +12,8 @@ import html
 import re
 from decimal import ROUND_CEILING, Decimal
 
-from .i18n import (Formatter, caps_text, describe_step, detail_value, exclusion_detail, figure_value, flag_title, goal_texts,
+from .narrate import describe_step, step_kind
+from .i18n import (Formatter, caps_text, detail_value, exclusion_detail, figure_value, flag_title, goal_texts,
                    goals_by_id, key_label, line_facts, metric_cells, party_name, rate_text, results, return_cap_sentence,
                    to_decimal)
 from .render import HTML, payers, recipients, report_sections, result_facts
@@ -302,7 +303,7 @@ def _steps(steps, doc, fx, rule_text=True, owner=None) -> str:
         sentence, block = describe_step(step, doc, fx, HTML, rule_text=rule_text, owner=owner)
         extra = (f'<div class="note">{esc(fx.t("contract_text"))}</div><pre class="source">{esc(str(block))}</pre>'
                  if block else "")
-        items.append(f'<li class="step step-{esc(str(step.get("kind")))}">{sentence}{extra}</li>')
+        items.append(f'<li class="step step-{esc(str(step_kind(step)))}">{sentence}{extra}</li>')
     return f'<ol class="trail">{"".join(items)}</ol>'
 
 

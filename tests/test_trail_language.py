@@ -26,8 +26,9 @@ import pytest
 from contractlang import load, parse
 from contractlang import settle as settle_dir
 from contractlang.evaluate import settle
-from contractlang.i18n import (PLAIN, Formatter, describe_step, exclusion_detail, exemption_text, missing_text,
-                               subject_detail)
+from contractlang import trace
+from contractlang.i18n import PLAIN, Formatter, exclusion_detail, exemption_text, missing_text
+from contractlang.narrate import describe_step, subject_detail
 from contractlang.ledger import load_ledger
 from contractlang.render import render, render_exclusions, render_flag
 from tests.ledgers import LedgerBuilder
@@ -368,7 +369,7 @@ def test_facts_say_what_the_prose_says(mini, viborg):
             + [s for x in doc["reports"]["metrics"] + doc["reports"]["figures"] for s in x["trace"]]
         for step in steps:
             if step["kind"] == "subject":
-                assert subject_detail(step, fx, PLAIN) == _as_rendered(step["detail"], fx)
+                assert subject_detail(trace.from_json(step), fx, PLAIN) == _as_rendered(step["detail"], fx)
             elif step["kind"] == "impute":
                 assert missing_text(step["facts"], fx) == _as_rendered(step["reason"], fx)
                 assert exemption_text(step["facts"], fx) == step["exemption"]
