@@ -270,7 +270,9 @@ def judge(case: dict, res: Result, directory: Path) -> list[Failure]:
     if res.exit == 0 and out_arg in ("/dev/full",):
         fails.append(_fail(case, "silent-write-failure", "exit 0 writing to /dev/full", f"{target}:{fmt}"))
 
-    if res.exit == 0 and target in ("settle", "explain") and any(n.startswith("dup_column") for n in case.get("note", ())):
+    asked_help = any(a in ("-h", "--help") for a in argv)  # argparse prints help and exits 0, reading nothing
+    if (res.exit == 0 and not asked_help and target in ("settle", "explain")
+            and any(n.startswith("dup_column") for n in case.get("note", ()))):
         # A CSV header naming a column twice cannot be read one way only: it must be refused.
         fails.append(_fail(case, "silent-misread", "exit 0 on a ledger whose header names a column twice", "dup_column"))
     if res.exit == 1:
