@@ -48,8 +48,20 @@ def check(contract):
     return _check_module.check(contract)
 
 
-def settle(contract, ledger_dir, as_of=None, trace=True):
-    """Load a ledger directory and settle the contract against it; return the settlement document."""
+def settle(contract, ledger_dir, as_of=None, trace=True, check=True):
+    """Load a ledger directory and settle the contract against it; return the settlement document.
+
+    The contract is checked first, as `contractlang settle` does: if the checker finds errors,
+    `CheckError` is raised, listing them located (warnings and notes do not stop a settlement).
+    Pass `check=False` only for a contract already checked.
+    """
+    if check:
+        errors = [d for d in _check_module.check(contract) if d.severity == "error"]
+        if errors:
+            from .errors import CheckError
+
+            sources = {contract.path: contract.source} if contract.path and contract.source else {}
+            raise CheckError(errors, sources)
     return _evaluate_module.settle(contract, _ledger_module.load_ledger(ledger_dir, contract), as_of, trace)
 
 

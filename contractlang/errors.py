@@ -87,6 +87,16 @@ class LedgerError(ContractError):
     """The measurement ledger does not match the contract's data dictionary."""
 
 
+class CheckError(ContractError):
+    """The checker found errors in a contract, so it was not settled; the message lists them, located."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic], sources: dict[str, str] | None = None):
+        super().__init__(diagnostics)
+        n = len(self.diagnostics)
+        self.args = (f"the contract has {n} error{'s' if n != 1 else ''} and was not settled:\n"
+                     + render_text(self.diagnostics, sources),)
+
+
 def error(code: str, message: str, span=None, clause=None, hint=None, source_line=None) -> Diagnostic:
     return Diagnostic(severity=ERROR, code=code, message=message, span=span, clause=clause, hint=hint,
                       source_line=source_line)

@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 
 import contractlang
+from contractlang.errors import CheckError, ContractError
+
+from .ledgers import LedgerBuilder
 
 ROOT = Path(__file__).resolve().parents[1]
 AARHUS = ROOT / "contracts" / "aarhus-personlige-budgetter"
@@ -51,3 +54,50 @@ def test_every_facade_name_is_its_function_after_every_module_is_imported():
         print("ok")
     """)
     assert out.strip() == "ok"
+
+
+CONTRACT = '''contract t "T"
+currency DKK
+party K "Municipality" payer
+programme { intervention 2024-01-01 to 2024-12-31 }
+point end = end
+measure score person integer 0 to 10 at end
+goal g "G" {
+  payer K
+  subjects persons
+  points end
+  outcome OUTCOME
+  pay 100 DKK per success
+}
+'''
+
+
+def _ledger(tmp_path) -> Path:
+    b = LedgerBuilder()
+    b.household("H1", "2024-02-01", end="2024-10-01", reason="completed").person("P1", "H1")
+    b.measure("P1", "score", "end", "7")
+    return b.write(tmp_path / "ledger")
+
+
+def test_settle_runs_the_checker_and_lists_its_errors(tmp_path):
+    contract = contractlang.parse(CONTRACT.replace("OUTCOME", "score >= 5 and pased"), "t.contract")
+    with pytest.raises(CheckError) as exc:
+        contractlang.settle(contract, _ledger(tmp_path))
+    assert isinstance(exc.value, ContractError)
+    assert [d.code for d in exc.value.diagnostics] == ["CL010"]
+    text = str(exc.value)
+    assert "not settled" in text and "t.contract:11:" in text and "'pased' is not defined" in text
+
+
+def test_settle_can_be_told_not_to_check(tmp_path):
+    contract = contractlang.parse(CONTRACT.replace("OUTCOME", "score >= 5"), "t.contract")
+    doc = contractlang.settle(contract, _ledger(tmp_path), check=False)
+    assert doc["totals"]["pool"] == "100.00"
+
+
+def test_warnings_do_not_stop_settle(tmp_path):
+    text = CONTRACT.replace("OUTCOME", "score >= 5").replace("point end = end",
+                                                            'point end = end\nfigure f = 5 assumed "a guess"')
+    contract = contractlang.parse(text, "t.contract")
+    assert {d.severity for d in contractlang.check(contract)} == {"note"}
+    assert contractlang.settle(contract, _ledger(tmp_path))["totals"]["pool"] == "100.00"
