@@ -212,6 +212,7 @@ class _Scope:
     points: tuple | None = None
     figures_only: bool = False
     figure_types: dict = dataclasses.field(default_factory=dict)  # figure id -> _Ty, where already known
+    attributes_only: bool = False  # a goal's `subjects … where`: what a subject is at the household's start
 
 
 class _Exprs(Run):
@@ -227,7 +228,7 @@ class _Exprs(Run):
         if name in sc.groups:
             return sc.groups[name]
         meas = self.ix.measures.get(name)
-        if meas is not None:
+        if meas is not None and sc.level is not None and not sc.attributes_only:  # a measure is read of a subject
             return self.measure_ty(meas)
         if sc.level and name in _ATTRS[sc.level]:
             return _ATTRS[sc.level][name]
@@ -264,9 +265,18 @@ class _Exprs(Run):
         return ty
 
     def undefined(self, name: str, span, sc: _Scope):
-        names = [*sc.lets, *sc.groups, *self.ix.measures, *(_ATTRS[sc.level] if sc.level else ()), *sc.figures]
+        measures = self.ix.measures if sc.level is not None and not sc.attributes_only else ()
+        names = [*sc.lets, *sc.groups, *measures, *(_ATTRS[sc.level] if sc.level else ()), *sc.figures]
         hint = did_you_mean(name, names)
-        if name == "this":
+        if name in self.ix.measures and sc.attributes_only:
+            msg = f"'{name}' is a measure, but {sc.place} are chosen by what they are at the household's start " \
+                  f"({listing(_ATTRS[sc.level], 10)}), not by what is measured"
+            hint = "test the measure in the outcome (or in a metric's 'share where')"
+        elif name in self.ix.measures and name not in sc.lets:
+            msg = f"'{name}' is a measure, but {sc.place} is not about single subjects, so there is no one to read " \
+                  "it of"
+            hint = f"count(persons where …) reads it of each subject; a figure may use total({name}) or mean({name})"
+        elif name == "this":
             msg = f"'this' names the item of a flag's 'for each', but {sc.place} has no 'for each'"
         elif name in sc.later:
             msg = f"'{name}' is used in {sc.place} before it is defined (line {sc.later[name]}); a let can only " \
@@ -277,7 +287,7 @@ class _Exprs(Run):
             hint = f"use it inside count({whose} where …)" + (" or in a flag 'for each household'"
                                                                if whose == "households" else "")
         else:
-            expected = ["a measure"] + (["a let of this goal"] if sc.lets or sc.later else []) + \
+            expected = (["a measure"] if measures else []) + (["a let of this goal"] if sc.lets or sc.later else []) + \
                        ([f"an attribute of {sc.level} ({listing(_ATTRS[sc.level], 10)})"] if sc.level else []) + \
                        ([f"the group {' or '.join(sc.groups)}"] if sc.groups else []) + \
                        (["a figure"] if sc.figures else []) + (["'this'"] if sc.this else [])
@@ -539,7 +549,8 @@ class _Exprs(Run):
         if meas.kind not in ("integer", "decimal"):
             self.err("CL012", f"{e.func}() adds numbers, but the measure '{meas.id}' is {meas.kind}", e.span,
                      sc.clause, "count(persons where …) counts subjects")
-        self.walk(arg, sc)
+        level = "households" if meas.level == "household" else "persons"
+        self.walk(arg, dataclasses.replace(sc, level=level))  # read of each subject, then summed
         return NUM
 
     _fn_mean = _fn_total
@@ -581,7 +592,8 @@ def check_expressions(c: m.Contract) -> list[Diagnostic]:
         place = f"goal '{g.id}'"
         base = _Scope(g.clause, place, level=g.level, figures=names)
         if g.where is not None:
-            x.walk(g.where, base)
+            x.walk(g.where, dataclasses.replace(base, place=f"the subjects of goal '{g.id}'", figures=frozenset(),
+                                                attributes_only=True))
         groups = {}
         if g.comparison is not None:
             meas = x.ix.measures.get(g.comparison.measure)

@@ -210,7 +210,9 @@ class Scope:
 
     `resolve(name, point, trace)` is supplied by the evaluator: it returns the
     value of a measure, attribute, `let` or group mean at `point`, or raises
-    KeyError when the name is none of those (then it is an enum value).
+    KeyError when the name is none of those. Such a bare name is a named value
+    (an enum value, a table row) only where the language puts one — see
+    `_operand` — and an error anywhere else.
     """
 
     __slots__ = ("resolve", "point", "tables", "roundings", "previous", "count", "deviation", "aggregate", "trace")
@@ -238,7 +240,7 @@ def evaluate(expr, scope: Scope, point: str | None = None):
         try:
             return scope.resolve(expr.name, point, scope.trace)
         except KeyError:
-            return expr.name
+            raise EvalError(undefined(expr.name)) from None
     if t is m.At:
         return evaluate(expr.expr, scope, expr.point)
     if t is m.BoolOp:
@@ -247,7 +249,10 @@ def evaluate(expr, scope: Scope, point: str | None = None):
             return MISSING
         return all(values) if expr.op == "and" else any(values)
     if t is m.Binary:
-        left, right = evaluate(expr.left, scope, point), evaluate(expr.right, scope, point)
+        if expr.op in COMPARISONS:
+            left, right = _compared(expr.left, expr.right, scope, point)
+        else:
+            left, right = evaluate(expr.left, scope, point), evaluate(expr.right, scope, point)
         if left is MISSING or right is MISSING:
             return MISSING
         return _binary(expr, left, right)
@@ -255,7 +260,9 @@ def evaluate(expr, scope: Scope, point: str | None = None):
         v = evaluate(expr.operand, scope, point)
         return MISSING if v is MISSING else v in expr.values
     if t is m.Between:
-        v, lo, hi = (evaluate(e, scope, point) for e in (expr.operand, expr.low, expr.high))
+        v = evaluate(expr.operand, scope, point)
+        _, lo = _compared(expr.operand, expr.low, scope, point, v)
+        _, hi = _compared(expr.operand, expr.high, scope, point, v)
         if MISSING in (v, lo, hi) or v is None:
             return MISSING
         return lo <= v <= hi
@@ -282,6 +289,46 @@ def evaluate(expr, scope: Scope, point: str | None = None):
     if t is m.Count:
         return scope.count(expr, scope)
     raise EvalError(f"cannot evaluate {t.__name__} here")
+
+
+COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
+_NOT_READ = object()
+
+
+def undefined(name: str) -> str:
+    """The message for a name that names nothing where it is used."""
+    return (f"'{name}' is not defined here: nothing of that name can be read here (a measure of a subject, an "
+            "attribute, a let, a figure or a metric), and it does not stand where a named value (an enum value, a "
+            "table row) is expected")
+
+
+def _operand(expr, scope: Scope, point):
+    """A comparison's operand or a lookup's key: its value, or `Symbol(name)` for a bare name that names
+    nothing (`flexjob` in `benefit_type == flexjob`, `total` in `table.column[total]`)."""
+    if type(expr) is m.Ref:
+        try:
+            return scope.resolve(expr.name, point, scope.trace)
+        except KeyError:
+            return Symbol(expr.name)
+    return evaluate(expr, scope, point)
+
+
+class Symbol(str):
+    """A bare name read as a named value (an enum value or a table row): it stands for its own text."""
+
+    __slots__ = ()
+
+
+def _compared(a, b, scope: Scope, point, left=_NOT_READ):
+    """The two sides of a comparison. A bare name that names nothing is a named value only when the other
+    side is one (text) or missing; beside a number, a date, a condition or another such name it is an error.
+    (Whether it is one of the values the other side can hold is the checker's CL010.)"""
+    left = _operand(a, scope, point) if left is _NOT_READ else left
+    right = _operand(b, scope, point)
+    for this, other in ((left, right), (right, left)):
+        if type(this) is Symbol and (type(other) is Symbol or not (other is MISSING or isinstance(other, str))):
+            raise EvalError(undefined(this))
+    return left, right
 
 
 def _binary(expr: m.Binary, left, right):
@@ -330,9 +377,10 @@ def cell_value(cell):
 
 
 def _lookup(expr: m.Lookup, scope: Scope, point):
-    key = evaluate(expr.key, scope, point)
+    key = _operand(expr.key, scope, point)  # a bare name is a row's name (`staircase.expected[total]`)
     if key is MISSING:
         return MISSING
+    key = str(key) if type(key) is Symbol else key
     table = scope.tables[expr.table]
     index = next(i for i, c in enumerate(table.columns) if c.id == expr.column)
     row = next((r for r in table.rows if r.id == key), None)

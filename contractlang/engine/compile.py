@@ -21,7 +21,7 @@ import attrs
 import polars as pl
 
 from .. import model as m
-from ..expressions import MISSING, EvalError, _settled, quantity_value
+from ..expressions import COMPARISONS, MISSING, EvalError, _settled, quantity_value, undefined
 from .frames import line_col, value_col
 from .numbers import INT, Num, align, literal, rescale, round_num
 
@@ -126,7 +126,8 @@ class Compiler:
             return Col(NUM, num=Num(col, self.scales.get(name, 0)))
         return Col(STR, col)
 
-    def ref(self, name: str, point, cond) -> Col:
+    def ref(self, name: str, point, cond) -> Col | None:
+        """What a name reads, or None when it names nothing (then it can only be a named value)."""
         if name in self.names:
             return self.names[name]
         if name in self.lets:
@@ -146,7 +147,25 @@ class Compiler:
             if name in ("ended", "replaced"):
                 return Col(BOOL, col)
             return Col(STR, col)
-        return Col(STR, pl.lit(name, dtype=pl.Utf8))  # an enum value or symbol
+        return None
+
+    def operand(self, expr, point, cond) -> Col | str:
+        """A comparison's operand or a lookup's key: compiled, or the name itself for a bare name that names
+        nothing (an enum value, a table row), as `expressions._operand`."""
+        if type(expr) is m.Ref:
+            col = self.ref(expr.name, point, cond)
+            return expr.name if col is None else col
+        return self.compile(expr, point, cond)
+
+    def compared(self, a, b, point, cond, left=None) -> tuple[Col, Col]:
+        """Both sides of a comparison; a bare name beside a named value (text) is that value, beside
+        anything else an error (as `expressions._compared`)."""
+        left = self.operand(a, point, cond) if left is None else left
+        right = self.operand(b, point, cond)
+        for this, other in ((left, right), (right, left)):
+            if isinstance(this, str) and (isinstance(other, str) or other.kind != STR):
+                raise EvalError(undefined(this))
+        return tuple(Col(STR, pl.lit(x, dtype=pl.Utf8)) if isinstance(x, str) else x for x in (left, right))
 
     # ---- expressions --------------------------------------------------------------------------
     def compile(self, expr, point: str | None, cond: pl.Expr | None = None) -> Col:
@@ -155,7 +174,10 @@ class Compiler:
         if t is m.Quantity:
             return Col(NUM, num=literal(quantity_value(expr)))
         if t is m.Ref:
-            return self.ref(expr.name, point, cond)
+            col = self.ref(expr.name, point, cond)
+            if col is None:
+                raise EvalError(undefined(expr.name))
+            return col
         if t is m.At:
             return self.compile(expr.expr, expr.point, cond)
         if t is m.DateLit:
@@ -174,7 +196,9 @@ class Compiler:
                 raise Unsupported("`in {…}` of a value that is not an enum value")
             return Col(BOOL, strict(v.expr.is_in(list(expr.values)), [v]))
         if t is m.Between:
-            v, lo, hi = (self.compile(e, point, cond) for e in (expr.operand, expr.low, expr.high))
+            v = self.compile(expr.operand, point, cond)
+            lo, hi = self.compared(expr.operand, expr.low, point, cond, v)[1], \
+                self.compared(expr.operand, expr.high, point, cond, v)[1]
             result = self.compare(">=", v, lo) & self.compare("<=", v, hi)
             return Col(BOOL, strict(result, [v, lo, hi]))
         if t is m.Not:
@@ -197,6 +221,9 @@ class Compiler:
 
     def binary(self, expr: m.Binary, point, cond) -> Col:
         op = expr.op
+        if op in COMPARISONS:
+            left, right = self.compared(expr.left, expr.right, point, cond)
+            return Col(BOOL, self.compare(op, left, right))
         left = self.compile(expr.left, point, cond)
         if (op in "+-" and left.kind == DATE and isinstance(expr.right, m.Quantity)
                 and expr.right.canonical_unit == "months"):
@@ -213,7 +240,7 @@ class Compiler:
             return Col(NUM, num=Num(a + b if op == "+" else a - b, s))
         if op == "/":
             raise Unsupported("a quotient per subject")
-        return Col(BOOL, self.compare(op, left, right))
+        raise EvalError(f"unknown operator {op}")
 
     def compare(self, op: str, left: Col, right: Col) -> pl.Expr:
         if left.kind != right.kind:
@@ -227,7 +254,8 @@ class Compiler:
         return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
 
     def lookup(self, expr: m.Lookup, point, cond) -> Col:
-        key = self.compile(expr.key, point, cond)
+        key = self.operand(expr.key, point, cond)  # a bare name is a row's name
+        key = Col(STR, pl.lit(key, dtype=pl.Utf8)) if isinstance(key, str) else key
         if key.kind != STR:
             raise Unsupported("a table looked up by a value that is not a row name")
         table = self.tables[expr.table]
