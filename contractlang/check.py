@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -115,6 +116,27 @@ def check_points_and_measures(c: m.Contract) -> list[Diagnostic]:
         if rd.mode not in ROUNDING_MODES:
             r.err("CL013", f"the rounding '{rd.id}' has the mode '{rd.mode}'; the modes are {listing(ROUNDING_MODES, 9)}",
                   r.src.find(rd.span, rd.mode, after=r"places"), rd.clause, did_you_mean(rd.mode, ROUNDING_MODES))
+    return r.out
+
+
+def check_settlement(c: m.Contract) -> list[Diagnostic]:
+    """`order lines by` names each of date, goal and subject at most once."""
+    st = c.settlement
+    if st is None:
+        return []
+    r = Run(c)
+    seen: dict[str, int] = {}
+    for key in st.order:
+        n = seen[key] = seen.get(key, 0) + 1
+        word = rf"(?<!\w){re.escape(key)}(?!\w)"
+        at = r.src.find(st.span, key, after=r"\bby\b" + rf"(?:.|\n)*?{word}" * (n - 1))
+        if key not in m.LINE_ORDER_KEYS:
+            if n == 1:
+                r.err("CL010", f"the lines cannot be ordered by '{key}'; they are ordered by "
+                      f"{listing(m.LINE_ORDER_KEYS)} (the keys left out follow those named, in that order)",
+                      at, st.clause, did_you_mean(key, m.LINE_ORDER_KEYS))
+        elif n == 2:
+            r.err("CL011", f"'order lines by' names '{key}' twice", at, st.clause, "name each key once")
     return r.out
 
 
@@ -762,7 +784,8 @@ def check_limits(c: m.Contract) -> list[Diagnostic]:
     return r.out
 
 
-CHECKS = (check_duplicates, check_programme, check_points_and_measures, check_goals, check_expressions) \
+CHECKS = (check_duplicates, check_programme, check_points_and_measures, check_settlement, check_goals,
+          check_expressions) \
     + FIGURE_CHECKS + CONSISTENCY_CHECKS + (check_limits,)
 
 

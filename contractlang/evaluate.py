@@ -432,7 +432,9 @@ class _Settler:
 
     def apply_caps_and_pool(self):
         order = {g.id: i for i, g in enumerate(self.c.goals)}
-        self.lines.sort(key=lambda ln: (ln["date"], order[ln["goal"]], ln["subject"]))
+        keys = {"date": lambda ln: ln["date"], "goal": lambda ln: order[ln["goal"]], "subject": lambda ln: ln["subject"]}
+        by = [keys[k] for k in self.c.line_order()]
+        self.lines.sort(key=lambda ln: tuple(k(ln) for k in by))  # stable: ties keep the order of evaluation
         caps = defaultdict(list)
         for cap in self.c.caps:
             caps[cap.goal].append(cap)

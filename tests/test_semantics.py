@@ -110,3 +110,53 @@ def test_a_measure_in_a_goals_subjects_is_an_error_not_its_name(tmp_path):
         text = goal("score >= 5", subjects=f"persons where {where}")
         assert {d.code for d in errors(text)} == {"CL010"}
         both_raise(text, people(LedgerBuilder(), ("P1", 7, "high")), tmp_path / where[:5], "not defined here")
+
+
+# ---- 2. `order lines by` is honoured -------------------------------------------------------------
+
+TWO_GOALS = HEAD.replace("point end = end", "point first = start\npoint end = end").replace(
+    "measure score person integer 0 to 10 at end", "measure score person integer 0 to 10 at first, end") + '''
+goal a "A" {
+  payer K
+  subjects persons
+  points end
+  outcome 1
+  pay 100 DKK per course
+}
+goal b "B" {
+  payer K
+  subjects persons
+  points first
+  outcome 1
+  pay 100 DKK per course
+}
+cap K 250 DKK
+settlement {
+  periods half-yearly
+  due end of following quarter
+  order lines by ORDER
+}
+'''
+
+
+def test_order_lines_by_decides_which_line_a_cap_cuts(tmp_path):
+    """Goal b's lines fall in February, goal a's in October: by date b meets the payer's cap first, by goal a."""
+    b = people(LedgerBuilder(), ("P1", 1, "low"), ("P2", 1, "low"))
+    by_date = settle_both(TWO_GOALS.replace("ORDER", "date, goal, subject"), b, tmp_path / "date")
+    assert [(ln["id"], ln["amount"]) for ln in by_date["lines"]] == [
+        ("b/P1/first", "100.00"), ("b/P2/first", "100.00"), ("a/P1/end", "50.00"), ("a/P2/end", "0.00")]
+    by_goal = settle_both(TWO_GOALS.replace("ORDER", "goal, date, subject"), b, tmp_path / "goal")
+    assert [(ln["id"], ln["amount"]) for ln in by_goal["lines"]] == [
+        ("a/P1/end", "100.00"), ("a/P2/end", "100.00"), ("b/P1/first", "50.00"), ("b/P2/first", "0.00")]
+    by_subject = settle_both(TWO_GOALS.replace("ORDER", "subject"), b, tmp_path / "subject")
+    assert [(ln["id"], ln["amount"]) for ln in by_subject["lines"]] == [   # then date, then goal
+        ("b/P1/first", "100.00"), ("a/P1/end", "100.00"), ("b/P2/first", "50.00"), ("a/P2/end", "0.00")]
+
+
+def test_an_unknown_or_repeated_order_key_is_a_located_error():
+    text = TWO_GOALS.replace("ORDER", "date, gaol, subject")
+    (d,) = errors(text)
+    assert (d.code, d.span.line, d.span.column) == ("CL010", text.splitlines().index("  order lines by date, gaol, subject") + 1, 24)
+    assert "'gaol'" in d.message and "date, goal and subject" in d.message and d.hint == "did you mean 'goal'?"
+    (d,) = errors(TWO_GOALS.replace("ORDER", "date, goal, date"))
+    assert d.code == "CL011" and "'date'" in d.message and d.span.column == 30

@@ -22,10 +22,15 @@ from .numbers import INT, MONEY_SCALE, scaled, to_value
 HUNDRED = Decimal(100)
 
 
+_ORDER_COLUMNS = {"date": "date", "goal": "goal_index", "subject": "subject"}
+
+
 def order_lines(run: Run, lines: pl.DataFrame) -> pl.DataFrame:
-    """Lines in cap order: date, then goal (contract order), then subject; ties keep the order of evaluation."""
+    """Lines in cap order (`Contract.line_order`: `order lines by`, then the keys it leaves out); ties keep
+    the order of evaluation."""
+    by = [_ORDER_COLUMNS[k] for k in run.contract.line_order()]
     return (lines.sort("goal_index", "k1", "k2", "point_index")
-            .sort("date", "goal_index", "subject", maintain_order=True)
+            .sort(*by, maintain_order=True)
             .with_columns(pl.int_range(pl.len()).alias("seq")))
 
 
