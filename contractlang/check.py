@@ -20,6 +20,8 @@ import attrs
 from . import model as m
 from .check_consistency import CONSISTENCY_CHECKS, FIGURE_CHECKS, Run, did_you_mean, fmt, listing, shown
 from .errors import Diagnostic, error, warning
+from .expressions import ROUNDING_MODES as _MODES
+from .expressions import arith, divide, negate, quantity_value, round_decimal
 from .limits import MAX_AMOUNT, MAX_INTEGER_DIGITS, MAX_MONTHS, date_problem, decimal_problem
 
 FUNCTIONS = ("max", "min", "abs", "round", "previous", "deviation", "total", "mean")
@@ -350,6 +352,10 @@ class _Exprs(Run):
         if e.op in ("==", "!=", "<", "<=", ">", ">="):
             return self.compare(e.left, e.right, e.span, sc)
         a, b = self.walk(e.left, sc), self.walk(e.right, sc)
+        if e.op == "/" and self.constant(e.right, sc) == 0:
+            self.err("CL019", f"{sc.place} divides by zero: the divisor is 0 whatever the data, so the quotient "
+                     "never has a value", e.right.span or e.span, sc.clause,
+                     "divide by a value that can be other than zero")
         if "?" in (a.unit, b.unit):
             return UNKNOWN
         units = {a.unit, b.unit}
@@ -372,6 +378,48 @@ class _Exprs(Run):
         if e.op == "*":
             return b if a.unit is None else a if b.unit is None else _Ty("DKK") if "DKK" in units else UNKNOWN
         return a if b.unit is None else NUM if a.unit == b.unit else UNKNOWN
+
+    def constant(self, e, sc: _Scope, busy: frozenset = frozenset()):
+        """The value of `e` when the contract alone fixes it — numbers, table cells, roundings and figures
+        made of those — else None (it reads the ledger, or cannot be known here)."""
+        t = type(e)
+        try:
+            if t is m.Quantity:
+                return quantity_value(e)
+            if t is m.Neg:
+                v = self.constant(e.operand, sc, busy)
+                return None if v is None else negate(v)
+            if t is m.Binary and e.op in ("+", "-", "*", "/"):
+                a, b = self.constant(e.left, sc, busy), self.constant(e.right, sc, busy)
+                if a is None or b is None or (e.op == "/" and b == 0):
+                    return None
+                return divide(a, b) if e.op == "/" else arith(e.op, a, b)
+            if t is m.Lookup and isinstance(e.key, m.Ref) and self.resolve(e.key.name, sc) is None:
+                table = self.ix.tables.get(e.table)
+                row = self.ix.rows(table).get(e.key.name) if table is not None else None
+                ids = [c.id for c in table.columns] if table is not None else []
+                if row is None or e.column not in ids or ids.index(e.column) >= len(row.cells):
+                    return None
+                cell = row.cells[ids.index(e.column)]
+                return quantity_value(cell) if isinstance(cell, m.Quantity) else None
+            if t is m.Call and e.func in ("max", "min", "abs") and e.args:
+                values = [self.constant(a, sc, busy) for a in e.args]
+                if None in values:
+                    return None
+                return max(values) if e.func == "max" else min(values) if e.func == "min" else abs(values[0])
+            if t is m.Call and e.func == "round" and len(e.args) == 2 and isinstance(e.args[1], m.Ref):
+                v, rule = self.constant(e.args[0], sc, busy), self.ix.roundings.get(e.args[1].name)
+                if v is None or rule is None or rule.mode not in _MODES or not 0 <= rule.places <= 10:
+                    return None
+                return round_decimal(v, rule.places, rule.mode)
+            if t is m.Ref and e.name not in busy and e.name not in sc.lets and e.name not in sc.groups:
+                f = next((f for f in self.c.figures if f.id == e.name), None)
+                if f is not None and e.name in sc.figures:
+                    inner = _Scope(f.clause, f"the figure '{f.id}'", figures=frozenset(x.id for x in self.c.figures))
+                    return self.constant(f.expr, inner, busy | {e.name})
+        except (ArithmeticError, ValueError, TypeError):
+            return None
+        return None
 
     def _Neg(self, e, sc):
         return self.walk(e.operand, sc)

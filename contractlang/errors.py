@@ -32,6 +32,7 @@ CODES = {
     "CL015": "goal without a payer or a price",
     "CL016": "table shape",
     "CL017": "expression cannot be evaluated as written",
+    "CL019": "division by zero",
     "CL020": "schedule does not add up to the grant",
     "CL021": "stated total differs from the sum of its items",
     "CL022": "tranche shares differ from grant shares",

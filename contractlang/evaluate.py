@@ -15,8 +15,8 @@ from fractions import Fraction
 
 from . import model as m
 from .check import figure_units
-from .expressions import (MISSING, EvalError, Scope, add_months, age_at, arith, cell_value, divide, evaluate, exact_sum,
-                          mean, round_decimal, show)
+from .expressions import (MISSING, DivisionByZero, EvalError, Scope, add_months, age_at, arith, cell_value, divide,
+                          evaluate, evaluate_condition, exact_sum, mean, round_decimal, show)
 from .ledger import Ledger, bulk_allocation
 
 CENT = Decimal("0.01")
@@ -217,7 +217,7 @@ class _Settler:
         if goal.where is None:
             return True
         scope = Scope(lambda n, p, t: self.attribute(n, h, person), None, self.tables, self.roundings)
-        v = evaluate(goal.where, scope)
+        v = evaluate_condition(goal.where, scope)
         return v is not MISSING and bool(v)
 
     def settle_subject_goal(self, goal: m.Goal):
@@ -242,7 +242,11 @@ class _Settler:
                                      "detail": self.counting[h.id][1] + _age_note(self, h, person),
                                      "facts": {**self.stay_facts[h.id], **_age_facts(h, person)}}] if self.trace else None
                 scope = self.subject_scope(goal, sid, h, person, point, trace)
-                value = evaluate(goal.outcome, scope)
+                try:
+                    value = evaluate(goal.outcome, scope)
+                except DivisionByZero as exc:  # no outcome, so no line: not imputed, not in the mean
+                    self.exclusions.append(self.division_by_zero(goal, sid, point, "outcome", exc))
+                    continue
                 if value is not MISSING:
                     value = _number(value)
                     observed[point].append(value)
@@ -319,18 +323,27 @@ class _Settler:
                                      "facts": {"cohort": cid, "cohort_start": start.isoformat(), "groups": [
                                          {"group": k, "subjects": len(v)} for k, v in members.items()]}}] if self.trace else None
                 scope = self.cohort_scope(goal, cid, members, point, trace)
-                value = evaluate(goal.outcome, scope)
-                if value is MISSING:  # flagged above if a group was unobserved; else a mean to divide by was zero
-                    if trace is not None:
-                        trace.append({"kind": "note", "text": "a group had no observed subject (or a zero mean to "
-                                                              "divide by); this point pays nothing",
-                                      "code": "no_group_mean", "facts": {"cohort": cid, "point": point}})
+                try:
+                    value = evaluate(goal.outcome, scope)
+                except DivisionByZero as exc:  # a group mean of zero to divide by: the point pays nothing
                     value = ZERO
-                else:
-                    value = _number(value)
                     if trace is not None:
-                        trace.append({"kind": "value", "name": "outcome", "expr": _expr_text(self, goal.outcome),
-                                      "value": show(value), "point": point})
+                        text = _expr_text(self, exc.expr)
+                        trace.append({"kind": "note", "text": f"{text} divides by zero; this point pays nothing",
+                                      "code": "division_by_zero", "facts": {"cohort": cid, "point": point,
+                                                                            "expr": text}})
+                else:
+                    if value is MISSING:  # flagged above: a group had no observed subject
+                        if trace is not None:
+                            trace.append({"kind": "note", "text": "a group had no observed subject; this point "
+                                                                  "pays nothing",
+                                          "code": "no_group_mean", "facts": {"cohort": cid, "point": point}})
+                        value = ZERO
+                    else:
+                        value = _number(value)
+                        if trace is not None:
+                            trace.append({"kind": "value", "name": "outcome", "expr": _expr_text(self, goal.outcome),
+                                          "value": show(value), "point": point})
                 self.add_line(goal, cid, point, date, value, False, trace, scope)
 
     def flag_unobserved_cohort_points(self, goal, cid, start, members) -> None:
@@ -338,7 +351,8 @@ class _Settler:
 
         LEDGER.md: "a cohort point with no observed intervention or no observed control child pays
         nothing and raises a flag", the baseline as much as a paying point, once its date has passed.
-        A mean of zero to divide by is not a missing observation: its line pays nothing and says why.
+        A mean of zero to divide by is not a missing observation: its line pays nothing and says why
+        (a note `division_by_zero`).
         """
         comp = goal.comparison
         for point in self.measures[comp.measure].points:
@@ -409,8 +423,18 @@ class _Settler:
                           "point": point})
         return rate
 
+    def division_by_zero(self, goal, subject, point, what: str, exc: DivisionByZero) -> dict:
+        """The exclusion of a line whose outcome or price divides by zero (docs/semantics.md)."""
+        text = _expr_text(self, exc.expr)
+        return {"goal": goal.id, "subject": subject, "point": point, "reason": "division_by_zero",
+                "detail": f"the {what} has no value: {text} divides by zero", "facts": {"in": what, "expr": text}}
+
     def add_line(self, goal, subject, point, date, outcome, imputed, trace, scope):
-        rate = self.rate_of(goal, subject, point, scope, trace)
+        try:
+            rate = self.rate_of(goal, subject, point, scope, trace)
+        except DivisionByZero as exc:
+            self.exclusions.append(self.division_by_zero(goal, subject, point, "price", exc))
+            return
         if rate is MISSING:
             self.exclusions.append({"goal": goal.id, "subject": subject, "point": point, "reason": "rate_missing",
                                     "detail": f"the price '{_expr_text(self, goal.rate.amount)}' reads a value "
@@ -551,7 +575,7 @@ class _Settler:
 
                 scope = Scope(resolve, None, self.tables, self.roundings, count=self._count(details, this),
                               deviation=self._deviation(details), trace=trace)
-                value = evaluate(flag.when, scope)
+                value = evaluate_condition(flag.when, scope)
                 if value is not MISSING and value:
                     trace.append({"kind": "flag", "flag": flag.id, "condition": _expr_text(self, flag.when),
                                   "value": "true", "details": {k: show(v) for k, v in details.items()}})
@@ -570,7 +594,7 @@ class _Settler:
                     inner = Scope(lambda name, p, tr, h=h, person=person:
                                   this if name == "this" else self.read(name, h, person, p, None),
                                   None, self.tables, self.roundings)
-                    v = evaluate(expr.where, inner)
+                    v = evaluate_condition(expr.where, inner)
                     if v is not MISSING and v:
                         n += 1
             details["count"] = Decimal(n)
@@ -586,7 +610,7 @@ class _Settler:
             index = next(i for i, c in enumerate(table.columns) if c.id == col.column)
             expected = {r.id: cell_value(r.cells[index]) for r in table.rows if r.kind == "row"}
             if len(expr.args) == 4:  # the contract names the total to divide by (a printed total, say)
-                total_expected = evaluate(expr.args[3], scope)
+                total_expected = evaluate_condition(expr.args[3], scope)
                 if total_expected is MISSING:
                     return MISSING
             else:
@@ -639,7 +663,14 @@ class _Settler:
 
     def figure(self, f: m.Figure) -> dict:
         trace = [{"kind": "rule", "goal": None, "clause": f.clause, "text": self.goal_text(f)}] if self.trace else None
-        value = evaluate(f.expr, self.contract_scope(trace))
+        try:
+            value = evaluate(f.expr, self.contract_scope(trace))
+        except DivisionByZero as exc:  # the figure has no value, and its trail says why
+            value = MISSING
+            if trace is not None:
+                text = _expr_text(self, exc.expr)
+                trace.append({"kind": "note", "text": f"{text} divides by zero; the figure has no value",
+                              "code": "division_by_zero", "facts": {"expr": text}})
         if isinstance(value, bool):
             value = Decimal(1) if value else ZERO
         if trace is not None:
@@ -671,10 +702,10 @@ class _Settler:
 
             scope = Scope(resolve, None, self.tables, self.roundings)
             if mt.where is not None:
-                v = evaluate(mt.where, scope)
+                v = evaluate_condition(mt.where, scope)
                 if v is MISSING or not v:
                     continue
-            v = evaluate(mt.share, scope)
+            v = evaluate_condition(mt.share, scope)
             if v is MISSING:
                 missing.append(sid)
                 continue

@@ -205,6 +205,15 @@ class EvalError(Exception):
     """An expression cannot be evaluated (a bug in the contract the checker should have caught)."""
 
 
+class DivisionByZero(EvalError):
+    """A quotient whose divisor is zero: it has no value. The evaluator decides, where it reads the
+    expression, what follows (docs/semantics.md, "Division by zero"); `expr` is the quotient."""
+
+    def __init__(self, expr):
+        super().__init__("division by zero")
+        self.expr = expr
+
+
 class Scope:
     """What names mean while one expression is evaluated.
 
@@ -331,6 +340,15 @@ def _compared(a, b, scope: Scope, point, left=_NOT_READ):
     return left, right
 
 
+def evaluate_condition(expr, scope: Scope, point: str | None = None):
+    """A condition (or a count's, a share's total): its value, or MISSING where it divides by zero — a
+    condition without a value, as one that reads a missing value."""
+    try:
+        return evaluate(expr, scope, point)
+    except DivisionByZero:
+        return MISSING
+
+
 def _binary(expr: m.Binary, left, right):
     op = expr.op
     if op == "+" or op == "-":
@@ -341,7 +359,7 @@ def _binary(expr: m.Binary, left, right):
         return arith(op, left, right)
     if op == "/":
         if right == 0:
-            return MISSING
+            raise DivisionByZero(expr)
         return divide(left, right)
     if op == "==":
         return left == right

@@ -239,6 +239,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                                     "the value is missing and the contract does not replace it"),
     "reason.rate_missing": ("prisen kan ikke aflæses for subjektet (den læser en manglende værdi)",
                             "the price cannot be read for this subject (it reads a missing value)"),
+    "reason.division_by_zero": ("division med nul: udfaldet eller prisen har ingen værdi",
+                                "division by zero: the outcome or the price has no value"),
     "key.ended": ("Ophørte husstande", "Households ended"),
     "key.households": ("Husstande", "Households"),
     "key.threshold": ("Grænse", "Threshold"),
@@ -391,6 +393,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                           "household not replaced: the exemption does not apply"),
     "fact.rate_missing": ("prisen {price} læser en værdi, der mangler for dette subjekt",
                           "the price {price} reads a value that is missing for this subject"),
+    "fact.division_by_zero_outcome": ("udfaldet har ingen værdi: {expr} dividerer med nul",
+                                      "the outcome has no value: {expr} divides by zero"),
+    "fact.division_by_zero_price": ("prisen har ingen værdi: {expr} dividerer med nul",
+                                    "the price has no value: {expr} divides by zero"),
     "fact.not_started": ("husstand {household} starter den {start}, efter {as_of}",
                          "household {household} starts {start}, after {as_of}"),
     "fact.measured_late": ("målt den {measured}, efter {as_of}", "measured {measured}, after {as_of}"),
@@ -402,9 +408,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                            "Note: {count} {level} without an observed value are left out of the share: {subjects}."),
     "note.share_missing_one": ("Bemærkning: {count} {level} uden en observeret værdi er udeladt af andelen: {subjects}.",
                                "Note: {count} {level} without an observed value is left out of the share: {subjects}."),
-    "note.no_group_mean": ("Bemærkning: en gruppe havde intet observeret subjekt (eller et gennemsnit på nul at dividere "
-                           "med); målingen udløser ingen betaling.",
-                           "Note: a group had no observed subject (or a zero mean to divide by); this point pays nothing."),
+    "note.no_group_mean": ("Bemærkning: en gruppe havde intet observeret subjekt; målingen udløser ingen betaling.",
+                           "Note: a group had no observed subject; this point pays nothing."),
+    "note.division_by_zero_line": ("Bemærkning: {expr} dividerer med nul; målingen udløser ingen betaling.",
+                                   "Note: {expr} divides by zero; this point pays nothing."),
+    "note.division_by_zero_figure": ("Bemærkning: {expr} dividerer med nul; tallet har ingen værdi.",
+                                     "Note: {expr} divides by zero; the figure has no value."),
     "note.no_observations_imputed": ("Bemærkning: intet subjekt er observeret for {goal} ved {point}; der imputeres 0.",
                                      "Note: no subject observed for {goal} at {point}; imputed 0."),
     "note.no_observations_cohort": ("Bemærkning: kohorte {cohort} ved {point}: et gruppegennemsnit kunne ikke dannes; "
@@ -736,6 +745,8 @@ def _exclusion_text(reason, facts: dict, fx: Formatter, mk: Plain) -> str | None
         return missing_text(facts, fx, mk) + (f"; {exemption}" if exemption else "")
     if reason == "rate_missing":
         return _say(fx, mk, "fact.rate_missing", price=code(str(facts["price"])))
+    if reason == "division_by_zero":
+        return _say(fx, mk, f"fact.division_by_zero_{facts['in']}", expr=code(str(facts["expr"])))
     if reason == "not_started":
         return _say(fx, mk, "fact.not_started", household=code(str(facts["household"])), start=_day(fx, mk, facts["start"]),
                     as_of=_day(fx, mk, facts["as_of"]))
@@ -791,6 +802,9 @@ def _note_text(step: dict, fx: Formatter, mk: Plain) -> str | None:
                     count=mk.esc(fx.count(n)), level=level, subjects=subjects)
     if code == "no_group_mean":
         return _say(fx, mk, "note.no_group_mean")
+    if code == "division_by_zero":
+        key = "note.division_by_zero_line" if "cohort" in facts else "note.division_by_zero_figure"
+        return _say(fx, mk, key, expr=mk.code(str(facts["expr"])))
     if code == "no_observations_imputed":
         return _say(fx, mk, "note.no_observations_imputed", goal=mk.code(str(facts["goal"])), point=mk.code(str(facts["point"])))
     if code == "no_observations_cohort":

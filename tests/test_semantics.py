@@ -34,13 +34,14 @@ rounding line 2 places half_up
 '''
 
 
-def goal(outcome: str, extra: str = "", pay: str = "100 DKK per success", subjects: str = "persons") -> str:
+def goal(outcome: str, extra: str = "", pay: str = "100 DKK per success", subjects: str = "persons",
+         body: str = "") -> str:
     return HEAD + f'''goal g "G" {{
   payer K
   subjects {subjects}
   points end
   outcome {outcome}
-  pay {pay}
+  pay {pay}{body}
 }}
 ''' + extra
 
@@ -61,13 +62,17 @@ def people(b: LedgerBuilder, *rows) -> LedgerBuilder:
 
 
 def settle_both(text: str, b: LedgerBuilder, tmp_path, as_of: str | None = None, engine: bool = True) -> dict:
-    """The interpreter's document (with trails); the engine's JSON must equal the interpreter's."""
+    """The interpreter's document (with trails). With `engine`, the engine's JSON must equal the interpreter's;
+    without, the engine must decline the contract (`Unsupported`: the CLI then settles with the interpreter)."""
     contract = parse_text(text, "t.contract")
     ledger = load_ledger(b.write(tmp_path / "ledger"), contract)
     when = dt.date.fromisoformat(as_of) if as_of else None
     rows = document_json(settle_rows(contract, ledger, when, trace=False))
     if engine:
         assert settle_columns(contract, ledger, when).json() == rows
+    else:
+        with pytest.raises(Unsupported):
+            settle_columns(contract, ledger, when)
     return settle_rows(contract, ledger, when, trace=True)
 
 
@@ -160,3 +165,100 @@ def test_an_unknown_or_repeated_order_key_is_a_located_error():
     assert "'gaol'" in d.message and "date, goal and subject" in d.message and d.hint == "did you mean 'goal'?"
     (d,) = errors(TWO_GOALS.replace("ORDER", "date, goal, date"))
     assert d.code == "CL011" and "'date'" in d.message and d.span.column == 30
+
+
+# ---- 3. division by zero ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("divisor", ["0", "(5 - 5)", "0 %", "zero_fig", "round(0.4, whole)", "rates.price[free]",
+                                     "max(0, -1)"])
+def test_a_divisor_that_is_always_zero_is_a_located_error(divisor):
+    extra = ('figure zero_fig = 2 - 2\nrounding whole 0 places half_up\n'
+             'table rates {\n  columns price DKK\n  row free: 0\n  row paid: 10\n}\n')
+    text = goal(f"score / {divisor}", extra)
+    (d,) = errors(text)
+    line = text.splitlines().index(f"  outcome score / {divisor}") + 1
+    assert (d.code, d.span.line, d.span.column) == ("CL019", line, 19 + divisor.startswith("(")), d
+    assert "divides by zero" in d.message and "goal 'g'" in d.message
+
+
+@pytest.mark.parametrize("divisor", ["score", "(score - 5)", "rates.price[paid]", "count_fig"])
+def test_a_divisor_that_may_be_zero_checks_clean(divisor):
+    extra = ('figure count_fig = count(persons where score@end > 5)\n'
+             'table rates {\n  columns price DKK\n  row free: 0\n  row paid: 10\n}\n')
+    assert errors(goal(f"10 / {divisor}", extra)) == []
+
+
+def test_an_outcome_that_divides_by_zero_is_excluded_with_its_reason(tmp_path):
+    """P2's outcome 10 / 0 was silently missing and imputed with the mean of the others; it has no value."""
+    text = goal("10 / score", body="\n  missing mean")
+    assert errors(text) == []
+    doc = settle_both(text, people(LedgerBuilder(), ("P1", 5, "low"), ("P2", 0, "low"), ("P3", None, "low")),
+                      tmp_path, engine=False)
+    assert lines(doc) == {"g/P1/end": "200.00", "g/P3/end": "200.00"}   # P3 imputed with the mean of P1 alone
+    (ex,) = [e for e in doc["exclusions"] if e["subject"] == "P2"]
+    assert (ex["reason"], ex["point"], ex["facts"]) == ("division_by_zero", "end", {"in": "outcome", "expr": "10 / score"})
+    assert ex["detail"] == "the outcome has no value: 10 / score divides by zero"
+    assert doc["totals"]["imputed"] == {"g": 1}
+
+
+def test_a_price_that_divides_by_zero_is_excluded_with_its_reason(tmp_path):
+    text = goal("1", pay="(1_000 DKK / score) per course")
+    assert errors(text) == []
+    doc = settle_both(text, people(LedgerBuilder(), ("P1", 5, "low"), ("P2", 0, "low")), tmp_path, engine=False)
+    assert lines(doc) == {"g/P1/end": "200.00"}
+    (ex,) = doc["exclusions"]
+    assert (ex["subject"], ex["reason"], ex["facts"]) == ("P2", "division_by_zero", {"in": "price", "expr": "1_000 DKK / score"})
+
+
+COHORTS = HEAD.replace("point end = end", "point baseline = start\npoint m12 = start + 12 months\npoint end = end") + '''
+measure absence person decimal 0 to 100 at baseline, m12
+rounding relative 1 places half_away_from_zero
+goal school "School" {
+  payer K
+  subjects persons
+  points m12 from cohort start
+  compare mean absence of intervention against control by cohort
+  let difference = round((intervention - control) / control * 100, relative)
+  outcome max(0, -(difference - difference@baseline))
+  pay 100 DKK per percentage_point
+  missing observed only
+}
+'''
+
+
+def test_a_group_mean_of_zero_to_divide_by_pays_nothing_and_says_so(tmp_path):
+    """The line's trail said 'a group had no observed subject (or a zero mean to divide by)'; now it names the quotient."""
+    b = LedgerBuilder().cohort("c1", "2024-01-01")
+    for hid, pid, group, base, m12 in (("H1", "P1", "intervention", "9", "7"), ("C1", "Q1", "control", "10", "0")):
+        b.household(hid, "2024-01-01", group=group, cohort="c1").person(pid, hid)
+        b.measure(pid, "absence", "baseline", base).measure(pid, "absence", "m12", m12)
+    assert errors(COHORTS) == []
+    doc = settle_both(COHORTS, b, tmp_path)
+    (line,) = doc["lines"]
+    assert (line["id"], line["amount"]) == ("school/c1/m12", "0.00")
+    notes = [s for s in line["trace"] if s["kind"] == "note"]
+    assert [(n["code"], n["facts"]["expr"]) for n in notes] == [("division_by_zero", "(intervention - control) / control")]
+    assert not doc["flags"]
+
+
+def test_a_figure_that_divides_by_zero_has_no_value_and_its_trail_says_why(tmp_path):
+    text = goal("1", "figure per_success = 1_000 DKK / count(persons where score@end > 100)\n")
+    assert errors(text) == []
+    doc = settle_both(text, people(LedgerBuilder(), ("P1", 5, "low")), tmp_path)
+    (f,) = doc["reports"]["figures"]
+    assert f["value"] == "missing"
+    assert [(s["code"], s["facts"]) for s in f["trace"] if s["kind"] == "note"] == [
+        ("division_by_zero", {"expr": "1_000 DKK / count(persons where score@end > 100)"})]
+
+
+def test_a_condition_that_divides_by_zero_is_missing(tmp_path):
+    """In a condition a quotient by zero is a value that cannot be known: the flag is not raised, the subject
+    is left out of a metric's share (as with a missing value), never a traceback."""
+    text = goal("1", '''flag f "F" { when 10 / count(persons where score@end > 100) > 1 }
+metric share_ok "OK" { subjects persons  share where 10 / score@end > 1 }
+''')
+    assert errors(text) == []
+    doc = settle_both(text, people(LedgerBuilder(), ("P1", 5, "low"), ("P2", 0, "low")), tmp_path, engine=False)
+    assert doc["flags"] == []
+    (mt,) = doc["reports"]["metrics"]
+    assert (mt["subjects"], mt["count"], mt["missing"]) == (1, 1, 1)

@@ -14,8 +14,8 @@ import polars as pl
 
 from .. import model as m
 from ..check import figure_units
-from ..expressions import (MISSING, EvalError, Scope, _settled, arith, cell_value, divide, evaluate, exact_sum, mean,
-                           round_decimal, show)
+from ..expressions import (MISSING, DivisionByZero, EvalError, Scope, _settled, arith, cell_value, divide, evaluate,
+                           evaluate_condition, exact_sum, mean, round_decimal, show)
 from .compile import Compiler, Unsupported, const, line_reads
 from .context import Run, rule_text
 from .frames import HOUSEHOLD_ATTRIBUTES, line_col, value_col
@@ -61,7 +61,10 @@ class Results:
     def figure(self, f: m.Figure) -> dict:
         scope = Scope(self._resolve_named, None, self.run.tables, self.run.roundings, count=self.count({}, None),
                       aggregate=self.aggregate)
-        value = evaluate(f.expr, scope)
+        try:
+            value = evaluate(f.expr, scope)
+        except DivisionByZero:  # the figure has no value (the interpreter's trail says why)
+            value = MISSING
         if isinstance(value, bool):
             value = Decimal(1) if value else ZERO
         if self._units is None:
@@ -129,7 +132,7 @@ class Results:
             index = next(i for i, c in enumerate(table.columns) if c.id == col.column)
             expected = {r.id: cell_value(r.cells[index]) for r in table.rows if r.kind == "row"}
             if len(expr.args) == 4:
-                total_expected = evaluate(expr.args[3], scope)
+                total_expected = evaluate_condition(expr.args[3], scope)
                 if total_expected is MISSING:
                     return MISSING
             else:
@@ -211,7 +214,7 @@ class Results:
 
         scope = Scope(resolve, None, run.tables, run.roundings, count=self.count(details, this),
                       deviation=self.deviation(details), trace=trace)
-        value = evaluate(flag.when, scope)
+        value = evaluate_condition(flag.when, scope)
         if value is not MISSING and value:
             shown = {k: show(v) for k, v in details.items()}
             trace.append({"kind": "flag", "flag": flag.id, "condition": run.text(flag.when), "value": "true",
