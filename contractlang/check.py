@@ -204,6 +204,7 @@ _ATTRS = {"persons": {**_PERSON, **_HOUSEHOLD}, "households": _HOUSEHOLD}
 _WORDS = {"DKK": "an amount in DKK", "%": "a percentage", "pp": "percentage points", "date": "a date",
           "duration": "a duration", None: "a plain number", "bool": "a yes/no condition", "enum": "a named value"}
 _STRONG = ("DKK", "%", "pp", "date", "duration")
+_ARITH_VERBS = {"+": "adds", "-": "subtracts", "*": "multiplies", "/": "divides"}
 
 
 def _qty_ty(unit: str | None) -> _Ty:
@@ -216,6 +217,8 @@ def _qty_ty(unit: str | None) -> _Ty:
 def _compatible(a: _Ty, b: _Ty) -> bool:
     if "?" in (a.unit, b.unit) or a.unit == b.unit:
         return True
+    if {a.unit, b.unit} & {"bool", "enum"}:  # a condition or a named value is not a number, nor a date
+        return False
     if None in (a.unit, b.unit):
         return "date" not in (a.unit, b.unit)
     return not (a.unit in _STRONG and b.unit in _STRONG)
@@ -352,6 +355,8 @@ class _Exprs(Run):
         if e.op in ("==", "!=", "<", "<=", ">", ">="):
             return self.compare(e.left, e.right, e.span, sc)
         a, b = self.walk(e.left, sc), self.walk(e.right, sc)
+        if not (self.number(a, e.left, sc, _ARITH_VERBS[e.op]) & self.number(b, e.right, sc, _ARITH_VERBS[e.op])):
+            return UNKNOWN
         if e.op == "/" and self.constant(e.right, sc) == 0:
             self.err("CL019", f"{sc.place} divides by zero: the divisor is 0 whatever the data, so the quotient "
                      "never has a value", e.right.span or e.span, sc.clause,
@@ -421,8 +426,20 @@ class _Exprs(Run):
             return None
         return None
 
+    def number(self, ty: _Ty, e, sc: _Scope, verb: str) -> bool:
+        """CL012 where a yes/no condition or a named value stands where a number is needed; False then."""
+        if ty.unit not in ("bool", "enum"):
+            return True
+        hint = ("a condition that is the whole outcome pays once when it holds; to pay for each condition met, "
+                "give each condition its own goal" if ty.unit == "bool" else
+                "compare it (== or in {…}), or look its number up in a table: table.column[value]")
+        self.err("CL012", f"{sc.place} {verb} {_WORDS[ty.unit]}, which is not a number", getattr(e, "span", None),
+                 sc.clause, hint)
+        return False
+
     def _Neg(self, e, sc):
-        return self.walk(e.operand, sc)
+        ty = self.walk(e.operand, sc)
+        return ty if self.number(ty, e.operand, sc, "negates") else UNKNOWN
 
     def _Not(self, e, sc):
         self.walk(e.operand, sc)
@@ -557,6 +574,8 @@ class _Exprs(Run):
 
     def _fn_max(self, e, sc):
         types = [self.walk(a, sc) for a in e.args]
+        if not all([self.number(t, a, sc, f"takes the {e.func}() of") for t, a in zip(types, e.args)]):
+            return UNKNOWN
         known = [t for t in types if t.unit not in ("?", None)]
         for t in known[1:]:
             if not _compatible(known[0], t):
@@ -567,7 +586,8 @@ class _Exprs(Run):
     _fn_min = _fn_max
 
     def _fn_abs(self, e, sc):
-        return self.walk(e.args[0], sc)
+        ty = self.walk(e.args[0], sc)
+        return ty if self.number(ty, e.args[0], sc, "takes the abs() of") else UNKNOWN
 
     def _fn_round(self, e, sc):
         name = e.args[1]
@@ -578,7 +598,8 @@ class _Exprs(Run):
             self.err("CL010", f"round() in {sc.place} names the rounding '{name.name}', which is not declared; the "
                      f"roundings are {listing(self.ix.roundings)}", name.span, sc.clause,
                      did_you_mean(name.name, self.ix.roundings))
-        return self.walk(e.args[0], sc)
+        ty = self.walk(e.args[0], sc)
+        return ty if self.number(ty, e.args[0], sc, "rounds") else UNKNOWN
 
     def _fn_previous(self, e, sc):
         arg = e.args[0]
@@ -682,8 +703,12 @@ def check_expressions(c: m.Contract) -> list[Diagnostic]:
                                      place=f"the let '{let.name}' of goal '{g.id}'")
             lets[let.name] = x.walk(let.expr, sc)
         if g.outcome is not None:
-            x.walk(g.outcome, dataclasses.replace(base, lets=lets, groups=groups, points=points,
-                                                  place=f"the outcome of goal '{g.id}'"))
+            ty = x.walk(g.outcome, dataclasses.replace(base, lets=lets, groups=groups, points=points,
+                                                       place=f"the outcome of goal '{g.id}'"))
+            if ty.unit in ("enum", "date", "duration"):
+                x.err("CL012", f"the outcome of goal '{g.id}' gives {_WORDS[ty.unit]}; an outcome is a number (units "
+                      "paid for) or a yes/no condition (paid once when it holds)", g.outcome.span, g.clause,
+                      "compare it, e.g. level == high, or look its number up in a table: table.column[level]")
         if g.rate is not None and not isinstance(g.rate.amount, m.Quantity):
             ty = x.walk(g.rate.amount, dataclasses.replace(base, lets=lets, points=points,
                                                            place=f"the price of goal '{g.id}'"))

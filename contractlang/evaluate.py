@@ -791,7 +791,7 @@ def _number(value) -> Decimal | Fraction:
         return Decimal(1) if value else ZERO
     if isinstance(value, (Decimal, Fraction)):
         return value
-    raise TypeError(f"an outcome must be a number or true/false, not {value!r}")
+    raise EvalError(f"an outcome must be a number or true/false, not {show(value)}")
 
 
 def _only_point(measure: m.Measure) -> str:

@@ -274,13 +274,17 @@ def evaluate(expr, scope: Scope, point: str | None = None):
         _, hi = _compared(expr.operand, expr.high, scope, point, v)
         if MISSING in (v, lo, hi) or v is None:
             return MISSING
+        kinds = {KINDS.get(type(x)) for x in (v, lo, hi)}
+        if len(kinds) != 1 or None in kinds:
+            raise EvalError("'between' compares " + " and ".join(_KIND_WORDS.get(KINDS.get(type(x)), "a value")
+                                                                  for x in (v, lo, hi)))
         return lo <= v <= hi
     if t is m.Not:
         v = evaluate(expr.operand, scope, point)
         return MISSING if v is MISSING else not v
     if t is m.Neg:
         v = evaluate(expr.operand, scope, point)
-        return MISSING if v is MISSING else negate(v)
+        return MISSING if v is MISSING else negate(_numbers("a minus sign negates", v)[0])
     if t is m.Lookup:
         return _lookup(expr, scope, point)
     if t is m.Call:
@@ -349,18 +353,39 @@ def evaluate_condition(expr, scope: Scope, point: str | None = None):
         return MISSING
 
 
+KINDS = {bool: "bool", Decimal: "num", Fraction: "num", str: "str", Symbol: "str", dt.date: "date"}
+_KIND_WORDS = {"bool": "a yes/no condition", "str": "a named value", "date": "a date", "num": "a number"}
+_ARITH_WORDS = {"+": "'+' adds", "-": "'-' subtracts", "*": "'*' multiplies", "/": "'/' divides"}
+
+
+def not_a_number(what: str, kind: str) -> str:
+    """The message for a condition, a named value or a date where a number is needed (`kind` as in KINDS)."""
+    return f"{what} {_KIND_WORDS.get(kind, 'a value')}, which is not a number"
+
+
+def _numbers(what: str, *values) -> tuple:
+    """`values`, each a number (Decimal or Fraction); else EvalError — never a Python TypeError."""
+    for v in values:
+        if type(v) is not Decimal and type(v) is not Fraction:
+            raise EvalError(not_a_number(what, KINDS.get(type(v), "")))
+    return values
+
+
 def _binary(expr: m.Binary, left, right):
     op = expr.op
-    if op == "+" or op == "-":
-        if isinstance(left, dt.date) and isinstance(expr.right, m.Quantity) and expr.right.canonical_unit == "months":
+    if op in _ARITH_WORDS:
+        if op in "+-" and isinstance(left, dt.date) and isinstance(expr.right, m.Quantity) \
+                and expr.right.canonical_unit == "months":
             return add_months(left, int(right) if op == "+" else -int(right))
-        return arith(op, left, right)
-    if op == "*":
-        return arith(op, left, right)
-    if op == "/":
+        _numbers(_ARITH_WORDS[op], left, right)
+        if op != "/":
+            return arith(op, left, right)
         if right == 0:
             raise DivisionByZero(expr)
         return divide(left, right)
+    a, b = KINDS.get(type(left)), KINDS.get(type(right))
+    if a != b or a is None:
+        raise EvalError(f"'{op}' compares {_KIND_WORDS.get(a, 'a value')} with {_KIND_WORDS.get(b, 'a value')}")
     if op == "==":
         return left == right
     if op == "!=":
@@ -427,6 +452,7 @@ def _call(expr: m.Call, scope: Scope, point):
         value = evaluate(expr.args[0], scope, point)
         if value is MISSING:
             return value
+        _numbers("round() rounds", value)
         rule = scope.roundings[expr.args[1].name]
         after = round_decimal(value, rule.places, rule.mode)
         if scope.trace is not None:
@@ -436,10 +462,11 @@ def _call(expr: m.Call, scope: Scope, point):
     values = [evaluate(a, scope, point) for a in expr.args]
     if any(v is MISSING for v in values):
         return MISSING
-    if f == "max":
-        return max(values)
-    if f == "min":
-        return min(values)
+    if f in ("max", "min"):
+        if not all(type(v) is dt.date for v in values):  # the latest or earliest of dates, else of numbers
+            _numbers(f"{f}() takes the {f}imum of", *values)
+        return max(values) if f == "max" else min(values)
     if f == "abs":
-        return negate(values[0]) if values[0] < 0 else values[0]
+        value = _numbers("abs() takes the absolute value of", values[0])[0]
+        return negate(value) if value < 0 else value
     raise EvalError(f"unknown function {f}")

@@ -262,3 +262,28 @@ metric share_ok "OK" { subjects persons  share where 10 / score@end > 1 }
     assert doc["flags"] == []
     (mt,) = doc["reports"]["metrics"]
     assert (mt["subjects"], mt["count"], mt["missing"]) == (1, 1, 1)
+
+
+# ---- 4. a condition is not a number --------------------------------------------------------------
+
+@pytest.mark.parametrize("outcome", ["(score >= 6) + (score >= 3)", "-(score >= 6)", "round(score >= 6, line)",
+                                     "max(score >= 6, 0)", "abs(level == high)", "level + 1", "score * (level == high)",
+                                     "level > 5", "(score > 5) == 1", "level"])
+def test_arithmetic_on_a_condition_or_a_named_value_is_a_check_error_and_never_a_traceback(outcome, tmp_path):
+    """`(score >= 6) + (score >= 3)` checked clean; `round(score >= 6, line)` and `level > 5` then crashed settle
+    (AttributeError, TypeError), `level == 5` was silently false. The checker says CL012 at the operand; the
+    evaluators, if handed the contract unchecked, stop with an EvalError naming what is not a number."""
+    text = goal(outcome)
+    assert {d.code for d in errors(text)} == {"CL012"}
+    both_raise(text, people(LedgerBuilder(), ("P1", 7, "high")), tmp_path, "not a number|compares|an outcome must be")
+
+
+def test_the_cli_reports_a_condition_added_to_a_condition_located(tmp_path, capsys):
+    from contractlang.cli import main
+    (tmp_path / "t.contract").write_text(goal("(score >= 6) + (score >= 3)"), encoding="utf-8")
+    people(LedgerBuilder(), ("P1", 7, "high")).write(tmp_path / "ledger")
+    for fmt in ("json", "text"):
+        assert main(["settle", str(tmp_path / "t.contract"), "--ledger", str(tmp_path / "ledger"), "--format", fmt]) == 1
+        out = capsys.readouterr()
+        assert "t.contract:14:12: error[CL012]: the outcome of goal 'g' adds a yes/no condition" in out.out
+        assert "no settlement was produced" in out.err and "Traceback" not in out.out + out.err

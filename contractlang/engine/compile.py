@@ -21,11 +21,13 @@ import attrs
 import polars as pl
 
 from .. import model as m
-from ..expressions import COMPARISONS, MISSING, EvalError, _settled, quantity_value, undefined
+from ..expressions import (_ARITH_WORDS, _KIND_WORDS, COMPARISONS, MISSING, EvalError, _settled, not_a_number,
+                           quantity_value, undefined)
 from .frames import line_col, value_col
 from .numbers import INT, Num, align, literal, rescale, round_num
 
 NUM, BOOL, STR, DATE = "num", "bool", "str", "date"
+MISS = "missing"  # a figure or metric without a value: of no kind, so it cannot decide one
 
 
 class Unsupported(Exception):
@@ -51,7 +53,7 @@ class Col:
 def const(value) -> Col:
     """A Python value (as the interpreter computes them) as a literal column."""
     if value is MISSING or value is None:
-        return Col(STR, pl.lit(None, dtype=pl.Utf8))
+        return Col(MISS, pl.lit(None, dtype=pl.Utf8))
     if isinstance(value, bool):
         return Col(BOOL, pl.lit(value))
     if isinstance(value, Fraction):
@@ -71,6 +73,8 @@ def as_num(c: Col) -> Num:
         return c.num
     if c.kind == BOOL:
         return Num(c.expr.cast(INT), 0)
+    if c.kind == MISS:
+        raise Unsupported("a figure without a value used as a number")
     raise EvalError(f"an outcome must be a number or true/false, not a {c.kind}")
 
 
@@ -163,7 +167,7 @@ class Compiler:
         left = self.operand(a, point, cond) if left is None else left
         right = self.operand(b, point, cond)
         for this, other in ((left, right), (right, left)):
-            if isinstance(this, str) and (isinstance(other, str) or other.kind != STR):
+            if isinstance(this, str) and (isinstance(other, str) or other.kind not in (STR, MISS)):
                 raise EvalError(undefined(this))
         return tuple(Col(STR, pl.lit(x, dtype=pl.Utf8)) if isinstance(x, str) else x for x in (left, right))
 
@@ -208,8 +212,10 @@ class Compiler:
             return Col(BOOL, ~v.expr)
         if t is m.Neg:
             v = self.compile(expr.operand, point, cond)
+            if v.kind == MISS:
+                raise Unsupported("a minus sign before a figure without a value")
             if v.kind != NUM:
-                raise Unsupported("a minus sign before a value that is not a number")
+                raise EvalError(not_a_number("a minus sign negates", v.kind))
             return Col(NUM, num=Num(-v.num.expr, v.num.scale))
         if t is m.Lookup:
             return self.lookup(expr, point, cond)
@@ -231,9 +237,12 @@ class Compiler:
             months = int(expr.right.value)
             return Col(DATE, add_months(left.expr, months if op == "+" else -months))
         right = self.compile(expr.right, point, cond)
+        for side in (left, right):  # a condition, a named value or a date is not a number (as `expressions._binary`)
+            if side.kind == MISS:
+                raise Unsupported("arithmetic on a figure without a value")
+            if side.kind != NUM:
+                raise EvalError(not_a_number(_ARITH_WORDS[op], side.kind))
         if op in ("+", "-", "*"):
-            if left.kind != NUM or right.kind != NUM:
-                raise Unsupported(f"'{op}' of values that are not numbers")
             if op == "*":
                 return Col(NUM, num=Num(left.num.expr * right.num.expr, left.num.scale + right.num.scale))
             a, b, s = align(left.num, right.num)
@@ -243,8 +252,10 @@ class Compiler:
         raise EvalError(f"unknown operator {op}")
 
     def compare(self, op: str, left: Col, right: Col) -> pl.Expr:
+        if MISS in (left.kind, right.kind):
+            raise Unsupported("a comparison with a figure without a value")
         if left.kind != right.kind:
-            raise Unsupported(f"a comparison of a {left.kind} with a {right.kind}")
+            raise EvalError(f"'{op}' compares {_KIND_WORDS[left.kind]} with {_KIND_WORDS[right.kind]}")
         if left.kind == NUM:
             a, b, _ = align(left.num, right.num)
         else:
@@ -282,13 +293,21 @@ class Compiler:
             raise EvalError(f"{f}() sums over the ledger; it can only be used in a figure")
         if f == "round":
             v = self.compile(expr.args[0], point, cond)
+            if v.kind == MISS:
+                raise Unsupported("round() of a figure without a value")
             if v.kind != NUM:
-                raise Unsupported("round() of a value that is not a number")
+                raise EvalError(not_a_number("round() rounds", v.kind))
             rule = self.roundings[expr.args[1].name]
             return Col(NUM, num=round_num(v.num, rule.places, rule.mode))
         parts = [self.compile(a, point, cond) for a in expr.args]
-        if any(p.kind != NUM for p in parts):
-            raise Unsupported(f"{f}() of values that are not numbers")
+        if f in ("max", "min") and all(p.kind == DATE for p in parts):
+            raise Unsupported(f"{f}() of dates")
+        if any(p.kind == MISS for p in parts):
+            raise Unsupported(f"{f}() of a figure without a value")
+        for p in parts:
+            if p.kind != NUM:
+                what = "abs() takes the absolute value of" if f == "abs" else f"{f}() takes the {f}imum of"
+                raise EvalError(not_a_number(what, p.kind))
         if f == "abs":
             return Col(NUM, num=Num(parts[0].num.expr.abs(), parts[0].num.scale))
         if f in ("max", "min"):
