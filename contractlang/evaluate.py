@@ -152,10 +152,24 @@ class _Settler:
         measure = self.measures.get(name)
         if measure is not None:
             sid = person.id if measure.level == "person" and person is not None else h.id
-            return self.measure_value(sid, name, point or _only_point(measure), trace)
+            point = point or _only_point(measure)
+            if not self.point_due(point, h, sid, name, trace):
+                return MISSING
+            return self.measure_value(sid, name, point, trace)
         if name in self.named:
             return self.named_value(name, trace)
         return self.attribute(name, h, person)
+
+    def point_due(self, point: str, h, sid: str, measure: str, trace) -> bool:
+        """Whether `point` has fallen for household `h` by the settlement date (as for a goal's line); a read
+        outside a goal (count, total, mean, a metric, a flag) of a point not yet due is missing, and says so."""
+        date = self.point_date(point, h.start, h.end)
+        if self.due(date):
+            return True
+        if trace is not None:
+            trace.append({"kind": "missing", "subject": sid, "measure": measure, "point": point,
+                          "facts": {"date": date.isoformat(), "limit": min(self.as_of, self.data_end or self.as_of).isoformat()}})
+        return False
 
     def measure_value(self, sid: str, measure: str, point: str, trace):
         obs = self.L.values.get((sid, measure, point))
@@ -618,7 +632,7 @@ class _Settler:
             realised: dict[str, int] = defaultdict(int)
             n = 0
             for sid, h, person in self.subjects(goal, record=False):
-                if self.eligible(goal, sid, h, person):
+                if self.eligible(goal, sid, h, person) and self.point_due(at.point, h, sid, at.expr.name, None):
                     v = self.measure_value(sid, at.expr.name, at.point, None)
                     if v is not MISSING:
                         realised[v] += 1
@@ -750,7 +764,7 @@ class _Settler:
         values, lines = [], []
         for sid, h, person in self.counting_subjects(measure.level):
             obs = self.L.values.get((sid, measure.id, point))
-            if obs is None:
+            if obs is None or not self.due(self.point_date(point, h.start, h.end)):
                 continue
             self.used_rows.add(obs.line)
             values.append(_number(_observed_value(obs)))

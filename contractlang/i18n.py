@@ -286,6 +286,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                    "Input: {file} line {line}: {measure} of {subject} at {point} = {value}."),
     "step.missing": ("Mangler: ingen række med {measure} for {subject} ved {point}, skønt målingen skulle foreligge.",
                      "Missing: no row with {measure} of {subject} at {point}, though the measurement was due."),
+    "step.missing_not_due": ("Mangler: {measure} for {subject} ved {point} falder den {date}, efter {limit}; "
+                             "målingen er endnu ikke forfalden.",
+                             "Missing: {measure} of {subject} at {point} falls on {date}, after {limit}; the "
+                             "measurement is not yet due."),
     "step.at": (" ved {point}", " at {point}"),
     "step.value": ("{name}{at} = {value}, efter {expr}.", "{name}{at} = {value}, by {expr}."),
     "step.compute": ("Beregnet {expr} = {value}.", "Computed {expr} = {value}."),
@@ -888,6 +892,11 @@ def _describe(step: dict, doc: dict, fx: Formatter, mk: Plain, rule_text: bool,
                  measure=code(str(step.get("measure"))), subject=code(str(step.get("subject"))),
                  point=code(str(step.get("point"))), value=val(step.get("value"))), None
     if kind == "missing":
+        facts = step.get("facts")
+        if isinstance(facts, dict) and "date" in facts:   # a point not yet due, read outside a goal
+            return s("step.missing_not_due", measure=code(str(step.get("measure"))),
+                     subject=code(str(step.get("subject"))), point=code(str(step.get("point"))),
+                     date=_day(fx, mk, facts["date"]), limit=_day(fx, mk, facts["limit"])), None
         return s("step.missing", measure=code(str(step.get("measure"))), subject=code(str(step.get("subject"))),
                  point=code(str(step.get("point")))), None
     if kind == "value":

@@ -287,3 +287,63 @@ def test_the_cli_reports_a_condition_added_to_a_condition_located(tmp_path, caps
         out = capsys.readouterr()
         assert "t.contract:14:12: error[CL012]: the outcome of goal 'g' adds a yes/no condition" in out.out
         assert "no settlement was produced" in out.err and "Traceback" not in out.out + out.err
+
+
+# ---- 5. figures, metrics and flags read only what is due at the settlement date -------------------
+
+DUE = HEAD + '''goal g "G" {
+  payer K
+  subjects persons
+  points end
+  outcome score >= 5
+  pay 100 DKK per success
+}
+figure passed "Passed" = count(persons where score@end >= 5)
+figure scored "Scored" = total(score@end)
+metric share_passed "Share passed" { subjects persons  share where score@end >= 5 }
+flag high_score "High" { when count(persons where score@end >= 9) > 0 }
+measure plan household boolean at end
+flag no_plan "No plan" { for each household  when not plan }
+'''
+
+
+def _due_ledger() -> LedgerBuilder:
+    """P1's course ended 2024-10-01; P2's ends 2025-03-01 and P3's runs to the end of the intervention (2025-12-31),
+    yet the ledger already holds their `end` scores."""
+    b = LedgerBuilder()
+    for hid, pid, end, score, measured in (("H1", "P1", "2024-10-01", "6", "2024-10-01"),
+                                           ("H2", "P2", "2025-03-01", "9", "2025-03-01"),
+                                           ("H3", "P3", "", "7", "2025-06-30")):
+        b.household(hid, "2024-02-01", end=end, reason="completed" if end else "").person(pid, hid)
+        b.measure(pid, "score", "end", score, date=measured).measure(hid, "plan", "end", str(pid == "P1").lower())
+    return b
+
+
+def test_count_total_metric_and_flag_read_a_point_only_once_it_is_due(tmp_path):
+    """At 2024-12-31 only P1's `end` has fallen: the goal pays P1 alone, and count(), total(), the metric and the
+    flag read the `end` scores of P2 and P3 as not yet known (count was 3, total 22, share 3 of 3, flag raised)."""
+    assert errors(DUE) == []
+    doc = settle_both(DUE, _due_ledger(), tmp_path, as_of="2024-12-31")
+    assert lines(doc) == {"g/P1/end": "100.00"}
+    figures = {f["id"]: f["value"] for f in doc["reports"]["figures"]}
+    assert figures == {"passed": "1", "scored": "6"}
+    (mt,) = doc["reports"]["metrics"]
+    assert (mt["subjects"], mt["count"], mt["missing"]) == (1, 1, 2)
+    assert doc["flags"] == []
+    late = {r["line"]: r["reason"] for r in doc["row_exclusions"]}
+    assert late == {4: "not_due", 6: "not_due", 5: "not_read", 7: "not_read"}  # P2's, P3's rows: not read
+    later = settle_both(DUE, _due_ledger(), tmp_path / "later", as_of="2025-12-31")
+    assert {f["id"]: f["value"] for f in later["reports"]["figures"]} == {"passed": "3", "scored": "22"}
+    assert [(f["id"], f["subject"]) for f in later["flags"]] == [("high_score", None), ("no_plan", "H2"),
+                                                                  ("no_plan", "H3")]
+
+
+def test_a_read_of_a_point_not_yet_due_is_narrated_as_such():
+    from contractlang.i18n import Formatter, _describe
+    from contractlang.i18n import PLAIN
+    step = {"kind": "missing", "subject": "H2", "measure": "plan", "point": "end",
+            "facts": {"date": "2025-03-01", "limit": "2024-12-31"}}
+    en = _describe(step, {}, Formatter("en"), PLAIN, False)[0]
+    da = _describe(step, {}, Formatter("da"), PLAIN, False)[0]
+    assert "falls on 1 Mar 2025, after 31 Dec 2024; the measurement is not yet due" in en
+    assert "falder den 1. mar. 2025, efter 31. dec. 2024; målingen er endnu ikke forfalden" in da

@@ -97,7 +97,7 @@ class Compiler:
     """Compiles expressions for one kind of frame (a goal's subjects, a flag's households …)."""
 
     def __init__(self, contract: m.Contract, scales: dict[str, int], lets=(), named=None, names=None,
-                 attributes=(), level: str = "persons"):
+                 attributes=(), level: str = "persons", due=None):
         self.contract = contract
         self.scales = scales
         self.measures = {ms.id: ms for ms in contract.measures}
@@ -108,6 +108,7 @@ class Compiler:
         self.names = dict(names or {})  # extra names -> Col (`this`)
         self.attributes = set(attributes)
         self.level = level
+        self.due = due  # point -> a row mask: whether the point has fallen (outside a goal; None: not asked)
         self.reads: list[Read] = []
         self.checks: list[tuple[pl.Expr, str]] = []  # (row mask, message): an evaluation error where true
 
@@ -122,8 +123,12 @@ class Compiler:
             if len(ms.points) != 1:
                 raise EvalError(f"the measure '{name}' is taken at {', '.join(ms.points)}; say which with @point")
             point = ms.points[0]
-        self.reads.append(Read(name, point, cond))
         col = pl.col(value_col(name, point))
+        if self.due is not None:  # a point not yet due is missing, and its row is not read
+            mask = self.due(point)
+            cond = cond & mask
+            col = pl.when(mask).then(col)
+        self.reads.append(Read(name, point, cond))
         if ms.kind == "boolean":
             return Col(BOOL, col)
         if ms.kind in ("integer", "decimal"):

@@ -14,8 +14,8 @@ import polars as pl
 
 from .. import model as m
 from ..check import figure_units
-from ..expressions import (MISSING, DivisionByZero, EvalError, Scope, _settled, arith, cell_value, divide, evaluate,
-                           evaluate_condition, exact_sum, mean, round_decimal, show)
+from ..expressions import (MISSING, DivisionByZero, EvalError, Scope, _settled, add_months, arith, cell_value, divide,
+                           evaluate, evaluate_condition, exact_sum, mean, round_decimal, show)
 from .compile import Compiler, Unsupported, const, line_reads
 from .context import Run, rule_text
 from .frames import HOUSEHOLD_ATTRIBUTES, line_col, value_col
@@ -23,6 +23,18 @@ from .goals import attributes, where_mask
 from .numbers import to_value
 
 ZERO, HUNDRED = Decimal(0), Decimal(100)
+
+
+def due_mask(run: Run):
+    """Whether a point has fallen by the settlement date, per row of a frame of subjects (`start`, `end`)."""
+    return lambda point: run.L.due(run.L.point_date(point, pl.col("start"), pl.col("end")))
+
+
+def point_date(run: Run, point: str, start, end):
+    """A point's date for one household (as `evaluate._Settler.point_date`)."""
+    p = run.contract.point(point)
+    base = start if p.anchor == "start" else (end or run.L.intervention_end or start)
+    return add_months(base, int(p.offset.value)) if p.offset is not None else base
 
 
 class Results:
@@ -76,7 +88,7 @@ class Results:
         run = self.run
         frame = run.L.subjects(mt.level).filter(pl.col("counting"))
         compiler = Compiler(run.contract, run.L.scales, named=self.value, attributes=attributes(mt.level),
-                            level=mt.level)
+                            level=mt.level, due=due_mask(run))
         where = compiler.compile(mt.where, None).column.fill_null(False) if mt.where is not None else pl.lit(True)
         share = compiler.compile(mt.share, None, where)
         frame = run.L.with_values(frame, mt.level, compiler.needed).with_columns(
@@ -113,7 +125,7 @@ class Results:
             frame = run.L.subjects(level).filter(pl.col("group") == "intervention")
             names = {"this": const(this)} if this is not None else {}
             compiler = Compiler(run.contract, run.L.scales, named=self.value, names=names,
-                                attributes=attributes(level), level=level)
+                                attributes=attributes(level), level=level, due=due_mask(run))
             cond = compiler.compile(expr.where, None)
             frame = run.L.with_values(frame, level, compiler.needed)
             run.used.append(line_reads(frame, compiler.reads))
@@ -139,7 +151,7 @@ class Results:
                 total_expected = exact_sum(v for v in expected.values() if v is not MISSING)
             frame = run.L.subjects(goal.level).filter(
                 (pl.col("group") == "intervention") & pl.col("counting") & where_mask(run, goal.where, goal.level))
-            frame = run.L.with_values(frame, goal.level, {(at.expr.name, at.point)})
+            frame = run.L.with_values(frame, goal.level, {(at.expr.name, at.point)}).filter(due_mask(run)(at.point))
             values = frame[value_col(at.expr.name, at.point)].drop_nulls()
             run.used.append(frame[line_col(at.expr.name, at.point)].drop_nulls().rename("line"))
             realised = dict(values.value_counts().iter_rows())
@@ -170,7 +182,7 @@ class Results:
             point = measure.points[0]
         level = "persons" if measure.level == "person" else "households"
         frame = run.L.subjects(level).filter(pl.col("counting"))
-        frame = run.L.with_values(frame, level, {(measure.id, point)})
+        frame = run.L.with_values(frame, level, {(measure.id, point)}).filter(due_mask(run)(point))
         values = frame[value_col(measure.id, point)].drop_nulls()
         run.used.append(frame[line_col(measure.id, point)].drop_nulls().rename("line"))
         scale = run.L.scales.get(measure.id, 0)
@@ -227,7 +239,7 @@ class Results:
         frame = run.L.households.filter(pl.col("group") == "intervention").with_columns(
             pl.col("household_id").alias("subject_id"))
         compiler = Compiler(run.contract, run.L.scales, named=self.value, attributes=HOUSEHOLD_ATTRIBUTES,
-                            level="households")
+                            level="households", due=due_mask(run))
         try:
             cond = compiler.compile(flag.when, None)
         except Unsupported:
@@ -249,6 +261,12 @@ def _row_value(run: Run, row: dict, name: str, point, tr, results: Results):
         point = point or (ms.points[0] if len(ms.points) == 1 else None)
         if point is None:
             raise EvalError(f"the measure '{name}' is taken at {', '.join(ms.points)}; say which with @point")
+        date = point_date(run, point, row["start"], row["end"])
+        if not (date <= run.as_of and (run.L.data_end is None or date <= run.L.data_end)):
+            if tr is not None:
+                tr.append({"kind": "missing", "subject": row["household_id"], "measure": name, "point": point,
+                           "facts": {"date": date.isoformat(), "limit": run.L.limit.isoformat()}})
+            return MISSING
         raw, line = row.get(value_col(name, point)), row.get(line_col(name, point))
         if raw is None:
             if tr is not None:
