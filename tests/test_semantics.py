@@ -347,3 +347,12 @@ def test_a_read_of_a_point_not_yet_due_is_narrated_as_such():
     da = _describe(step, {}, Formatter("da"), PLAIN, False)[0]
     assert "falls on 1 Mar 2025, after 31 Dec 2024; the measurement is not yet due" in en
     assert "falder den 1. mar. 2025, efter 31. dec. 2024; målingen er endnu ikke forfalden" in da
+
+
+def test_a_flag_for_each_household_may_count(tmp_path):
+    """Found on the way: engine v2 raised 'Count cannot be used here' on a per-household flag with count(),
+    which the interpreter settles."""
+    text = DUE + 'flag many "Many" { for each household  when count(persons where score@end >= 5) > 2 and not plan }\n'
+    assert errors(text) == []
+    doc = settle_both(text, _due_ledger(), tmp_path, as_of="2025-12-31")
+    assert [(f["id"], f["subject"]) for f in doc["flags"] if f["id"] == "many"] == [("many", "H2"), ("many", "H3")]

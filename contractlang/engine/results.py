@@ -244,8 +244,9 @@ class Results:
             cond = compiler.compile(flag.when, None)
         except Unsupported:
             cond = None
-        if cond is None or cond.kind != "bool":
-            for row in frame.iter_rows(named=True):
+        if cond is None or cond.kind != "bool":  # each household by the interpreter, on every household measure
+            needed = {(ms.id, p) for ms in run.contract.measures if ms.level == "household" for p in ms.points}
+            for row in run.L.with_values(frame, "households", needed).iter_rows(named=True):
                 self._evaluate_flag(flag, row["household_id"], row)
             return
         frame = run.L.with_values(frame, "households", compiler.needed)
@@ -273,6 +274,7 @@ def _row_value(run: Run, row: dict, name: str, point, tr, results: Results):
                 tr.append({"kind": "missing", "subject": row["household_id"], "measure": name, "point": point})
             return MISSING
         value = raw if ms.kind in ("enum", "boolean") else to_value(raw, run.L.scales.get(name, 0))
+        run.used.append(pl.Series("line", [line], dtype=pl.Int64))
         if tr is not None:
             tr.append({"kind": "input", "file": "measurements.csv", "line": line, "subject": row["household_id"],
                        "measure": name, "point": point, "value": show(value)})
