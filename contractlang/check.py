@@ -531,7 +531,16 @@ class _Exprs(Run):
     def _Lookup(self, e: m.Lookup, sc):
         t, ci = self.table(e.table, e.span, sc, e.column)
         key = e.key
-        if isinstance(key, m.Ref) and self.resolve(key.name, sc) is None:
+        if isinstance(key, m.Ref) and t is not None and key.name in self.ix.rows(t):
+            if self.resolve(key.name, sc) is not None:  # inside the brackets the row wins (docs/language.md)
+                what = ("a let" if key.name in sc.lets else "a group" if key.name in sc.groups else
+                        "a measure" if key.name in self.ix.measures else
+                        "an attribute" if sc.level and key.name in _ATTRS[sc.level] else "a figure or metric")
+                self.out.append(warning(
+                    "CL011", f"the row '{key.name}' of table '{t.id}' has the name of {what}; in "
+                    f"{t.id}.{e.column}[{key.name}] it means the row, not {what}", key.span, sc.clause,
+                    f"rename the row, or the other name, if {what} was meant"))
+        elif isinstance(key, m.Ref) and self.resolve(key.name, sc) is None:
             if t is not None and key.name not in self.ix.rows(t):
                 self.err("CL010", f"the table '{t.id}' has no row '{key.name}'", key.span, sc.clause,
                          did_you_mean(key.name, self.ix.rows(t)))

@@ -420,11 +420,14 @@ def cell_value(cell):
 
 
 def _lookup(expr: m.Lookup, scope: Scope, point):
-    key = _operand(expr.key, scope, point)  # a bare name is a row's name (`staircase.expected[total]`)
+    table = scope.tables[expr.table]
+    if type(expr.key) is m.Ref and any(r.id == expr.key.name for r in table.rows):
+        key = expr.key.name  # inside a table's brackets the name of one of its rows is that row
+    else:
+        key = _operand(expr.key, scope, point)  # a value naming a row; a bare name naming nothing is a row's name
     if key is MISSING:
         return MISSING
     key = str(key) if type(key) is Symbol else key
-    table = scope.tables[expr.table]
     index = next(i for i, c in enumerate(table.columns) if c.id == expr.column)
     row = next((r for r in table.rows if r.id == key), None)
     if row is None:

@@ -356,3 +356,35 @@ def test_a_flag_for_each_household_may_count(tmp_path):
     assert errors(text) == []
     doc = settle_both(text, _due_ledger(), tmp_path, as_of="2025-12-31")
     assert [(f["id"], f["subject"]) for f in doc["flags"] if f["id"] == "many"] == [("many", "H2"), ("many", "H3")]
+
+
+# ---- 6. in a lookup, a row's name is the row --------------------------------------------------------
+
+ROWS = '''table rates "Rates" {
+  columns price DKK, weight count
+  row score "Scored": 150, 2
+  row total "Total": 300, 1
+}
+figure total = 3
+'''
+
+
+@pytest.mark.parametrize("price, amount", [("rates.price[score]", "150.00"), ("rates.price[total] * total", "900.00")])
+def test_a_row_named_like_a_measure_or_a_figure_is_the_row(price, amount, tmp_path):
+    """`rates.price[score]` read the measure score (7) and failed: 'table rates has no row 7'; `rates.price[total]`
+    read the figure total (3). Inside a table's brackets its rows' names mean the rows, and the checker warns."""
+    text = goal("score >= 5", ROWS, pay=f"{price} per success")
+    diags = [d for d in check(parse_text(text, "t.contract")) if d.severity != "note"]
+    name = "score" if "score" in price else "total"
+    assert [(d.severity, d.code) for d in diags] == [("warning", "CL011")]
+    assert f"the row '{name}' of table 'rates' has the name of a" in diags[0].message
+    doc = settle_both(text, people(LedgerBuilder(), ("P1", 7, "high")), tmp_path)
+    assert lines(doc) == {"g/P1/end": amount}
+
+
+def test_a_measure_whose_values_are_rows_still_looks_up_its_value(tmp_path):
+    text = goal("1", 'table prices "P" {\n  columns price DKK\n  row low "Low": 10\n  row high "High": 20\n}\n',
+                pay="prices.price[level] per course")
+    assert errors(text) == [] and not [d for d in check(parse_text(text, "t.contract")) if d.severity == "warning"]
+    doc = settle_both(text, people(LedgerBuilder(), ("P1", 7, "high"), ("P2", 7, "low")), tmp_path)
+    assert lines(doc) == {"g/P1/end": "20.00", "g/P2/end": "10.00"}

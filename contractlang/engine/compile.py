@@ -272,7 +272,11 @@ class Compiler:
         return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
 
     def lookup(self, expr: m.Lookup, point, cond) -> Col:
-        key = self.operand(expr.key, point, cond)  # a bare name is a row's name
+        rows = {r.id for r in self.tables[expr.table].rows}
+        if type(expr.key) is m.Ref and expr.key.name in rows:
+            key = expr.key.name  # inside a table's brackets the name of one of its rows is that row
+        else:
+            key = self.operand(expr.key, point, cond)  # a bare name naming nothing is a row's name
         key = Col(STR, pl.lit(key, dtype=pl.Utf8)) if isinstance(key, str) else key
         if key.kind != STR:
             raise Unsupported("a table looked up by a value that is not a row name")
