@@ -489,7 +489,7 @@ class _Settler:
             for cap in (*caps.get(ln["goal"], ()), *caps.get(ln["payer"], ())):
                 key = (cap.goal, cap.per, _cap_period(cap, ln))
                 limit = cap.amount.value
-                after = max(ZERO, min(amount, limit - running[key]))
+                after = _under_cap(amount, limit, running[key])
                 if tr is not None:
                     tr.append({"kind": "cap", "cap": cap.goal, "limit": money(limit), "running_before": money(running[key]),
                                "before": money(amount), "after": money(after), "clause": cap.clause,
@@ -499,7 +499,7 @@ class _Settler:
                 amount = after
             ln["after_goal_cap"] = amount
             if rc is not None and ln["payer"] == rc.payer and ln["goal"] in rc.goals:
-                after = max(ZERO, min(amount, rc.amount.value - rc_running))
+                after = _under_cap(amount, rc.amount.value, rc_running)
                 if tr is not None:
                     tr.append({"kind": "cap", "cap": "return", "limit": money(rc.amount.value),
                                "running_before": money(rc_running), "before": money(amount), "after": money(after),
@@ -812,6 +812,15 @@ def _only_point(measure: m.Measure) -> str:
     if len(measure.points) != 1:
         raise EvalError(f"the measure '{measure.id}' is taken at {', '.join(measure.points)}; say which with @point")
     return measure.points[0]
+
+
+def _under_cap(amount: Decimal, limit: Decimal, running: Decimal) -> Decimal:
+    """What a cap lets through of a line, given what it has let through so far (docs/semantics.md, 7): a
+    positive line is cut to what is left under the limit; a line of zero or less (a clawback) is never cut,
+    and lowers the running total, so a cap limits the net sum and a cap that never binds changes nothing."""
+    if amount <= 0:
+        return amount
+    return max(ZERO, min(amount, limit - running))
 
 
 def _cap_period(cap: m.Cap, line: dict):

@@ -107,7 +107,7 @@ def test_round_div_rounds_as_round_decimal(numerators, denominator, mode):
 def _caps_row_by_row(amounts, limit):
     running, out = 0, []
     for a in amounts:
-        after = max(0, min(a, limit - running))
+        after = a if a <= 0 else max(0, min(a, limit - running))  # a negative line is never cut
         running += after
         out.append(after)
     return out

@@ -388,3 +388,49 @@ def test_a_measure_whose_values_are_rows_still_looks_up_its_value(tmp_path):
     assert errors(text) == [] and not [d for d in check(parse_text(text, "t.contract")) if d.severity == "warning"]
     doc = settle_both(text, people(LedgerBuilder(), ("P1", 7, "high"), ("P2", 7, "low")), tmp_path)
     assert lines(doc) == {"g/P1/end": "20.00", "g/P2/end": "10.00"}
+
+
+# ---- 7. a negative line is netted under every cap ------------------------------------------------------
+
+def _net(tmp_path, cap: str) -> dict:
+    """Lines in subject order: P1 +100, P2 -40, P3 +80 (outcome score - 5, at 20 DKK a unit)."""
+    text = goal("score - 5", cap, pay="20 DKK per unit")
+    assert errors(text) == []
+    return settle_both(text, people(LedgerBuilder(), ("P1", 10, "low"), ("P2", 3, "low"), ("P3", 9, "low")), tmp_path)
+
+
+@pytest.mark.parametrize("cap", ["cap g 1_000_000 DKK\n", "cap g 1_000_000 DKK per year\n",
+                                 "cap K 1_000_000 DKK per subject\n", "return cap K 1_000_000 DKK on g\n"])
+def test_a_cap_that_never_binds_changes_nothing(cap, tmp_path):
+    """A negative line (a clawback) passed uncut without a cap but was made 0 under any cap: a cap of a million
+    on lines of 140 DKK in all raised the total to 180."""
+    uncapped = _net(tmp_path / "none", "")
+    capped = _net(tmp_path / "cap", cap)
+    assert lines(uncapped) == {"g/P1/end": "100.00", "g/P2/end": "-40.00", "g/P3/end": "80.00"}
+    assert lines(capped) == lines(uncapped)
+    assert capped["totals"]["pool"] == uncapped["totals"]["pool"] == "140.00"
+    assert not any(ln["cut"] for ln in capped["lines"])
+
+
+@pytest.mark.parametrize("cap", ["cap g 100 DKK\n", "return cap K 100 DKK on g\n"])
+def test_a_negative_line_is_never_cut_and_makes_room_under_the_cap(cap, tmp_path):
+    """The cap limits the net running total: +100 fills it, -40 passes whole and leaves 40, +80 is cut to 40."""
+    doc = _net(tmp_path, cap)
+    assert lines(doc) == {"g/P1/end": "100.00", "g/P2/end": "-40.00", "g/P3/end": "40.00"}
+    assert [ln["cut"] for ln in doc["lines"]] == [False, False, True]
+    assert doc["totals"]["pool"] == "100.00"
+
+
+def test_a_negative_line_falls_in_the_tranche_the_pool_is_in(tmp_path):
+    """+100 fills tranche 1 to 100 of 120; -40 is shared as tranche 1 (pool back to 60); +80 crosses at 120."""
+    tranches = '''party G "Other fund" funder
+tranches on all goals {
+  tranche 1 until 120 DKK: F 50 %, G 50 %
+  tranche 2: F 100 %
+  rounding line, remainder G
+}
+'''
+    doc = _net(tmp_path, tranches)
+    assert [(ln["id"], ln["split"]) for ln in doc["lines"]] == [
+        ("g/P1/end", {"F": "50.00", "G": "50.00"}), ("g/P2/end", {"F": "-20.00", "G": "-20.00"}),
+        ("g/P3/end", {"F": "50.00", "G": "30.00"})]
