@@ -1,9 +1,13 @@
 """contractlang: a language and rules engine for outcome contracts.
 
 The pipeline is parse → model → check → evaluate → explain → render. The
-facade functions below are the whole public API most callers need. (The
-modules are imported first, so that the facade functions `parse` and `check`
-keep their names on the package.)
+facade functions below are the whole public API most callers need.
+
+Three modules have the name of a facade function: `check`, `parse` and
+`explain`. Importing a submodule binds its name on the package, but only the
+first time it is loaded; so all three are loaded here, before the functions are
+defined, and no later import (`settle` imports `contractlang.explain`, a caller
+may `import contractlang.check`) can put a module where a function was.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path as _Path
 
 from . import check as _check_module  # noqa: E402
 from . import evaluate as _evaluate_module  # noqa: E402
+from . import explain as _explain_module  # noqa: E402,F401  (loaded before the function `explain` below)
 from . import ledger as _ledger_module  # noqa: E402
 from . import parse as _parse_module  # noqa: E402
 
@@ -43,8 +48,20 @@ def check(contract):
     return _check_module.check(contract)
 
 
-def settle(contract, ledger_dir, as_of=None, trace=True):
-    """Load a ledger directory and settle the contract against it; return the settlement document."""
+def settle(contract, ledger_dir, as_of=None, trace=True, check=True):
+    """Load a ledger directory and settle the contract against it; return the settlement document.
+
+    The contract is checked first, as `contractlang settle` does: if the checker finds errors,
+    `CheckError` is raised, listing them located (warnings and notes do not stop a settlement).
+    Pass `check=False` only for a contract already checked.
+    """
+    if check:
+        errors = [d for d in _check_module.check(contract) if d.severity == "error"]
+        if errors:
+            from .errors import CheckError
+
+            sources = {contract.path: contract.source} if contract.path and contract.source else {}
+            raise CheckError(errors, sources)
     return _evaluate_module.settle(contract, _ledger_module.load_ledger(ledger_dir, contract), as_of, trace)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -19,6 +20,8 @@ import attrs
 from . import model as m
 from .check_consistency import CONSISTENCY_CHECKS, FIGURE_CHECKS, Run, did_you_mean, fmt, listing, shown
 from .errors import Diagnostic, error, warning
+from .expressions import ROUNDING_MODES as _MODES
+from .expressions import arith, divide, negate, quantity_value, round_decimal
 from .limits import MAX_AMOUNT, MAX_INTEGER_DIGITS, MAX_MONTHS, date_problem, decimal_problem
 
 FUNCTIONS = ("max", "min", "abs", "round", "previous", "deviation", "total", "mean")
@@ -118,6 +121,27 @@ def check_points_and_measures(c: m.Contract) -> list[Diagnostic]:
     return r.out
 
 
+def check_settlement(c: m.Contract) -> list[Diagnostic]:
+    """`order lines by` names each of date, goal and subject at most once."""
+    st = c.settlement
+    if st is None:
+        return []
+    r = Run(c)
+    seen: dict[str, int] = {}
+    for key in st.order:
+        n = seen[key] = seen.get(key, 0) + 1
+        word = rf"(?<!\w){re.escape(key)}(?!\w)"
+        at = r.src.find(st.span, key, after=r"\bby\b" + rf"(?:.|\n)*?{word}" * (n - 1))
+        if key not in m.LINE_ORDER_KEYS:
+            if n == 1:
+                r.err("CL010", f"the lines cannot be ordered by '{key}'; they are ordered by "
+                      f"{listing(m.LINE_ORDER_KEYS)} (the keys left out follow those named, in that order)",
+                      at, st.clause, did_you_mean(key, m.LINE_ORDER_KEYS))
+        elif n == 2:
+            r.err("CL011", f"'order lines by' names '{key}' twice", at, st.clause, "name each key once")
+    return r.out
+
+
 # ---- goals --------------------------------------------------------------------------------
 
 def check_goals(c: m.Contract) -> list[Diagnostic]:
@@ -180,6 +204,7 @@ _ATTRS = {"persons": {**_PERSON, **_HOUSEHOLD}, "households": _HOUSEHOLD}
 _WORDS = {"DKK": "an amount in DKK", "%": "a percentage", "pp": "percentage points", "date": "a date",
           "duration": "a duration", None: "a plain number", "bool": "a yes/no condition", "enum": "a named value"}
 _STRONG = ("DKK", "%", "pp", "date", "duration")
+_ARITH_VERBS = {"+": "adds", "-": "subtracts", "*": "multiplies", "/": "divides"}
 
 
 def _qty_ty(unit: str | None) -> _Ty:
@@ -192,6 +217,8 @@ def _qty_ty(unit: str | None) -> _Ty:
 def _compatible(a: _Ty, b: _Ty) -> bool:
     if "?" in (a.unit, b.unit) or a.unit == b.unit:
         return True
+    if {a.unit, b.unit} & {"bool", "enum"}:  # a condition or a named value is not a number, nor a date
+        return False
     if None in (a.unit, b.unit):
         return "date" not in (a.unit, b.unit)
     return not (a.unit in _STRONG and b.unit in _STRONG)
@@ -212,6 +239,7 @@ class _Scope:
     points: tuple | None = None
     figures_only: bool = False
     figure_types: dict = dataclasses.field(default_factory=dict)  # figure id -> _Ty, where already known
+    attributes_only: bool = False  # a goal's `subjects … where`: what a subject is at the household's start
 
 
 class _Exprs(Run):
@@ -227,7 +255,7 @@ class _Exprs(Run):
         if name in sc.groups:
             return sc.groups[name]
         meas = self.ix.measures.get(name)
-        if meas is not None:
+        if meas is not None and sc.level is not None and not sc.attributes_only:  # a measure is read of a subject
             return self.measure_ty(meas)
         if sc.level and name in _ATTRS[sc.level]:
             return _ATTRS[sc.level][name]
@@ -264,9 +292,18 @@ class _Exprs(Run):
         return ty
 
     def undefined(self, name: str, span, sc: _Scope):
-        names = [*sc.lets, *sc.groups, *self.ix.measures, *(_ATTRS[sc.level] if sc.level else ()), *sc.figures]
+        measures = self.ix.measures if sc.level is not None and not sc.attributes_only else ()
+        names = [*sc.lets, *sc.groups, *measures, *(_ATTRS[sc.level] if sc.level else ()), *sc.figures]
         hint = did_you_mean(name, names)
-        if name == "this":
+        if name in self.ix.measures and sc.attributes_only:
+            msg = f"'{name}' is a measure, but {sc.place} are chosen by what they are at the household's start " \
+                  f"({listing(_ATTRS[sc.level], 10)}), not by what is measured"
+            hint = "test the measure in the outcome (or in a metric's 'share where')"
+        elif name in self.ix.measures and name not in sc.lets:
+            msg = f"'{name}' is a measure, but {sc.place} is not about single subjects, so there is no one to read " \
+                  "it of"
+            hint = f"count(persons where …) reads it of each subject; a figure may use total({name}) or mean({name})"
+        elif name == "this":
             msg = f"'this' names the item of a flag's 'for each', but {sc.place} has no 'for each'"
         elif name in sc.later:
             msg = f"'{name}' is used in {sc.place} before it is defined (line {sc.later[name]}); a let can only " \
@@ -277,7 +314,7 @@ class _Exprs(Run):
             hint = f"use it inside count({whose} where …)" + (" or in a flag 'for each household'"
                                                                if whose == "households" else "")
         else:
-            expected = ["a measure"] + (["a let of this goal"] if sc.lets or sc.later else []) + \
+            expected = (["a measure"] if measures else []) + (["a let of this goal"] if sc.lets or sc.later else []) + \
                        ([f"an attribute of {sc.level} ({listing(_ATTRS[sc.level], 10)})"] if sc.level else []) + \
                        ([f"the group {' or '.join(sc.groups)}"] if sc.groups else []) + \
                        (["a figure"] if sc.figures else []) + (["'this'"] if sc.this else [])
@@ -318,6 +355,12 @@ class _Exprs(Run):
         if e.op in ("==", "!=", "<", "<=", ">", ">="):
             return self.compare(e.left, e.right, e.span, sc)
         a, b = self.walk(e.left, sc), self.walk(e.right, sc)
+        if not (self.number(a, e.left, sc, _ARITH_VERBS[e.op]) & self.number(b, e.right, sc, _ARITH_VERBS[e.op])):
+            return UNKNOWN
+        if e.op == "/" and self.constant(e.right, sc) == 0:
+            self.err("CL019", f"{sc.place} divides by zero: the divisor is 0 whatever the data, so the quotient "
+                     "never has a value", e.right.span or e.span, sc.clause,
+                     "divide by a value that can be other than zero")
         if "?" in (a.unit, b.unit):
             return UNKNOWN
         units = {a.unit, b.unit}
@@ -341,8 +384,62 @@ class _Exprs(Run):
             return b if a.unit is None else a if b.unit is None else _Ty("DKK") if "DKK" in units else UNKNOWN
         return a if b.unit is None else NUM if a.unit == b.unit else UNKNOWN
 
+    def constant(self, e, sc: _Scope, busy: frozenset = frozenset()):
+        """The value of `e` when the contract alone fixes it — numbers, table cells, roundings and figures
+        made of those — else None (it reads the ledger, or cannot be known here)."""
+        t = type(e)
+        try:
+            if t is m.Quantity:
+                return quantity_value(e)
+            if t is m.Neg:
+                v = self.constant(e.operand, sc, busy)
+                return None if v is None else negate(v)
+            if t is m.Binary and e.op in ("+", "-", "*", "/"):
+                a, b = self.constant(e.left, sc, busy), self.constant(e.right, sc, busy)
+                if a is None or b is None or (e.op == "/" and b == 0):
+                    return None
+                return divide(a, b) if e.op == "/" else arith(e.op, a, b)
+            if t is m.Lookup and isinstance(e.key, m.Ref) and self.resolve(e.key.name, sc) is None:
+                table = self.ix.tables.get(e.table)
+                row = self.ix.rows(table).get(e.key.name) if table is not None else None
+                ids = [c.id for c in table.columns] if table is not None else []
+                if row is None or e.column not in ids or ids.index(e.column) >= len(row.cells):
+                    return None
+                cell = row.cells[ids.index(e.column)]
+                return quantity_value(cell) if isinstance(cell, m.Quantity) else None
+            if t is m.Call and e.func in ("max", "min", "abs") and e.args:
+                values = [self.constant(a, sc, busy) for a in e.args]
+                if None in values:
+                    return None
+                return max(values) if e.func == "max" else min(values) if e.func == "min" else abs(values[0])
+            if t is m.Call and e.func == "round" and len(e.args) == 2 and isinstance(e.args[1], m.Ref):
+                v, rule = self.constant(e.args[0], sc, busy), self.ix.roundings.get(e.args[1].name)
+                if v is None or rule is None or rule.mode not in _MODES or not 0 <= rule.places <= 10:
+                    return None
+                return round_decimal(v, rule.places, rule.mode)
+            if t is m.Ref and e.name not in busy and e.name not in sc.lets and e.name not in sc.groups:
+                f = next((f for f in self.c.figures if f.id == e.name), None)
+                if f is not None and e.name in sc.figures:
+                    inner = _Scope(f.clause, f"the figure '{f.id}'", figures=frozenset(x.id for x in self.c.figures))
+                    return self.constant(f.expr, inner, busy | {e.name})
+        except (ArithmeticError, ValueError, TypeError):
+            return None
+        return None
+
+    def number(self, ty: _Ty, e, sc: _Scope, verb: str) -> bool:
+        """CL012 where a yes/no condition or a named value stands where a number is needed; False then."""
+        if ty.unit not in ("bool", "enum"):
+            return True
+        hint = ("a condition that is the whole outcome pays once when it holds; to pay for each condition met, "
+                "give each condition its own goal" if ty.unit == "bool" else
+                "compare it (== or in {…}), or look its number up in a table: table.column[value]")
+        self.err("CL012", f"{sc.place} {verb} {_WORDS[ty.unit]}, which is not a number", getattr(e, "span", None),
+                 sc.clause, hint)
+        return False
+
     def _Neg(self, e, sc):
-        return self.walk(e.operand, sc)
+        ty = self.walk(e.operand, sc)
+        return ty if self.number(ty, e.operand, sc, "negates") else UNKNOWN
 
     def _Not(self, e, sc):
         self.walk(e.operand, sc)
@@ -434,7 +531,16 @@ class _Exprs(Run):
     def _Lookup(self, e: m.Lookup, sc):
         t, ci = self.table(e.table, e.span, sc, e.column)
         key = e.key
-        if isinstance(key, m.Ref) and self.resolve(key.name, sc) is None:
+        if isinstance(key, m.Ref) and t is not None and key.name in self.ix.rows(t):
+            if self.resolve(key.name, sc) is not None:  # inside the brackets the row wins (docs/language.md)
+                what = ("a let" if key.name in sc.lets else "a group" if key.name in sc.groups else
+                        "a measure" if key.name in self.ix.measures else
+                        "an attribute" if sc.level and key.name in _ATTRS[sc.level] else "a figure or metric")
+                self.out.append(warning(
+                    "CL011", f"the row '{key.name}' of table '{t.id}' has the name of {what}; in "
+                    f"{t.id}.{e.column}[{key.name}] it means the row, not {what}", key.span, sc.clause,
+                    f"rename the row, or the other name, if {what} was meant"))
+        elif isinstance(key, m.Ref) and self.resolve(key.name, sc) is None:
             if t is not None and key.name not in self.ix.rows(t):
                 self.err("CL010", f"the table '{t.id}' has no row '{key.name}'", key.span, sc.clause,
                          did_you_mean(key.name, self.ix.rows(t)))
@@ -477,6 +583,8 @@ class _Exprs(Run):
 
     def _fn_max(self, e, sc):
         types = [self.walk(a, sc) for a in e.args]
+        if not all([self.number(t, a, sc, f"takes the {e.func}() of") for t, a in zip(types, e.args)]):
+            return UNKNOWN
         known = [t for t in types if t.unit not in ("?", None)]
         for t in known[1:]:
             if not _compatible(known[0], t):
@@ -487,7 +595,8 @@ class _Exprs(Run):
     _fn_min = _fn_max
 
     def _fn_abs(self, e, sc):
-        return self.walk(e.args[0], sc)
+        ty = self.walk(e.args[0], sc)
+        return ty if self.number(ty, e.args[0], sc, "takes the abs() of") else UNKNOWN
 
     def _fn_round(self, e, sc):
         name = e.args[1]
@@ -498,7 +607,8 @@ class _Exprs(Run):
             self.err("CL010", f"round() in {sc.place} names the rounding '{name.name}', which is not declared; the "
                      f"roundings are {listing(self.ix.roundings)}", name.span, sc.clause,
                      did_you_mean(name.name, self.ix.roundings))
-        return self.walk(e.args[0], sc)
+        ty = self.walk(e.args[0], sc)
+        return ty if self.number(ty, e.args[0], sc, "rounds") else UNKNOWN
 
     def _fn_previous(self, e, sc):
         arg = e.args[0]
@@ -539,7 +649,8 @@ class _Exprs(Run):
         if meas.kind not in ("integer", "decimal"):
             self.err("CL012", f"{e.func}() adds numbers, but the measure '{meas.id}' is {meas.kind}", e.span,
                      sc.clause, "count(persons where …) counts subjects")
-        self.walk(arg, sc)
+        level = "households" if meas.level == "household" else "persons"
+        self.walk(arg, dataclasses.replace(sc, level=level))  # read of each subject, then summed
         return NUM
 
     _fn_mean = _fn_total
@@ -581,7 +692,8 @@ def check_expressions(c: m.Contract) -> list[Diagnostic]:
         place = f"goal '{g.id}'"
         base = _Scope(g.clause, place, level=g.level, figures=names)
         if g.where is not None:
-            x.walk(g.where, base)
+            x.walk(g.where, dataclasses.replace(base, place=f"the subjects of goal '{g.id}'", figures=frozenset(),
+                                                attributes_only=True))
         groups = {}
         if g.comparison is not None:
             meas = x.ix.measures.get(g.comparison.measure)
@@ -600,8 +712,12 @@ def check_expressions(c: m.Contract) -> list[Diagnostic]:
                                      place=f"the let '{let.name}' of goal '{g.id}'")
             lets[let.name] = x.walk(let.expr, sc)
         if g.outcome is not None:
-            x.walk(g.outcome, dataclasses.replace(base, lets=lets, groups=groups, points=points,
-                                                  place=f"the outcome of goal '{g.id}'"))
+            ty = x.walk(g.outcome, dataclasses.replace(base, lets=lets, groups=groups, points=points,
+                                                       place=f"the outcome of goal '{g.id}'"))
+            if ty.unit in ("enum", "date", "duration"):
+                x.err("CL012", f"the outcome of goal '{g.id}' gives {_WORDS[ty.unit]}; an outcome is a number (units "
+                      "paid for) or a yes/no condition (paid once when it holds)", g.outcome.span, g.clause,
+                      "compare it, e.g. level == high, or look its number up in a table: table.column[level]")
         if g.rate is not None and not isinstance(g.rate.amount, m.Quantity):
             ty = x.walk(g.rate.amount, dataclasses.replace(base, lets=lets, points=points,
                                                            place=f"the price of goal '{g.id}'"))
@@ -750,7 +866,8 @@ def check_limits(c: m.Contract) -> list[Diagnostic]:
     return r.out
 
 
-CHECKS = (check_duplicates, check_programme, check_points_and_measures, check_goals, check_expressions) \
+CHECKS = (check_duplicates, check_programme, check_points_and_measures, check_settlement, check_goals,
+          check_expressions) \
     + FIGURE_CHECKS + CONSISTENCY_CHECKS + (check_limits,)
 
 

@@ -33,6 +33,7 @@ CODES = {
     "CL016": "table shape",
     "CL017": "expression cannot be evaluated as written",
     "CL018": "number or date beyond what contractlang can settle and report exactly",
+    "CL019": "division by zero",
     "CL020": "schedule does not add up to the grant",
     "CL021": "stated total differs from the sum of its items",
     "CL022": "tranche shares differ from grant shares",
@@ -86,6 +87,16 @@ class ParseError(ContractError):
 
 class LedgerError(ContractError):
     """The measurement ledger does not match the contract's data dictionary."""
+
+
+class CheckError(ContractError):
+    """The checker found errors in a contract, so it was not settled; the message lists them, located."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic], sources: dict[str, str] | None = None):
+        super().__init__(diagnostics)
+        n = len(self.diagnostics)
+        self.args = (f"the contract has {n} error{'s' if n != 1 else ''} and was not settled:\n"
+                     + render_text(self.diagnostics, sources),)
 
 
 def error(code: str, message: str, span=None, clause=None, hint=None, source_line=None) -> Diagnostic:

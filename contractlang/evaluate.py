@@ -15,8 +15,8 @@ from fractions import Fraction
 
 from . import model as m
 from .check import figure_units
-from .expressions import (MISSING, EvalError, Scope, add_months, age_at, arith, cell_value, divide, evaluate, exact_sum,
-                          mean, round_decimal, show)
+from .expressions import (MISSING, DivisionByZero, EvalError, Scope, add_months, age_at, arith, cell_value, divide,
+                          evaluate, evaluate_condition, exact_sum, mean, round_decimal, show)
 from .ledger import Ledger, bulk_allocation
 
 CENT = Decimal("0.01")
@@ -152,10 +152,24 @@ class _Settler:
         measure = self.measures.get(name)
         if measure is not None:
             sid = person.id if measure.level == "person" and person is not None else h.id
-            return self.measure_value(sid, name, point or _only_point(measure), trace)
+            point = point or _only_point(measure)
+            if not self.point_due(point, h, sid, name, trace):
+                return MISSING
+            return self.measure_value(sid, name, point, trace)
         if name in self.named:
             return self.named_value(name, trace)
         return self.attribute(name, h, person)
+
+    def point_due(self, point: str, h, sid: str, measure: str, trace) -> bool:
+        """Whether `point` has fallen for household `h` by the settlement date (as for a goal's line); a read
+        outside a goal (count, total, mean, a metric, a flag) of a point not yet due is missing, and says so."""
+        date = self.point_date(point, h.start, h.end)
+        if self.due(date):
+            return True
+        if trace is not None:
+            trace.append({"kind": "missing", "subject": sid, "measure": measure, "point": point,
+                          "facts": {"date": date.isoformat(), "limit": min(self.as_of, self.data_end or self.as_of).isoformat()}})
+        return False
 
     def measure_value(self, sid: str, measure: str, point: str, trace):
         obs = self.L.values.get((sid, measure, point))
@@ -217,7 +231,7 @@ class _Settler:
         if goal.where is None:
             return True
         scope = Scope(lambda n, p, t: self.attribute(n, h, person), None, self.tables, self.roundings)
-        v = evaluate(goal.where, scope)
+        v = evaluate_condition(goal.where, scope)
         return v is not MISSING and bool(v)
 
     def settle_subject_goal(self, goal: m.Goal):
@@ -242,7 +256,11 @@ class _Settler:
                                      "detail": self.counting[h.id][1] + _age_note(self, h, person),
                                      "facts": {**self.stay_facts[h.id], **_age_facts(h, person)}}] if self.trace else None
                 scope = self.subject_scope(goal, sid, h, person, point, trace)
-                value = evaluate(goal.outcome, scope)
+                try:
+                    value = evaluate(goal.outcome, scope)
+                except DivisionByZero as exc:  # no outcome, so no line: not imputed, not in the mean
+                    self.exclusions.append(self.division_by_zero(goal, sid, point, "outcome", exc))
+                    continue
                 if value is not MISSING:
                     value = _number(value)
                     observed[point].append(value)
@@ -319,18 +337,27 @@ class _Settler:
                                      "facts": {"cohort": cid, "cohort_start": start.isoformat(), "groups": [
                                          {"group": k, "subjects": len(v)} for k, v in members.items()]}}] if self.trace else None
                 scope = self.cohort_scope(goal, cid, members, point, trace)
-                value = evaluate(goal.outcome, scope)
-                if value is MISSING:  # flagged above if a group was unobserved; else a mean to divide by was zero
-                    if trace is not None:
-                        trace.append({"kind": "note", "text": "a group had no observed subject (or a zero mean to "
-                                                              "divide by); this point pays nothing",
-                                      "code": "no_group_mean", "facts": {"cohort": cid, "point": point}})
+                try:
+                    value = evaluate(goal.outcome, scope)
+                except DivisionByZero as exc:  # a group mean of zero to divide by: the point pays nothing
                     value = ZERO
-                else:
-                    value = _number(value)
                     if trace is not None:
-                        trace.append({"kind": "value", "name": "outcome", "expr": _expr_text(self, goal.outcome),
-                                      "value": show(value), "point": point})
+                        text = _expr_text(self, exc.expr)
+                        trace.append({"kind": "note", "text": f"{text} divides by zero; this point pays nothing",
+                                      "code": "division_by_zero", "facts": {"cohort": cid, "point": point,
+                                                                            "expr": text}})
+                else:
+                    if value is MISSING:  # flagged above: a group had no observed subject
+                        if trace is not None:
+                            trace.append({"kind": "note", "text": "a group had no observed subject; this point "
+                                                                  "pays nothing",
+                                          "code": "no_group_mean", "facts": {"cohort": cid, "point": point}})
+                        value = ZERO
+                    else:
+                        value = _number(value)
+                        if trace is not None:
+                            trace.append({"kind": "value", "name": "outcome", "expr": _expr_text(self, goal.outcome),
+                                          "value": show(value), "point": point})
                 self.add_line(goal, cid, point, date, value, False, trace, scope)
 
     def flag_unobserved_cohort_points(self, goal, cid, start, members) -> None:
@@ -338,7 +365,8 @@ class _Settler:
 
         LEDGER.md: "a cohort point with no observed intervention or no observed control child pays
         nothing and raises a flag", the baseline as much as a paying point, once its date has passed.
-        A mean of zero to divide by is not a missing observation: its line pays nothing and says why.
+        A mean of zero to divide by is not a missing observation: its line pays nothing and says why
+        (a note `division_by_zero`).
         """
         comp = goal.comparison
         for point in self.measures[comp.measure].points:
@@ -409,8 +437,18 @@ class _Settler:
                           "point": point})
         return rate
 
+    def division_by_zero(self, goal, subject, point, what: str, exc: DivisionByZero) -> dict:
+        """The exclusion of a line whose outcome or price divides by zero (docs/semantics.md)."""
+        text = _expr_text(self, exc.expr)
+        return {"goal": goal.id, "subject": subject, "point": point, "reason": "division_by_zero",
+                "detail": f"the {what} has no value: {text} divides by zero", "facts": {"in": what, "expr": text}}
+
     def add_line(self, goal, subject, point, date, outcome, imputed, trace, scope):
-        rate = self.rate_of(goal, subject, point, scope, trace)
+        try:
+            rate = self.rate_of(goal, subject, point, scope, trace)
+        except DivisionByZero as exc:
+            self.exclusions.append(self.division_by_zero(goal, subject, point, "price", exc))
+            return
         if rate is MISSING:
             self.exclusions.append({"goal": goal.id, "subject": subject, "point": point, "reason": "rate_missing",
                                     "detail": f"the price '{_expr_text(self, goal.rate.amount)}' reads a value "
@@ -432,7 +470,9 @@ class _Settler:
 
     def apply_caps_and_pool(self):
         order = {g.id: i for i, g in enumerate(self.c.goals)}
-        self.lines.sort(key=lambda ln: (ln["date"], order[ln["goal"]], ln["subject"]))
+        keys = {"date": lambda ln: ln["date"], "goal": lambda ln: order[ln["goal"]], "subject": lambda ln: ln["subject"]}
+        by = [keys[k] for k in self.c.line_order()]
+        self.lines.sort(key=lambda ln: tuple(k(ln) for k in by))  # stable: ties keep the order of evaluation
         caps = defaultdict(list)
         for cap in self.c.caps:
             caps[cap.goal].append(cap)
@@ -449,7 +489,7 @@ class _Settler:
             for cap in (*caps.get(ln["goal"], ()), *caps.get(ln["payer"], ())):
                 key = (cap.goal, cap.per, _cap_period(cap, ln))
                 limit = cap.amount.value
-                after = max(ZERO, min(amount, limit - running[key]))
+                after = _under_cap(amount, limit, running[key])
                 if tr is not None:
                     tr.append({"kind": "cap", "cap": cap.goal, "limit": money(limit), "running_before": money(running[key]),
                                "before": money(amount), "after": money(after), "clause": cap.clause,
@@ -459,7 +499,7 @@ class _Settler:
                 amount = after
             ln["after_goal_cap"] = amount
             if rc is not None and ln["payer"] == rc.payer and ln["goal"] in rc.goals:
-                after = max(ZERO, min(amount, rc.amount.value - rc_running))
+                after = _under_cap(amount, rc.amount.value, rc_running)
                 if tr is not None:
                     tr.append({"kind": "cap", "cap": "return", "limit": money(rc.amount.value),
                                "running_before": money(rc_running), "before": money(amount), "after": money(after),
@@ -549,7 +589,7 @@ class _Settler:
 
                 scope = Scope(resolve, None, self.tables, self.roundings, count=self._count(details, this),
                               deviation=self._deviation(details), trace=trace)
-                value = evaluate(flag.when, scope)
+                value = evaluate_condition(flag.when, scope)
                 if value is not MISSING and value:
                     trace.append({"kind": "flag", "flag": flag.id, "condition": _expr_text(self, flag.when),
                                   "value": "true", "details": {k: show(v) for k, v in details.items()}})
@@ -568,7 +608,7 @@ class _Settler:
                     inner = Scope(lambda name, p, tr, h=h, person=person:
                                   this if name == "this" else self.read(name, h, person, p, None),
                                   None, self.tables, self.roundings)
-                    v = evaluate(expr.where, inner)
+                    v = evaluate_condition(expr.where, inner)
                     if v is not MISSING and v:
                         n += 1
             details["count"] = Decimal(n)
@@ -584,7 +624,7 @@ class _Settler:
             index = next(i for i, c in enumerate(table.columns) if c.id == col.column)
             expected = {r.id: cell_value(r.cells[index]) for r in table.rows if r.kind == "row"}
             if len(expr.args) == 4:  # the contract names the total to divide by (a printed total, say)
-                total_expected = evaluate(expr.args[3], scope)
+                total_expected = evaluate_condition(expr.args[3], scope)
                 if total_expected is MISSING:
                     return MISSING
             else:
@@ -592,7 +632,7 @@ class _Settler:
             realised: dict[str, int] = defaultdict(int)
             n = 0
             for sid, h, person in self.subjects(goal, record=False):
-                if self.eligible(goal, sid, h, person):
+                if self.eligible(goal, sid, h, person) and self.point_due(at.point, h, sid, at.expr.name, None):
                     v = self.measure_value(sid, at.expr.name, at.point, None)
                     if v is not MISSING:
                         realised[v] += 1
@@ -637,7 +677,14 @@ class _Settler:
 
     def figure(self, f: m.Figure) -> dict:
         trace = [{"kind": "rule", "goal": None, "clause": f.clause, "text": self.goal_text(f)}] if self.trace else None
-        value = evaluate(f.expr, self.contract_scope(trace))
+        try:
+            value = evaluate(f.expr, self.contract_scope(trace))
+        except DivisionByZero as exc:  # the figure has no value, and its trail says why
+            value = MISSING
+            if trace is not None:
+                text = _expr_text(self, exc.expr)
+                trace.append({"kind": "note", "text": f"{text} divides by zero; the figure has no value",
+                              "code": "division_by_zero", "facts": {"expr": text}})
         if isinstance(value, bool):
             value = Decimal(1) if value else ZERO
         if trace is not None:
@@ -669,10 +716,10 @@ class _Settler:
 
             scope = Scope(resolve, None, self.tables, self.roundings)
             if mt.where is not None:
-                v = evaluate(mt.where, scope)
+                v = evaluate_condition(mt.where, scope)
                 if v is MISSING or not v:
                     continue
-            v = evaluate(mt.share, scope)
+            v = evaluate_condition(mt.share, scope)
             if v is MISSING:
                 missing.append(sid)
                 continue
@@ -717,7 +764,7 @@ class _Settler:
         values, lines = [], []
         for sid, h, person in self.counting_subjects(measure.level):
             obs = self.L.values.get((sid, measure.id, point))
-            if obs is None:
+            if obs is None or not self.due(self.point_date(point, h.start, h.end)):
                 continue
             self.used_rows.add(obs.line)
             values.append(_number(_observed_value(obs)))
@@ -758,13 +805,22 @@ def _number(value) -> Decimal | Fraction:
         return Decimal(1) if value else ZERO
     if isinstance(value, (Decimal, Fraction)):
         return value
-    raise TypeError(f"an outcome must be a number or true/false, not {value!r}")
+    raise EvalError(f"an outcome must be a number or true/false, not {show(value)}")
 
 
 def _only_point(measure: m.Measure) -> str:
     if len(measure.points) != 1:
         raise EvalError(f"the measure '{measure.id}' is taken at {', '.join(measure.points)}; say which with @point")
     return measure.points[0]
+
+
+def _under_cap(amount: Decimal, limit: Decimal, running: Decimal) -> Decimal:
+    """What a cap lets through of a line, given what it has let through so far (docs/semantics.md, 7): a
+    positive line is cut to what is left under the limit; a line of zero or less (a clawback) is never cut,
+    and lowers the running total, so a cap limits the net sum and a cap that never binds changes nothing."""
+    if amount <= 0:
+        return amount
+    return max(ZERO, min(amount, limit - running))
 
 
 def _cap_period(cap: m.Cap, line: dict):

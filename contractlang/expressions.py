@@ -205,12 +205,23 @@ class EvalError(Exception):
     """An expression cannot be evaluated (a bug in the contract the checker should have caught)."""
 
 
+class DivisionByZero(EvalError):
+    """A quotient whose divisor is zero: it has no value. The evaluator decides, where it reads the
+    expression, what follows (docs/semantics.md, "Division by zero"); `expr` is the quotient."""
+
+    def __init__(self, expr):
+        super().__init__("division by zero")
+        self.expr = expr
+
+
 class Scope:
     """What names mean while one expression is evaluated.
 
     `resolve(name, point, trace)` is supplied by the evaluator: it returns the
     value of a measure, attribute, `let` or group mean at `point`, or raises
-    KeyError when the name is none of those (then it is an enum value).
+    KeyError when the name is none of those. Such a bare name is a named value
+    (an enum value, a table row) only where the language puts one — see
+    `_operand` — and an error anywhere else.
     """
 
     __slots__ = ("resolve", "point", "tables", "roundings", "previous", "count", "deviation", "aggregate", "trace")
@@ -238,7 +249,7 @@ def evaluate(expr, scope: Scope, point: str | None = None):
         try:
             return scope.resolve(expr.name, point, scope.trace)
         except KeyError:
-            return expr.name
+            raise EvalError(undefined(expr.name)) from None
     if t is m.At:
         return evaluate(expr.expr, scope, expr.point)
     if t is m.BoolOp:
@@ -247,7 +258,10 @@ def evaluate(expr, scope: Scope, point: str | None = None):
             return MISSING
         return all(values) if expr.op == "and" else any(values)
     if t is m.Binary:
-        left, right = evaluate(expr.left, scope, point), evaluate(expr.right, scope, point)
+        if expr.op in COMPARISONS:
+            left, right = _compared(expr.left, expr.right, scope, point)
+        else:
+            left, right = evaluate(expr.left, scope, point), evaluate(expr.right, scope, point)
         if left is MISSING or right is MISSING:
             return MISSING
         return _binary(expr, left, right)
@@ -255,16 +269,22 @@ def evaluate(expr, scope: Scope, point: str | None = None):
         v = evaluate(expr.operand, scope, point)
         return MISSING if v is MISSING else v in expr.values
     if t is m.Between:
-        v, lo, hi = (evaluate(e, scope, point) for e in (expr.operand, expr.low, expr.high))
+        v = evaluate(expr.operand, scope, point)
+        _, lo = _compared(expr.operand, expr.low, scope, point, v)
+        _, hi = _compared(expr.operand, expr.high, scope, point, v)
         if MISSING in (v, lo, hi) or v is None:
             return MISSING
+        kinds = {KINDS.get(type(x)) for x in (v, lo, hi)}
+        if len(kinds) != 1 or None in kinds:
+            raise EvalError("'between' compares " + " and ".join(_KIND_WORDS.get(KINDS.get(type(x)), "a value")
+                                                                  for x in (v, lo, hi)))
         return lo <= v <= hi
     if t is m.Not:
         v = evaluate(expr.operand, scope, point)
         return MISSING if v is MISSING else not v
     if t is m.Neg:
         v = evaluate(expr.operand, scope, point)
-        return MISSING if v is MISSING else negate(v)
+        return MISSING if v is MISSING else negate(_numbers("a minus sign negates", v)[0])
     if t is m.Lookup:
         return _lookup(expr, scope, point)
     if t is m.Call:
@@ -284,18 +304,88 @@ def evaluate(expr, scope: Scope, point: str | None = None):
     raise EvalError(f"cannot evaluate {t.__name__} here")
 
 
+COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
+_NOT_READ = object()
+
+
+def undefined(name: str) -> str:
+    """The message for a name that names nothing where it is used."""
+    return (f"'{name}' is not defined here: nothing of that name can be read here (a measure of a subject, an "
+            "attribute, a let, a figure or a metric), and it does not stand where a named value (an enum value, a "
+            "table row) is expected")
+
+
+def _operand(expr, scope: Scope, point):
+    """A comparison's operand or a lookup's key: its value, or `Symbol(name)` for a bare name that names
+    nothing (`flexjob` in `benefit_type == flexjob`, `total` in `table.column[total]`)."""
+    if type(expr) is m.Ref:
+        try:
+            return scope.resolve(expr.name, point, scope.trace)
+        except KeyError:
+            return Symbol(expr.name)
+    return evaluate(expr, scope, point)
+
+
+class Symbol(str):
+    """A bare name read as a named value (an enum value or a table row): it stands for its own text."""
+
+    __slots__ = ()
+
+
+def _compared(a, b, scope: Scope, point, left=_NOT_READ):
+    """The two sides of a comparison. A bare name that names nothing is a named value only when the other
+    side is one (text) or missing; beside a number, a date, a condition or another such name it is an error.
+    (Whether it is one of the values the other side can hold is the checker's CL010.)"""
+    left = _operand(a, scope, point) if left is _NOT_READ else left
+    right = _operand(b, scope, point)
+    for this, other in ((left, right), (right, left)):
+        if type(this) is Symbol and (type(other) is Symbol or not (other is MISSING or isinstance(other, str))):
+            raise EvalError(undefined(this))
+    return left, right
+
+
+def evaluate_condition(expr, scope: Scope, point: str | None = None):
+    """A condition (or a count's, a share's total): its value, or MISSING where it divides by zero — a
+    condition without a value, as one that reads a missing value."""
+    try:
+        return evaluate(expr, scope, point)
+    except DivisionByZero:
+        return MISSING
+
+
+KINDS = {bool: "bool", Decimal: "num", Fraction: "num", str: "str", Symbol: "str", dt.date: "date"}
+_KIND_WORDS = {"bool": "a yes/no condition", "str": "a named value", "date": "a date", "num": "a number"}
+_ARITH_WORDS = {"+": "'+' adds", "-": "'-' subtracts", "*": "'*' multiplies", "/": "'/' divides"}
+
+
+def not_a_number(what: str, kind: str) -> str:
+    """The message for a condition, a named value or a date where a number is needed (`kind` as in KINDS)."""
+    return f"{what} {_KIND_WORDS.get(kind, 'a value')}, which is not a number"
+
+
+def _numbers(what: str, *values) -> tuple:
+    """`values`, each a number (Decimal or Fraction); else EvalError — never a Python TypeError."""
+    for v in values:
+        if type(v) is not Decimal and type(v) is not Fraction:
+            raise EvalError(not_a_number(what, KINDS.get(type(v), "")))
+    return values
+
+
 def _binary(expr: m.Binary, left, right):
     op = expr.op
-    if op == "+" or op == "-":
-        if isinstance(left, dt.date) and isinstance(expr.right, m.Quantity) and expr.right.canonical_unit == "months":
+    if op in _ARITH_WORDS:
+        if op in "+-" and isinstance(left, dt.date) and isinstance(expr.right, m.Quantity) \
+                and expr.right.canonical_unit == "months":
             return add_months(left, int(right) if op == "+" else -int(right))
-        return arith(op, left, right)
-    if op == "*":
-        return arith(op, left, right)
-    if op == "/":
+        _numbers(_ARITH_WORDS[op], left, right)
+        if op != "/":
+            return arith(op, left, right)
         if right == 0:
-            return MISSING
+            raise DivisionByZero(expr)
         return divide(left, right)
+    a, b = KINDS.get(type(left)), KINDS.get(type(right))
+    if a != b or a is None:
+        raise EvalError(f"'{op}' compares {_KIND_WORDS.get(a, 'a value')} with {_KIND_WORDS.get(b, 'a value')}")
     if op == "==":
         return left == right
     if op == "!=":
@@ -330,10 +420,14 @@ def cell_value(cell):
 
 
 def _lookup(expr: m.Lookup, scope: Scope, point):
-    key = evaluate(expr.key, scope, point)
+    table = scope.tables[expr.table]
+    if type(expr.key) is m.Ref and any(r.id == expr.key.name for r in table.rows):
+        key = expr.key.name  # inside a table's brackets the name of one of its rows is that row
+    else:
+        key = _operand(expr.key, scope, point)  # a value naming a row; a bare name naming nothing is a row's name
     if key is MISSING:
         return MISSING
-    table = scope.tables[expr.table]
+    key = str(key) if type(key) is Symbol else key
     index = next(i for i, c in enumerate(table.columns) if c.id == expr.column)
     row = next((r for r in table.rows if r.id == key), None)
     if row is None:
@@ -361,6 +455,7 @@ def _call(expr: m.Call, scope: Scope, point):
         value = evaluate(expr.args[0], scope, point)
         if value is MISSING:
             return value
+        _numbers("round() rounds", value)
         rule = scope.roundings[expr.args[1].name]
         after = round_decimal(value, rule.places, rule.mode)
         if scope.trace is not None:
@@ -370,10 +465,11 @@ def _call(expr: m.Call, scope: Scope, point):
     values = [evaluate(a, scope, point) for a in expr.args]
     if any(v is MISSING for v in values):
         return MISSING
-    if f == "max":
-        return max(values)
-    if f == "min":
-        return min(values)
+    if f in ("max", "min"):
+        if not all(type(v) is dt.date for v in values):  # the latest or earliest of dates, else of numbers
+            _numbers(f"{f}() takes the {f}imum of", *values)
+        return max(values) if f == "max" else min(values)
     if f == "abs":
-        return negate(values[0]) if values[0] < 0 else values[0]
+        value = _numbers("abs() takes the absolute value of", values[0])[0]
+        return negate(value) if value < 0 else value
     raise EvalError(f"unknown function {f}")

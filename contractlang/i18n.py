@@ -239,6 +239,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                                     "the value is missing and the contract does not replace it"),
     "reason.rate_missing": ("prisen kan ikke aflæses for subjektet (den læser en manglende værdi)",
                             "the price cannot be read for this subject (it reads a missing value)"),
+    "reason.division_by_zero": ("division med nul: udfaldet eller prisen har ingen værdi",
+                                "division by zero: the outcome or the price has no value"),
     "key.ended": ("Ophørte husstande", "Households ended"),
     "key.households": ("Husstande", "Households"),
     "key.threshold": ("Grænse", "Threshold"),
@@ -284,6 +286,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                    "Input: {file} line {line}: {measure} of {subject} at {point} = {value}."),
     "step.missing": ("Mangler: ingen række med {measure} for {subject} ved {point}, skønt målingen skulle foreligge.",
                      "Missing: no row with {measure} of {subject} at {point}, though the measurement was due."),
+    "step.missing_not_due": ("Mangler: {measure} for {subject} ved {point} falder den {date}, efter {limit}; "
+                             "målingen er endnu ikke forfalden.",
+                             "Missing: {measure} of {subject} at {point} falls on {date}, after {limit}; the "
+                             "measurement is not yet due."),
     "step.at": (" ved {point}", " at {point}"),
     "step.value": ("{name}{at} = {value}, efter {expr}.", "{name}{at} = {value}, by {expr}."),
     "step.compute": ("Beregnet {expr} = {value}.", "Computed {expr} = {value}."),
@@ -391,6 +397,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                           "household not replaced: the exemption does not apply"),
     "fact.rate_missing": ("prisen {price} læser en værdi, der mangler for dette subjekt",
                           "the price {price} reads a value that is missing for this subject"),
+    "fact.division_by_zero_outcome": ("udfaldet har ingen værdi: {expr} dividerer med nul",
+                                      "the outcome has no value: {expr} divides by zero"),
+    "fact.division_by_zero_price": ("prisen har ingen værdi: {expr} dividerer med nul",
+                                    "the price has no value: {expr} divides by zero"),
     "fact.not_started": ("husstand {household} starter den {start}, efter {as_of}",
                          "household {household} starts {start}, after {as_of}"),
     "fact.measured_late": ("målt den {measured}, efter {as_of}", "measured {measured}, after {as_of}"),
@@ -402,9 +412,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                            "Note: {count} {level} without an observed value are left out of the share: {subjects}."),
     "note.share_missing_one": ("Bemærkning: {count} {level} uden en observeret værdi er udeladt af andelen: {subjects}.",
                                "Note: {count} {level} without an observed value is left out of the share: {subjects}."),
-    "note.no_group_mean": ("Bemærkning: en gruppe havde intet observeret subjekt (eller et gennemsnit på nul at dividere "
-                           "med); målingen udløser ingen betaling.",
-                           "Note: a group had no observed subject (or a zero mean to divide by); this point pays nothing."),
+    "note.no_group_mean": ("Bemærkning: en gruppe havde intet observeret subjekt; målingen udløser ingen betaling.",
+                           "Note: a group had no observed subject; this point pays nothing."),
+    "note.division_by_zero_line": ("Bemærkning: {expr} dividerer med nul; målingen udløser ingen betaling.",
+                                   "Note: {expr} divides by zero; this point pays nothing."),
+    "note.division_by_zero_figure": ("Bemærkning: {expr} dividerer med nul; tallet har ingen værdi.",
+                                     "Note: {expr} divides by zero; the figure has no value."),
     "note.no_observations_imputed": ("Bemærkning: intet subjekt er observeret for {goal} ved {point}; der imputeres 0.",
                                      "Note: no subject observed for {goal} at {point}; imputed 0."),
     "note.no_observations_cohort": ("Bemærkning: kohorte {cohort} ved {point}: et gruppegennemsnit kunne ikke dannes; "
@@ -736,6 +749,8 @@ def _exclusion_text(reason, facts: dict, fx: Formatter, mk: Plain) -> str | None
         return missing_text(facts, fx, mk) + (f"; {exemption}" if exemption else "")
     if reason == "rate_missing":
         return _say(fx, mk, "fact.rate_missing", price=code(str(facts["price"])))
+    if reason == "division_by_zero":
+        return _say(fx, mk, f"fact.division_by_zero_{facts['in']}", expr=code(str(facts["expr"])))
     if reason == "not_started":
         return _say(fx, mk, "fact.not_started", household=code(str(facts["household"])), start=_day(fx, mk, facts["start"]),
                     as_of=_day(fx, mk, facts["as_of"]))

@@ -480,6 +480,11 @@ class Tranches:
     span: SourceSpan | None = _span()
 
 
+#: What `order lines by` may name: the point's date, the goal (in the order goals are declared) and the
+#: subject id (plain string order). The keys a contract leaves out follow the ones it names, in this order.
+LINE_ORDER_KEYS = ("date", "goal", "subject")
+
+
 @node
 class Settlement:
     """Settlement periods, due dates and the order in which lines meet the caps."""
@@ -578,3 +583,9 @@ class Contract:
 
     def rounding(self, id: str) -> Rounding | None:
         return next((r for r in self.roundings if r.id == id), None)
+
+    def line_order(self) -> tuple[str, ...]:
+        """The keys lines meet the caps in: those `order lines by` names, then the others of
+        `LINE_ORDER_KEYS` (lines equal in all three follow the order of their goal's points)."""
+        named = dict.fromkeys(k for k in (self.settlement.order if self.settlement else ()) if k in LINE_ORDER_KEYS)
+        return (*named, *(k for k in LINE_ORDER_KEYS if k not in named))

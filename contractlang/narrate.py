@@ -90,6 +90,11 @@ def _input(s: t.Input, say: _Say):
 
 
 def _missing(s: t.Missing, say: _Say):
+    facts = s.facts if isinstance(s.facts, dict) else {}
+    if "date" in facts and "limit" in facts:   # a point not yet due, read outside a goal
+        return say("step.missing_not_due", measure=say.code(str(s.measure)), subject=say.code(str(s.subject)),
+                   point=say.code(str(s.point)), date=_day(say.fx, say.mk, facts["date"]),
+                   limit=_day(say.fx, say.mk, facts["limit"])), None
     return say("step.missing", measure=say.code(str(s.measure)), subject=say.code(str(s.subject)),
                point=say.code(str(s.point))), None
 
@@ -256,6 +261,9 @@ def _note_text(s: t.Note, fx: Formatter, mk: Plain) -> str | None:
                     count=mk.esc(fx.count(n)), level=level, subjects=subjects)
     if code == "no_group_mean":
         return _say(fx, mk, "note.no_group_mean")
+    if code == "division_by_zero":
+        key = "note.division_by_zero_line" if "cohort" in facts else "note.division_by_zero_figure"
+        return _say(fx, mk, key, expr=mk.code(str(facts["expr"])))
     if code == "no_observations_imputed":
         return _say(fx, mk, "note.no_observations_imputed", goal=mk.code(str(facts["goal"])), point=mk.code(str(facts["point"])))
     if code == "no_observations_cohort":

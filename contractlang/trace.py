@@ -90,13 +90,16 @@ class Input:
 
 @step
 class Missing:
-    """A due value with no ledger row."""
+    """A value with no ledger row: a due one (no facts), or, read outside a goal, a point not yet due
+    (facts: the point's `date` and the `limit` it had to fall by)."""
     subject: str
     measure: str
     point: str
+    facts: Any = ABSENT
 
     def to_json(self) -> dict:
-        return _json("missing", attrs.asdict(self))
+        return _json("missing", {"subject": self.subject, "measure": self.measure, "point": self.point,
+                                 "facts": self.facts if self.facts is ABSENT else dict(self.facts)})
 
 
 # ---- values -----------------------------------------------------------------------------------
@@ -339,7 +342,8 @@ class Flag:
                               else dict(self.details)})
 
 
-NOTE_CODES = ("share_missing", "no_group_mean", "no_observations_imputed", "no_observations_cohort")
+NOTE_CODES = ("share_missing", "no_group_mean", "division_by_zero", "no_observations_imputed",
+              "no_observations_cohort")
 
 
 @step
@@ -397,7 +401,10 @@ def note_prose(code, facts) -> str:
         return (f"{facts['missing']} {facts['level']} without an observed value are left out of the share: "
                 f"{', '.join(facts['subjects'])}")
     if code == "no_group_mean":
-        return "a group had no observed subject (or a zero mean to divide by); this point pays nothing"
+        return "a group had no observed subject; this point pays nothing"
+    if code == "division_by_zero":   # in a cohort's line (it pays nothing) or a figure (it has no value)
+        return f"{facts['expr']} divides by zero; " + ("this point pays nothing" if "cohort" in facts
+                                                       else "the figure has no value")
     if code == "no_observations_imputed":
         return f"no subject observed for {facts['goal']} at {facts['point']}; imputed 0"
     if code == "no_observations_cohort":
@@ -484,7 +491,7 @@ _READERS = {
     "subject": _subject,
     "input": lambda d: Input(file=d["file"], line=d["line"], subject=d["subject"], measure=d["measure"],
                              point=d["point"], value=d["value"]),
-    "missing": lambda d: Missing(subject=d["subject"], measure=d["measure"], point=d["point"]),
+    "missing": lambda d: Missing(subject=d["subject"], measure=d["measure"], point=d["point"], facts=_opt(d, "facts")),
     "value": _value,
     "compute": _compute,
     "aggregate": lambda d: Aggregate(func=d["func"], measure=d["measure"], point=d["point"],

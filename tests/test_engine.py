@@ -52,6 +52,18 @@ def test_every_bundled_contract_settles_alike_at_every_date(d):
         same_settlement(contract, ledger, as_of)
 
 
+@pytest.mark.parametrize("order", [("goal",), ("subject", "goal")], ids=["goal", "subject-goal"])
+@pytest.mark.parametrize("d", DIRS, ids=[d.name for d in DIRS])
+def test_every_bundled_contract_settles_alike_in_another_line_order(d, order):
+    """`order lines by` decides which line a cap cuts and the order of the lines; both evaluators honour it."""
+    import attrs
+    contract = load(_contract(d))
+    contract = attrs.evolve(contract, settlement=attrs.evolve(contract.settlement, order=order))
+    ledger = load_ledger(d / "ledger", contract)
+    for as_of in (None, "2024-06-30"):
+        same_settlement(contract, ledger, as_of)
+
+
 @pytest.fixture(scope="module")
 def viborg_ledgers(tmp_path_factory):
     base = tmp_path_factory.mktemp("v2_ledgers")
@@ -95,7 +107,7 @@ def test_round_div_rounds_as_round_decimal(numerators, denominator, mode):
 def _caps_row_by_row(amounts, limit):
     running, out = 0, []
     for a in amounts:
-        after = max(0, min(a, limit - running))
+        after = a if a <= 0 else max(0, min(a, limit - running))  # a negative line is never cut
         running += after
         out.append(after)
     return out

@@ -278,8 +278,7 @@ def test_mini_danish_sentences(mini):
             "1 subjekter i `control`.",
             "Beregnet gennemsnittet for `control` ved `m6`: gennemsnit af 0 observerede `absence` blandt 1 subjekter "
             "i `control` = mangler.",
-            "Bemærkning: en gruppe havde intet observeret subjekt (eller et gennemsnit på nul at dividere med); "
-            "målingen udløser ingen betaling.",
+            "Bemærkning: en gruppe havde intet observeret subjekt; målingen udløser ingen betaling.",
             "Bemærkning: 5 personer uden en observeret værdi er udeladt af andelen: `B1`, `C1`, `P3`, `P4`, `C3`.",
             "Bemærkning: intet subjekt er observeret for `rare_goal` ved `m6`; der imputeres 0.",
             "Bemærkning: kohorte `c2` ved `m6`: et gruppegennemsnit kunne ikke dannes; intet udbetales.",

@@ -12,7 +12,7 @@ from fractions import Fraction
 import polars as pl
 
 from .. import model as m
-from ..expressions import MISSING, Scope, _settled, evaluate
+from ..expressions import MISSING, DivisionByZero, Scope, _settled, evaluate
 from . import exclusions
 from .context import Run
 from .frames import line_col, value_col
@@ -71,9 +71,19 @@ def settle_comparison_goal(run: Run, goal: m.Goal) -> None:
                     "facts": {"point": point, "cohort": cid, "date": date.isoformat()}})
                 continue
             scope.point = point
-            value = evaluate(goal.outcome, scope)
+            try:
+                value = evaluate(goal.outcome, scope)
+            except DivisionByZero:  # a group mean of zero to divide by: the point pays nothing
+                value = MISSING
             value = ZERO if value is MISSING else (Decimal(int(value)) if isinstance(value, bool) else value)
-            rate = _rate(run, goal, scope)
+            try:
+                rate = _rate(run, goal, scope)
+            except DivisionByZero as exc:
+                text = run.text(exc.expr)
+                exclusions.one(run, (gi, 0, cid, "", j), {
+                    "goal": goal.id, "subject": cid, "point": point, "reason": "division_by_zero",
+                    "detail": f"the price has no value: {text} divides by zero", "facts": {"in": "price", "expr": text}})
+                continue
             if rate is MISSING:
                 text = run.text(goal.rate.amount)
                 exclusions.one(run, (gi, 0, cid, "", j), {

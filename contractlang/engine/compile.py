@@ -21,11 +21,13 @@ import attrs
 import polars as pl
 
 from .. import model as m
-from ..expressions import MISSING, EvalError, _settled, quantity_value
+from ..expressions import (_ARITH_WORDS, _KIND_WORDS, COMPARISONS, MISSING, EvalError, _settled, not_a_number,
+                           quantity_value, undefined)
 from .frames import line_col, value_col
 from .numbers import INT, Num, align, literal, rescale, round_num
 
 NUM, BOOL, STR, DATE = "num", "bool", "str", "date"
+MISS = "missing"  # a figure or metric without a value: of no kind, so it cannot decide one
 
 
 class Unsupported(Exception):
@@ -51,7 +53,7 @@ class Col:
 def const(value) -> Col:
     """A Python value (as the interpreter computes them) as a literal column."""
     if value is MISSING or value is None:
-        return Col(STR, pl.lit(None, dtype=pl.Utf8))
+        return Col(MISS, pl.lit(None, dtype=pl.Utf8))
     if isinstance(value, bool):
         return Col(BOOL, pl.lit(value))
     if isinstance(value, Fraction):
@@ -71,6 +73,8 @@ def as_num(c: Col) -> Num:
         return c.num
     if c.kind == BOOL:
         return Num(c.expr.cast(INT), 0)
+    if c.kind == MISS:
+        raise Unsupported("a figure without a value used as a number")
     raise EvalError(f"an outcome must be a number or true/false, not a {c.kind}")
 
 
@@ -93,7 +97,7 @@ class Compiler:
     """Compiles expressions for one kind of frame (a goal's subjects, a flag's households …)."""
 
     def __init__(self, contract: m.Contract, scales: dict[str, int], lets=(), named=None, names=None,
-                 attributes=(), level: str = "persons"):
+                 attributes=(), level: str = "persons", due=None):
         self.contract = contract
         self.scales = scales
         self.measures = {ms.id: ms for ms in contract.measures}
@@ -104,6 +108,7 @@ class Compiler:
         self.names = dict(names or {})  # extra names -> Col (`this`)
         self.attributes = set(attributes)
         self.level = level
+        self.due = due  # point -> a row mask: whether the point has fallen (outside a goal; None: not asked)
         self.reads: list[Read] = []
         self.checks: list[tuple[pl.Expr, str]] = []  # (row mask, message): an evaluation error where true
 
@@ -118,15 +123,20 @@ class Compiler:
             if len(ms.points) != 1:
                 raise EvalError(f"the measure '{name}' is taken at {', '.join(ms.points)}; say which with @point")
             point = ms.points[0]
-        self.reads.append(Read(name, point, cond))
         col = pl.col(value_col(name, point))
+        if self.due is not None:  # a point not yet due is missing, and its row is not read
+            mask = self.due(point)
+            cond = cond & mask
+            col = pl.when(mask).then(col)
+        self.reads.append(Read(name, point, cond))
         if ms.kind == "boolean":
             return Col(BOOL, col)
         if ms.kind in ("integer", "decimal"):
             return Col(NUM, num=Num(col, self.scales.get(name, 0)))
         return Col(STR, col)
 
-    def ref(self, name: str, point, cond) -> Col:
+    def ref(self, name: str, point, cond) -> Col | None:
+        """What a name reads, or None when it names nothing (then it can only be a named value)."""
         if name in self.names:
             return self.names[name]
         if name in self.lets:
@@ -146,7 +156,25 @@ class Compiler:
             if name in ("ended", "replaced"):
                 return Col(BOOL, col)
             return Col(STR, col)
-        return Col(STR, pl.lit(name, dtype=pl.Utf8))  # an enum value or symbol
+        return None
+
+    def operand(self, expr, point, cond) -> Col | str:
+        """A comparison's operand or a lookup's key: compiled, or the name itself for a bare name that names
+        nothing (an enum value, a table row), as `expressions._operand`."""
+        if type(expr) is m.Ref:
+            col = self.ref(expr.name, point, cond)
+            return expr.name if col is None else col
+        return self.compile(expr, point, cond)
+
+    def compared(self, a, b, point, cond, left=None) -> tuple[Col, Col]:
+        """Both sides of a comparison; a bare name beside a named value (text) is that value, beside
+        anything else an error (as `expressions._compared`)."""
+        left = self.operand(a, point, cond) if left is None else left
+        right = self.operand(b, point, cond)
+        for this, other in ((left, right), (right, left)):
+            if isinstance(this, str) and (isinstance(other, str) or other.kind not in (STR, MISS)):
+                raise EvalError(undefined(this))
+        return tuple(Col(STR, pl.lit(x, dtype=pl.Utf8)) if isinstance(x, str) else x for x in (left, right))
 
     # ---- expressions --------------------------------------------------------------------------
     def compile(self, expr, point: str | None, cond: pl.Expr | None = None) -> Col:
@@ -155,7 +183,10 @@ class Compiler:
         if t is m.Quantity:
             return Col(NUM, num=literal(quantity_value(expr)))
         if t is m.Ref:
-            return self.ref(expr.name, point, cond)
+            col = self.ref(expr.name, point, cond)
+            if col is None:
+                raise EvalError(undefined(expr.name))
+            return col
         if t is m.At:
             return self.compile(expr.expr, expr.point, cond)
         if t is m.DateLit:
@@ -174,7 +205,9 @@ class Compiler:
                 raise Unsupported("`in {…}` of a value that is not an enum value")
             return Col(BOOL, strict(v.expr.is_in(list(expr.values)), [v]))
         if t is m.Between:
-            v, lo, hi = (self.compile(e, point, cond) for e in (expr.operand, expr.low, expr.high))
+            v = self.compile(expr.operand, point, cond)
+            lo, hi = self.compared(expr.operand, expr.low, point, cond, v)[1], \
+                self.compared(expr.operand, expr.high, point, cond, v)[1]
             result = self.compare(">=", v, lo) & self.compare("<=", v, hi)
             return Col(BOOL, strict(result, [v, lo, hi]))
         if t is m.Not:
@@ -184,8 +217,10 @@ class Compiler:
             return Col(BOOL, ~v.expr)
         if t is m.Neg:
             v = self.compile(expr.operand, point, cond)
+            if v.kind == MISS:
+                raise Unsupported("a minus sign before a figure without a value")
             if v.kind != NUM:
-                raise Unsupported("a minus sign before a value that is not a number")
+                raise EvalError(not_a_number("a minus sign negates", v.kind))
             return Col(NUM, num=Num(-v.num.expr, v.num.scale))
         if t is m.Lookup:
             return self.lookup(expr, point, cond)
@@ -193,10 +228,15 @@ class Compiler:
             return self.call(expr, point, cond)
         if t is m.Match:
             return self.match(expr, point, cond)
+        if t is m.Count:  # a count over the programme inside a row's expression: the interpreter evaluates it
+            raise Unsupported("count() inside an expression read per row")
         raise EvalError(f"{t.__name__} cannot be used here")
 
     def binary(self, expr: m.Binary, point, cond) -> Col:
         op = expr.op
+        if op in COMPARISONS:
+            left, right = self.compared(expr.left, expr.right, point, cond)
+            return Col(BOOL, self.compare(op, left, right))
         left = self.compile(expr.left, point, cond)
         if (op in "+-" and left.kind == DATE and isinstance(expr.right, m.Quantity)
                 and expr.right.canonical_unit == "months"):
@@ -204,20 +244,25 @@ class Compiler:
             months = int(expr.right.value)
             return Col(DATE, add_months(left.expr, months if op == "+" else -months))
         right = self.compile(expr.right, point, cond)
+        for side in (left, right):  # a condition, a named value or a date is not a number (as `expressions._binary`)
+            if side.kind == MISS:
+                raise Unsupported("arithmetic on a figure without a value")
+            if side.kind != NUM:
+                raise EvalError(not_a_number(_ARITH_WORDS[op], side.kind))
         if op in ("+", "-", "*"):
-            if left.kind != NUM or right.kind != NUM:
-                raise Unsupported(f"'{op}' of values that are not numbers")
             if op == "*":
                 return Col(NUM, num=Num(left.num.expr * right.num.expr, left.num.scale + right.num.scale))
             a, b, s = align(left.num, right.num)
             return Col(NUM, num=Num(a + b if op == "+" else a - b, s))
         if op == "/":
             raise Unsupported("a quotient per subject")
-        return Col(BOOL, self.compare(op, left, right))
+        raise EvalError(f"unknown operator {op}")
 
     def compare(self, op: str, left: Col, right: Col) -> pl.Expr:
+        if MISS in (left.kind, right.kind):
+            raise Unsupported("a comparison with a figure without a value")
         if left.kind != right.kind:
-            raise Unsupported(f"a comparison of a {left.kind} with a {right.kind}")
+            raise EvalError(f"'{op}' compares {_KIND_WORDS[left.kind]} with {_KIND_WORDS[right.kind]}")
         if left.kind == NUM:
             a, b, _ = align(left.num, right.num)
         else:
@@ -227,7 +272,12 @@ class Compiler:
         return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
 
     def lookup(self, expr: m.Lookup, point, cond) -> Col:
-        key = self.compile(expr.key, point, cond)
+        rows = {r.id for r in self.tables[expr.table].rows}
+        if type(expr.key) is m.Ref and expr.key.name in rows:
+            key = expr.key.name  # inside a table's brackets the name of one of its rows is that row
+        else:
+            key = self.operand(expr.key, point, cond)  # a bare name naming nothing is a row's name
+        key = Col(STR, pl.lit(key, dtype=pl.Utf8)) if isinstance(key, str) else key
         if key.kind != STR:
             raise Unsupported("a table looked up by a value that is not a row name")
         table = self.tables[expr.table]
@@ -254,13 +304,21 @@ class Compiler:
             raise EvalError(f"{f}() sums over the ledger; it can only be used in a figure")
         if f == "round":
             v = self.compile(expr.args[0], point, cond)
+            if v.kind == MISS:
+                raise Unsupported("round() of a figure without a value")
             if v.kind != NUM:
-                raise Unsupported("round() of a value that is not a number")
+                raise EvalError(not_a_number("round() rounds", v.kind))
             rule = self.roundings[expr.args[1].name]
             return Col(NUM, num=round_num(v.num, rule.places, rule.mode))
         parts = [self.compile(a, point, cond) for a in expr.args]
-        if any(p.kind != NUM for p in parts):
-            raise Unsupported(f"{f}() of values that are not numbers")
+        if f in ("max", "min") and all(p.kind == DATE for p in parts):
+            raise Unsupported(f"{f}() of dates")
+        if any(p.kind == MISS for p in parts):
+            raise Unsupported(f"{f}() of a figure without a value")
+        for p in parts:
+            if p.kind != NUM:
+                what = "abs() takes the absolute value of" if f == "abs" else f"{f}() takes the {f}imum of"
+                raise EvalError(not_a_number(what, p.kind))
         if f == "abs":
             return Col(NUM, num=Num(parts[0].num.expr.abs(), parts[0].num.scale))
         if f in ("max", "min"):

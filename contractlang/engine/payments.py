@@ -1,9 +1,10 @@
 """Caps, the return cap and tranches over the ordered lines, as running totals.
 
 A cap keeps a running total of what it let through; a line is cut to what is left
-under the limit. With the lines in cap order that is `min(cumsum, limit)` per cap
-(and per year or subject where the cap says so), and a line's amount after the cap
-is the step of that running total. A line meeting a cap never goes below zero.
+under the limit; a negative line (a clawback) is never cut and makes room. With the
+lines in cap order that is the running sum held under the limit (per year or subject
+where the cap says so), and a line's amount after the cap is the step of that
+running total.
 The pool is the running total of every final amount; a tranche takes the part of a
 line that falls between its thresholds.
 """
@@ -22,21 +23,30 @@ from .numbers import INT, MONEY_SCALE, scaled, to_value
 HUNDRED = Decimal(100)
 
 
+_ORDER_COLUMNS = {"date": "date", "goal": "goal_index", "subject": "subject"}
+
+
 def order_lines(run: Run, lines: pl.DataFrame) -> pl.DataFrame:
-    """Lines in cap order: date, then goal (contract order), then subject; ties keep the order of evaluation."""
+    """Lines in cap order (`Contract.line_order`: `order lines by`, then the keys it leaves out); ties keep
+    the order of evaluation."""
+    by = [_ORDER_COLUMNS[k] for k in run.contract.line_order()]
     return (lines.sort("goal_index", "k1", "k2", "point_index")
-            .sort("date", "goal_index", "subject", maintain_order=True)
+            .sort(*by, maintain_order=True)
             .with_columns(pl.int_range(pl.len()).alias("seq")))
 
 
 def _capped(frame: pl.DataFrame, limit: int, over: list[str] | None) -> pl.DataFrame:
-    """`_after`: what a cap lets through of each line of `frame` (in cap order): the step of
-    min(running total, limit), per period where `over` names one; a line is never below 0 after a cap."""
-    a = pl.max_horizontal(pl.col("_amount"), pl.lit(0, dtype=INT))
-    running = a.cum_sum() if not over else a.cum_sum().over(over)
-    frame = frame.with_columns(pl.min_horizontal(running, pl.lit(limit, dtype=INT)).alias("_run"))
-    before = pl.col("_run").shift(1, fill_value=0)
-    return frame.with_columns((pl.col("_run") - (before.over(over) if over else before)).alias("_after")).drop("_run")
+    """`_after`: what a cap lets through of each line of `frame` (in cap order), per period where `over`
+    names one. The running total of what passes is r_i = min(r_{i-1} + a_i, limit): a positive line is cut
+    to what is left, a negative one passes whole and makes room (`evaluate._under_cap`). As columns that is
+    r_i = S_i - max(0, max_{j<=i}(S_j - limit)) over the plain running sums S, and a line passes r_i - r_{i-1}."""
+    def per(e: pl.Expr) -> pl.Expr:
+        return e.over(over) if over else e
+    frame = frame.with_columns(per(pl.col("_amount").cum_sum()).alias("_sum"))
+    excess = pl.max_horizontal(per((pl.col("_sum") - pl.lit(limit, dtype=INT)).cum_max()), pl.lit(0, dtype=INT))
+    frame = frame.with_columns((pl.col("_sum") - excess).alias("_run"))
+    before = per(pl.col("_run").shift(1, fill_value=0))
+    return frame.with_columns((pl.col("_run") - before).alias("_after")).drop("_run", "_sum")
 
 
 def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:

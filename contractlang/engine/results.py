@@ -13,8 +13,8 @@ import polars as pl
 
 from .. import model as m
 from ..check import figure_units
-from ..expressions import (MISSING, EvalError, Scope, arith, cell_value, divide, evaluate, exact_sum, mean,
-                           round_decimal, show)
+from ..expressions import (MISSING, DivisionByZero, EvalError, Scope, _settled, add_months, arith, cell_value, divide,
+                           evaluate, evaluate_condition, exact_sum, mean, round_decimal, show)
 from .compile import Compiler, Unsupported, const, line_reads
 from .context import Run, rule_text
 from .frames import HOUSEHOLD_ATTRIBUTES, line_col, value_col
@@ -22,6 +22,18 @@ from .goals import attributes, where_mask
 from .numbers import to_value
 
 ZERO, HUNDRED = Decimal(0), Decimal(100)
+
+
+def due_mask(run: Run):
+    """Whether a point has fallen by the settlement date, per row of a frame of subjects (`start`, `end`)."""
+    return lambda point: run.L.due(run.L.point_date(point, pl.col("start"), pl.col("end")))
+
+
+def point_date(run: Run, point: str, start, end):
+    """A point's date for one household (as `evaluate._Settler.point_date`)."""
+    p = run.contract.point(point)
+    base = start if p.anchor == "start" else (end or run.L.intervention_end or start)
+    return add_months(base, int(p.offset.value)) if p.offset is not None else base
 
 
 class Results:
@@ -60,7 +72,10 @@ class Results:
     def figure(self, f: m.Figure) -> dict:
         scope = Scope(self._resolve_named, None, self.run.tables, self.run.roundings, count=self.count({}, None),
                       aggregate=self.aggregate)
-        value = evaluate(f.expr, scope)
+        try:
+            value = evaluate(f.expr, scope)
+        except DivisionByZero:  # the figure has no value (the interpreter's trail says why)
+            value = MISSING
         if isinstance(value, bool):
             value = Decimal(1) if value else ZERO
         if self._units is None:
@@ -72,7 +87,7 @@ class Results:
         run = self.run
         frame = run.L.subjects(mt.level).filter(pl.col("counting"))
         compiler = Compiler(run.contract, run.L.scales, named=self.value, attributes=attributes(mt.level),
-                            level=mt.level)
+                            level=mt.level, due=due_mask(run))
         where = compiler.compile(mt.where, None).column.fill_null(False) if mt.where is not None else pl.lit(True)
         share = compiler.compile(mt.share, None, where)
         frame = run.L.with_values(frame, mt.level, compiler.needed).with_columns(
@@ -109,7 +124,7 @@ class Results:
             frame = run.L.subjects(level).filter(pl.col("group") == "intervention")
             names = {"this": const(this)} if this is not None else {}
             compiler = Compiler(run.contract, run.L.scales, named=self.value, names=names,
-                                attributes=attributes(level), level=level)
+                                attributes=attributes(level), level=level, due=due_mask(run))
             cond = compiler.compile(expr.where, None)
             frame = run.L.with_values(frame, level, compiler.needed)
             run.used.append(line_reads(frame, compiler.reads))
@@ -128,14 +143,14 @@ class Results:
             index = next(i for i, c in enumerate(table.columns) if c.id == col.column)
             expected = {r.id: cell_value(r.cells[index]) for r in table.rows if r.kind == "row"}
             if len(expr.args) == 4:
-                total_expected = evaluate(expr.args[3], scope)
+                total_expected = evaluate_condition(expr.args[3], scope)
                 if total_expected is MISSING:
                     return MISSING
             else:
                 total_expected = exact_sum(v for v in expected.values() if v is not MISSING)
             frame = run.L.subjects(goal.level).filter(
                 (pl.col("group") == "intervention") & pl.col("counting") & where_mask(run, goal.where, goal.level))
-            frame = run.L.with_values(frame, goal.level, {(at.expr.name, at.point)})
+            frame = run.L.with_values(frame, goal.level, {(at.expr.name, at.point)}).filter(due_mask(run)(at.point))
             values = frame[value_col(at.expr.name, at.point)].drop_nulls()
             run.used.append(frame[line_col(at.expr.name, at.point)].drop_nulls().rename("line"))
             realised = dict(values.value_counts().iter_rows())
@@ -166,7 +181,7 @@ class Results:
             point = measure.points[0]
         level = "persons" if measure.level == "person" else "households"
         frame = run.L.subjects(level).filter(pl.col("counting"))
-        frame = run.L.with_values(frame, level, {(measure.id, point)})
+        frame = run.L.with_values(frame, level, {(measure.id, point)}).filter(due_mask(run)(point))
         values = frame[value_col(measure.id, point)].drop_nulls()
         run.used.append(frame[line_col(measure.id, point)].drop_nulls().rename("line"))
         scale = run.L.scales.get(measure.id, 0)
@@ -210,7 +225,7 @@ class Results:
 
         scope = Scope(resolve, None, run.tables, run.roundings, count=self.count(details, this),
                       deviation=self.deviation(details), trace=trace)
-        value = evaluate(flag.when, scope)
+        value = evaluate_condition(flag.when, scope)
         if value is not MISSING and value:
             shown = {k: show(v) for k, v in details.items()}
             trace.append({"kind": "flag", "flag": flag.id, "condition": run.text(flag.when), "value": "true",
@@ -223,13 +238,14 @@ class Results:
         frame = run.L.households.filter(pl.col("group") == "intervention").with_columns(
             pl.col("household_id").alias("subject_id"))
         compiler = Compiler(run.contract, run.L.scales, named=self.value, attributes=HOUSEHOLD_ATTRIBUTES,
-                            level="households")
+                            level="households", due=due_mask(run))
         try:
             cond = compiler.compile(flag.when, None)
         except Unsupported:
             cond = None
-        if cond is None or cond.kind != "bool":
-            for row in frame.iter_rows(named=True):
+        if cond is None or cond.kind != "bool":  # each household by the interpreter, on every household measure
+            needed = {(ms.id, p) for ms in run.contract.measures if ms.level == "household" for p in ms.points}
+            for row in run.L.with_values(frame, "households", needed).iter_rows(named=True):
                 self._evaluate_flag(flag, row["household_id"], row)
             return
         frame = run.L.with_values(frame, "households", compiler.needed)
@@ -245,12 +261,19 @@ def _row_value(run: Run, row: dict, name: str, point, tr, results: Results):
         point = point or (ms.points[0] if len(ms.points) == 1 else None)
         if point is None:
             raise EvalError(f"the measure '{name}' is taken at {', '.join(ms.points)}; say which with @point")
+        date = point_date(run, point, row["start"], row["end"])
+        if not (date <= run.as_of and (run.L.data_end is None or date <= run.L.data_end)):
+            if tr is not None:
+                tr.append({"kind": "missing", "subject": row["household_id"], "measure": name, "point": point,
+                           "facts": {"date": date.isoformat(), "limit": run.L.limit.isoformat()}})
+            return MISSING
         raw, line = row.get(value_col(name, point)), row.get(line_col(name, point))
         if raw is None:
             if tr is not None:
                 tr.append({"kind": "missing", "subject": row["household_id"], "measure": name, "point": point})
             return MISSING
         value = raw if ms.kind in ("enum", "boolean") else to_value(raw, run.L.scales.get(name, 0))
+        run.used.append(pl.Series("line", [line], dtype=pl.Int64))
         if tr is not None:
             tr.append({"kind": "input", "file": "measurements.csv", "line": line, "subject": row["household_id"],
                        "measure": name, "point": point, "value": show(value)})
