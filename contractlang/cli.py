@@ -269,20 +269,27 @@ COLUMNAR = ("json", "csv", "parquet")
 BINARY = ("xlsx", "parquet")
 
 
-def _settle(args):
-    """Load, check and settle; return (contract, document, exit code)."""
+#: The phases of `settle` and `explain`, as their progress line names them.
+PHASES = ("reading the contract", "reading the ledger", "evaluating", "writing")
+
+
+def _settle(args, bar):
+    """Load, check and settle, telling `bar` (a Progress) each phase; return (contract, document, exit code)."""
     from .check import check
     from .evaluate import settle
     from .expressions import EvalError
     from .ledger import load_ledger
 
     try:
+        bar.phase("reading the contract")
         contract = _load(Path(args.contract))
         diags = [d for d in check(contract) if d.severity == "error"]
         if diags:
             raise ContractError(diags)
         as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+        bar.phase("reading the ledger")
         ledger = load_ledger(args.ledger, contract)
+        bar.phase("evaluating")
         try:
             fmt = getattr(args, "format", None)
             if fmt in COLUMNAR and not args.trails:
@@ -296,6 +303,7 @@ def _settle(args):
         except EvalError as exc:  # the checker should have caught it; say so instead of a traceback
             raise ContractError([error("CL017", f"the contract cannot be evaluated: {exc}", contract.span)]) from None
     except ContractError as exc:
+        bar.close()
         _emit(list(exc.diagnostics), "text")
         print(f"contractlang: {len(exc.diagnostics)} problem(s); no settlement was produced", file=sys.stderr)
         return None, None, EXIT_ERRORS
@@ -313,7 +321,14 @@ def cmd_settle(args) -> int:
     if problem:  # before settling, not after
         print(f"contractlang: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    contract, doc, status = _settle(args)
+    from .progress import Progress
+
+    with Progress("settle", PHASES) as bar:
+        return _settle_and_write(args, bar)
+
+
+def _settle_and_write(args, bar) -> int:
+    contract, doc, status = _settle(args, bar)
     if doc is None:
         return status
     if args.format in ("csv", "parquet"):
@@ -339,26 +354,45 @@ def cmd_settle(args) -> int:
         def write(fh):
             out = render(doc, args.format, args.lang)
             fh.write(out if isinstance(out, bytes) else out.encode("utf-8"))
-    return _write_output(args.output, write) if args.output else _write_stdout(write)
+    bar.phase("writing")
+
+    def write_then_close(fh):  # the progress line is gone before the document or a message is printed
+        try:
+            write(fh)
+        finally:
+            bar.close()
+    return _write_output(args.output, write_then_close) if args.output else _write_stdout(write_then_close)
 
 
 def cmd_explain(args) -> int:
+    from .progress import Progress
+
+    with Progress("explain", PHASES) as bar:
+        _, doc, status = _settle(args, bar)
+        if doc is None:
+            return status
+        bar.phase("writing")
+        text, problem = _explanation(args, doc)
+    if problem:  # printed once the progress line is gone
+        print(f"contractlang: {problem}", file=sys.stderr)
+        return EXIT_ERRORS
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _explanation(args, doc) -> tuple[str | None, str | None]:
+    """(the explanation of the line, metric or figure `args.line`, None), or (None, why there is none)."""
     from .explain import find_line
 
-    _, doc, status = _settle(args)
-    if doc is None:
-        return status
     results = {x["id"] for key in ("metrics", "figures") for x in (doc.get("reports") or {}).get(key) or []}
     if find_line(doc, args.line) is None and args.line not in results:
         import difflib
         ids = [ln["id"] for ln in doc["lines"]]
         close = difflib.get_close_matches(args.line, ids, n=3)
-        print(f"contractlang: no payment line '{args.line}'" + (f"; did you mean {', '.join(close)}?" if close else
-              " (line ids are goal/subject/point, e.g. " + (ids[0] if ids else "none") + ")"), file=sys.stderr)
-        return EXIT_ERRORS
+        return None, (f"no payment line '{args.line}'" + (f"; did you mean {', '.join(close)}?" if close else
+                      " (line ids are goal/subject/point, e.g. " + (ids[0] if ids else "none") + ")"))
     from .render import render_line
-    sys.stdout.write(render_line(doc, args.line, args.lang))
-    return EXIT_OK
+    return render_line(doc, args.line, args.lang), None
 
 
 def build_parser() -> argparse.ArgumentParser:
