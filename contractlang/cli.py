@@ -263,52 +263,84 @@ def _write_stdout(write) -> int:
     return EXIT_OK
 
 
-def _settle(args):
-    """Load, check and settle; return (document, exit code)."""
+#: Formats settled by the columnar engine (no audit trails), the interpreter settling what it cannot.
+COLUMNAR = ("json", "csv", "parquet")
+#: Formats that are bytes, not text: written to a file only.
+BINARY = ("xlsx", "parquet")
+
+
+#: The phases of `settle` and `explain`, as their progress line names them.
+PHASES = ("reading the contract", "reading the ledger", "evaluating", "writing")
+
+
+def _settle(args, bar):
+    """Load, check and settle, telling `bar` (a Progress) each phase; return (contract, document, exit code)."""
     from .check import check
     from .evaluate import settle
     from .expressions import EvalError
     from .ledger import load_ledger
 
     try:
+        bar.phase("reading the contract")
         contract = _load(Path(args.contract))
         diags = [d for d in check(contract) if d.severity == "error"]
         if diags:
             raise ContractError(diags)
         as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+        bar.phase("reading the ledger")
         ledger = load_ledger(args.ledger, contract)
+        bar.phase("evaluating")
         try:
-            json_only = getattr(args, "format", None) == "json"
-            if json_only and not args.trails:
+            fmt = getattr(args, "format", None)
+            if fmt in COLUMNAR and not args.trails:
                 from .engine import Unsupported, settle as settle_columns
                 try:
-                    return settle_columns(contract, ledger, as_of), EXIT_OK
+                    return contract, settle_columns(contract, ledger, as_of), EXIT_OK
                 except Unsupported:
                     pass  # a construct the columnar engine cannot evaluate exactly: the interpreter settles it
-            trails = args.trails if json_only else not getattr(args, "no_trace", False)
-            return settle(contract, ledger, as_of, trace=trails), EXIT_OK
+            trails = args.trails if fmt in COLUMNAR else not getattr(args, "no_trace", False)
+            return contract, settle(contract, ledger, as_of, trace=trails), EXIT_OK
         except EvalError as exc:  # the checker should have caught it; say so instead of a traceback
             raise ContractError([error("CL017", f"the contract cannot be evaluated: {exc}", contract.span)]) from None
     except ContractError as exc:
+        bar.close()
         _emit(list(exc.diagnostics), "text")
         print(f"contractlang: {len(exc.diagnostics)} problem(s); no settlement was produced", file=sys.stderr)
-        return None, EXIT_ERRORS
+        return None, None, EXIT_ERRORS
 
 
 def cmd_settle(args) -> int:
     if args.output:
         problem = _output_problem(args.output)
-    elif args.format == "xlsx":
-        problem = "--format xlsx needs --output FILE"
+    elif args.format in BINARY:
+        problem = f"--format {args.format} needs --output FILE"
     else:
         problem = None
+    if args.trails and args.format in ("csv", "parquet"):
+        problem = "--trails: a table of lines has no audit trails; use --format json --trails"
     if problem:  # before settling, not after
         print(f"contractlang: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    doc, status = _settle(args)
+    from .progress import Progress
+
+    with Progress("settle", PHASES) as bar:
+        return _settle_and_write(args, bar)
+
+
+def _settle_and_write(args, bar) -> int:
+    contract, doc, status = _settle(args, bar)
     if doc is None:
         return status
-    if args.format == "json":  # streamed: the text of a large settlement is never held in memory whole
+    if args.format in ("csv", "parquet"):
+        from . import line_table
+
+        def write(fh):
+            table = line_table.line_table(doc, contract)
+            if args.format == "csv":
+                line_table.write_csv(table, fh)
+            else:
+                line_table.write_parquet(table, fh, line_table.settlement_head(doc))
+    elif args.format == "json":  # streamed: the text of a large settlement is never held in memory whole
         from . import document
 
         def write(fh):
@@ -322,26 +354,45 @@ def cmd_settle(args) -> int:
         def write(fh):
             out = render(doc, args.format, args.lang)
             fh.write(out if isinstance(out, bytes) else out.encode("utf-8"))
-    return _write_output(args.output, write) if args.output else _write_stdout(write)
+    bar.phase("writing")
+
+    def write_then_close(fh):  # the progress line is gone before the document or a message is printed
+        try:
+            write(fh)
+        finally:
+            bar.close()
+    return _write_output(args.output, write_then_close) if args.output else _write_stdout(write_then_close)
 
 
 def cmd_explain(args) -> int:
+    from .progress import Progress
+
+    with Progress("explain", PHASES) as bar:
+        _, doc, status = _settle(args, bar)
+        if doc is None:
+            return status
+        bar.phase("writing")
+        text, problem = _explanation(args, doc)
+    if problem:  # printed once the progress line is gone
+        print(f"contractlang: {problem}", file=sys.stderr)
+        return EXIT_ERRORS
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _explanation(args, doc) -> tuple[str | None, str | None]:
+    """(the explanation of the line, metric or figure `args.line`, None), or (None, why there is none)."""
     from .explain import find_line
 
-    doc, status = _settle(args)
-    if doc is None:
-        return status
     results = {x["id"] for key in ("metrics", "figures") for x in (doc.get("reports") or {}).get(key) or []}
     if find_line(doc, args.line) is None and args.line not in results:
         import difflib
         ids = [ln["id"] for ln in doc["lines"]]
         close = difflib.get_close_matches(args.line, ids, n=3)
-        print(f"contractlang: no payment line '{args.line}'" + (f"; did you mean {', '.join(close)}?" if close else
-              " (line ids are goal/subject/point, e.g. " + (ids[0] if ids else "none") + ")"), file=sys.stderr)
-        return EXIT_ERRORS
+        return None, (f"no payment line '{args.line}'" + (f"; did you mean {', '.join(close)}?" if close else
+                      " (line ids are goal/subject/point, e.g. " + (ids[0] if ids else "none") + ")"))
     from .render import render_line
-    sys.stdout.write(render_line(doc, args.line, args.lang))
-    return EXIT_OK
+    return render_line(doc, args.line, args.lang), None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -380,7 +431,9 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--as-of", help="settlement date (YYYY-MM-DD); default: end of data collection")
         s.add_argument("--lang", choices=("en", "da"), default="en")
         if name == "settle":
-            s.add_argument("--format", choices=("text", "json", "md", "html", "xlsx"), default="text")
+            s.add_argument("--format", choices=("text", "json", "md", "html", "xlsx", "csv", "parquet"), default="text",
+                           help="text, md, html, xlsx: reports; json: the settlement document; "
+                                "csv, parquet: one row per payment line")
             s.add_argument("-o", "--output", help="write to a file instead of standard output")
             s.add_argument("--trails", action="store_true",
                            help="json: add each line's audit trail (reports always carry them)")

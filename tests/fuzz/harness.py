@@ -17,7 +17,8 @@ The oracle (`judge`) is the promise of README.md and issue 12: no traceback, no
 hang, an exit code in {0, 1, 2}, located diagnostics on exit 1, no partial
 output (no `-o` file after a failure, no half document on stdout), and on
 success a whole document (JSON parses, xlsx opens with openpyxl, without
-formula cells; HTML without live injected markup). Only the public entry point
+formula cells; HTML without live injected markup; a CSV table has its header and
+rows of one length; Parquet opens with Polars). Only the public entry point
 `contractlang.cli.main(argv)` is used, so the harness survives an engine rewrite.
 """
 
@@ -279,6 +280,8 @@ def judge(case: dict, res: Result, directory: Path) -> list[Failure]:
         fails.extend(_judge_located(case, stdout, stderr))
     if res.exit != 0 and target in ("settle",) and fmt == "json" and '"engine"' in stdout:
         fails.append(_fail(case, "partial-stdout", f"exit {res.exit} after a JSON document began on stdout", fmt))
+    if res.exit != 0 and target in ("settle",) and fmt == "csv" and stdout.startswith("id,goal,"):
+        fails.append(_fail(case, "partial-stdout", f"exit {res.exit} after a CSV table began on stdout", fmt))
     if res.exit != 0 and target in ("settle",) and fmt == "html" and "<!DOCTYPE" in stdout.upper():
         fails.append(_fail(case, "partial-stdout", f"exit {res.exit} after an HTML document began on stdout", fmt))
 
@@ -346,6 +349,8 @@ def _judge_output(case, res, stdout, target_file, fmt) -> list[Failure]:
             fails.append(_fail(case, "bad-json", f"exit 0 but the JSON does not parse: {exc}", f"{target}:{fmt}"))
     if target == "settle" and fmt == "xlsx":
         fails.extend(_judge_xlsx(case, data))
+    if target == "settle" and fmt in ("csv", "parquet"):
+        fails.extend(_judge_table(case, data, fmt))
     if target == "settle" and fmt == "html" and SCRIPT_MARKER in data.decode("utf-8", "replace"):
         fails.append(_fail(case, "injection", "a <script> from the input is live in the HTML report", "html"))
     if target == "settle" and fmt == "md":
@@ -411,6 +416,30 @@ def _judge_xlsx(case, data: bytes) -> list[Failure]:
                 if cell.data_type == "f":
                     return [_fail(case, "injection", f"formula cell {ws.title}!{cell.coordinate}: {str(cell.value)[:80]!r}",
                                   "xlsx-formula")]
+    return []
+
+
+def _judge_table(case, data: bytes, fmt: str) -> list[Failure]:
+    """A table of lines: CSV whose header starts with the fixed columns and whose rows all have its
+    length; Parquet that Polars opens, with the same first columns."""
+    import csv
+
+    import polars as pl
+
+    fixed = ["id", "goal", "subject", "point", "date", "period", "payer", "outcome", "gross", "after_goal_cap",
+             "amount", "cut", "imputed"]
+    try:
+        if fmt == "csv":
+            rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+            header = rows[0] if rows else []
+            if any(len(r) != len(header) for r in rows):
+                return [_fail(case, "bad-csv", "rows of different lengths", "csv")]
+        else:
+            header = pl.read_parquet(io.BytesIO(data)).columns
+    except Exception as exc:  # noqa: BLE001
+        return [_fail(case, f"bad-{fmt}", f"exit 0 but it does not read: {type(exc).__name__}: {exc}"[:300], fmt)]
+    if header[:len(fixed)] != fixed:
+        return [_fail(case, f"bad-{fmt}", f"the header is {header[:len(fixed)]}", fmt)]
     return []
 
 

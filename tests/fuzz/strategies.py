@@ -16,8 +16,12 @@ from . import corpus
 from .harness import IMG_MARKER, SCRIPT_MARKER, encode_bytes
 
 TARGETS = ("check", "fmt", "convert", "settle", "explain")
-FORMATS = ("text", "json", "md", "html", "xlsx")
-EXT = {"text": "txt", "json": "json", "md": "md", "html": "html", "xlsx": "xlsx", "yaml": "yaml", "dsl": "contract"}
+#: The documents of `settle`: the reports and the JSON, then the tables of lines.
+DOCUMENT_FORMATS = ("text", "json", "md", "html", "xlsx")
+TABLE_FORMATS = ("csv", "parquet")
+FORMATS = DOCUMENT_FORMATS + TABLE_FORMATS
+EXT = {"text": "txt", "json": "json", "md": "md", "html": "html", "xlsx": "xlsx", "csv": "csv", "parquet": "parquet",
+       "yaml": "yaml", "dsl": "contract"}
 
 # ---- hostile material ------------------------------------------------------------------------------
 
@@ -474,8 +478,8 @@ def contract_case_files(draw, exclude=frozenset(), mutate=True):
 
 
 @st.composite
-def cases(draw, target: str, exclude=frozenset()) -> dict:
-    """One fuzz case for `target` (check, fmt, convert, settle or explain)."""
+def cases(draw, target: str, exclude=frozenset(), formats=FORMATS) -> dict:
+    """One fuzz case for `target` (check, fmt, convert, settle or explain); `settle` in one of `formats`."""
     exclude = frozenset(exclude)
     if target in ("check", "fmt", "convert"):
         files, name, notes, _, _ = draw(contract_case_files(exclude))
@@ -525,13 +529,13 @@ def cases(draw, target: str, exclude=frozenset()) -> dict:
     argv += ["--lang", draw(st.sampled_from(("en", "da")))]
     dirs = []
     if target == "settle":
-        fmt = draw(st.sampled_from(FORMATS))
+        fmt = draw(st.sampled_from(formats))
         argv += ["--format", fmt]
         if fmt in ("md", "html", "xlsx", "text") and draw(st.integers(0, 2)) != 0:
             argv.append("--no-trace")  # reports with every trail are slow; a third keep them
         o, dirs, more = draw(output_option(fmt, exclude))
-        if fmt == "xlsx" and not o and draw(st.integers(0, 3)) != 0:
-            o = ["-o", "{dir}/out.xlsx"]
+        if fmt in ("xlsx", "parquet") and not o and draw(st.integers(0, 3)) != 0:
+            o = ["-o", f"{{dir}}/out.{EXT[fmt]}"]
         argv += o
         notes += more
     else:

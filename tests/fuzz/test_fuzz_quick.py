@@ -16,12 +16,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from . import harness
 from .known import KNOWN, quick_exclude
-from .strategies import CONTRACT_MUTATIONS, GENERATED_MUTATIONS, LEDGER_MUTATIONS, OPTION_MUTATIONS, TARGETS, cases
+from .strategies import (CONTRACT_MUTATIONS, DOCUMENT_FORMATS, GENERATED_MUTATIONS, LEDGER_MUTATIONS, OPTION_MUTATIONS,
+                         TABLE_FORMATS, TARGETS, cases)
 
 pytestmark = pytest.mark.fuzz
 
 HERE = Path(__file__).parent
-EXAMPLES = {"check": 60, "fmt": 60, "convert": 60, "settle": 100, "explain": 60}
+EXAMPLES = {"check": 60, "fmt": 60, "convert": 60, "settle": 100, "explain": 60, "settle_tables": 40}
 QUICK = settings(derandomize=True, database=None, deadline=None, print_blob=False, phases=[Phase.explicit, Phase.generate],
                  suppress_health_check=list(HealthCheck))
 
@@ -33,9 +34,9 @@ def _assert_kept(case: dict, subprocess_mode: bool = False) -> None:
         + [f"argv: {case['argv']}", f"mutations: {case['note']}", (res.exception or "")[-2000:]])
 
 
-def _quick(target: str):
-    @settings(QUICK, max_examples=EXAMPLES[target])
-    @given(cases(target, exclude=quick_exclude(target)))
+def _quick(target: str, formats=DOCUMENT_FORMATS, examples: int | None = None):
+    @settings(QUICK, max_examples=examples or EXAMPLES[target])
+    @given(cases(target, exclude=quick_exclude(target), formats=formats))
     def run(case):
         _assert_kept(case)
     return run
@@ -45,6 +46,7 @@ test_check_quick = _quick("check")
 test_fmt_quick = _quick("fmt")
 test_convert_quick = _quick("convert")
 test_settle_quick = _quick("settle")
+test_settle_tables_quick = _quick("settle", TABLE_FORMATS, EXAMPLES["settle_tables"])  # --format csv | parquet
 test_explain_quick = _quick("explain")
 
 
@@ -52,7 +54,7 @@ test_explain_quick = _quick("explain")
 def test_subprocess_sample(target):
     """Two examples per target in a fresh interpreter: the same promises hold outside the test process."""
     @settings(QUICK, max_examples=2)
-    @given(cases(target, exclude=quick_exclude(target)))
+    @given(cases(target, exclude=quick_exclude(target), formats=DOCUMENT_FORMATS))
     def run(case):
         _assert_kept(case, subprocess_mode=True)
     run()
@@ -105,3 +107,18 @@ def test_oracle_catches_what_it_promises(tmp_path):
     assert kinds(harness.Result(exit=1, stdout=located, stderr=b"", seconds=0)) == set()
     assert kinds(harness.Result(exit=3, stdout=b"", stderr=b"", seconds=0)) == {"exit"}
     assert kinds(harness.Result(exit=None, stdout=b"", stderr=b"", seconds=0, timed_out=True)) == {"hang"}
+
+
+def test_oracle_reads_the_tables(tmp_path):
+    """A CSV without the fixed columns or with ragged rows, and a file that is not Parquet, are failures."""
+    def kinds(fmt, data):
+        case = {"target": "settle", "argv": ["settle", "{dir}/c.contract", "--ledger", "{dir}/l", "--format", fmt,
+                                             "-o", f"{{dir}}/out.{fmt}"], "files": {}}
+        (tmp_path / f"out.{fmt}").write_bytes(data)
+        return {f.kind for f in harness.judge(case, harness.Result(exit=0, stdout=b"", stderr=b"", seconds=0), tmp_path)}
+
+    header = b"id,goal,subject,point,date,period,payer,outcome,gross,after_goal_cap,amount,cut,imputed"
+    assert kinds("csv", header + b"\n") == set()
+    assert kinds("csv", header + b"\na,b\n") == {"bad-csv"}
+    assert kinds("csv", b"goal,id\n") == {"bad-csv"}
+    assert kinds("parquet", b"PAR1 not really") == {"bad-parquet"}
