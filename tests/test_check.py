@@ -11,7 +11,6 @@ import os
 import random
 import re
 import textwrap
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -676,16 +675,8 @@ def test_each_check_survives_an_empty_contract():
         assert fn(c) == []
 
 
-def test_checking_is_fast(viborg):
-    c, _ = viborg
-    start = time.perf_counter()
-    for _ in range(100):
-        check(c)
-    assert (time.perf_counter() - start) / 100 < 0.02
-
-
-def test_big_tables_are_checked_in_linear_time():
-    """20,000 rows with a subtotal after every 10: the default sums use running totals."""
+def test_big_tables_are_checked_clean():
+    """20,000 rows with a subtotal after every 10 (the time it takes: bench/linear_time.py)."""
     cols = (m.Column(id="n", unit="count"), m.Column(id="amount", unit="DKK"))
     rows, total_n = [], 0
     for i in range(20_000):
@@ -695,10 +686,7 @@ def test_big_tables_are_checked_in_linear_time():
             rows.append(m.Row(id=f"s{i}", kind="sum", cells=(m.Quantity(value=Decimal(total_n)), m.Empty())))
     table = m.Table(id="big", columns=cols, rows=tuple(rows), checks=())
     c = m.Contract(id="big", tables=(table,))
-    start = time.perf_counter()
-    diags = check(c)
-    assert diags == []
-    assert time.perf_counter() - start < 2.0
+    assert check(c) == []
 
 
 # ---- golden files --------------------------------------------------------------------------------

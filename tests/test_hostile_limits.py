@@ -8,7 +8,6 @@ settles. Also: `pay 0.005 DKK` is half an øre, not a Danish thousands separator
 from __future__ import annotations
 
 import datetime as dt
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -109,13 +108,12 @@ def test_limit_code_is_in_the_catalogue_and_documented():
     assert "CL018" in (ROOT / "docs" / "threat-model.md").read_text(encoding="utf-8")
 
 
-def test_a_file_full_of_long_numbers_is_refused_in_linear_time():
+def test_a_file_full_of_long_numbers_is_refused_with_the_first_errors():
+    """(The time it takes, which must grow linearly with the file: bench/linear_time.py.)"""
     line = "grant X 1234567890123456 DKK\n"
     text = 'contract x "X"\n' + line * (limits.MAX_BYTES // len(line) - 1)
-    began = time.perf_counter()
     with pytest.raises(ParseError) as exc:
         parse_text(text, "long.contract")
-    assert time.perf_counter() - began < 5
     found = [d for d in exc.value.diagnostics if d.code == "CL018"]
     assert len(found) == limits.MAX_ERRORS and found[-1].span.line == limits.MAX_ERRORS + 1
 

@@ -4,8 +4,9 @@ reference in tests/reference_viborg.py (written from LEDGER.md / DOMAIN.md).
 For generated ledgers (several seeds and sizes, few control households, and
 ledgers thinned in this file to heavy missingness), the bundled sample ledger
 and a few hand-made ledgers, at several settlement dates, the engine is run as
+(in this process, by `contractlang.cli.main`)
 
-    python -m contractlang.cli settle contracts/viborg/viborg.contract
+    contractlang settle contracts/viborg/viborg.contract
            --ledger DIR --format json --no-trace --as-of DATE
 
 and every goal total, payer and recipient total, the return-cap cut, the
@@ -34,7 +35,7 @@ import json
 import random
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import tempfile
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -44,8 +45,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference_viborg as ref  # noqa: E402
 
+from contractlang import cli  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
-CONTRACT = "contracts/viborg/viborg.contract"
+CONTRACT = REPO / "contracts" / "viborg" / "viborg.contract"
 GENERATOR = REPO / "contracts" / "viborg" / "make_ledger.py"
 SAMPLE = REPO / "contracts" / "viborg" / "ledger"
 
@@ -99,9 +102,6 @@ def ledgers(tmp_path_factory) -> dict[str, Path]:
         d.mkdir()
         builder(d)
         out[name] = d
-    # Run the engine for every case up front, two processes at a time.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(lambda case: engine(out, *case), ALL_RUNS))
     return out
 
 
@@ -110,15 +110,15 @@ _REF_CACHE: dict[tuple[str, str], dict] = {}
 
 
 def engine(ledgers, name: str, as_of: str) -> dict:
+    """The CLI's settlement, run in this process (`contractlang.cli.main`, as the console script is)."""
     key = (name, as_of)
     if key not in _ENGINE_CACHE:
-        proc = subprocess.run(
-            [sys.executable, "-m", "contractlang.cli", "settle", CONTRACT,
-             "--ledger", str(ledgers[name]), "--format", "json", "--no-trace",
-             "--as-of", as_of],
-            cwd=REPO, capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        _ENGINE_CACHE[key] = json.loads(proc.stdout)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "settlement.json"
+            status = cli.main(["settle", str(CONTRACT), "--ledger", str(ledgers[name]), "--format", "json",
+                               "--no-trace", "--as-of", as_of, "-o", str(out)])
+            assert status == 0, f"settle {name} as of {as_of}: exit {status}"
+            _ENGINE_CACHE[key] = json.loads(out.read_text(encoding="utf-8"))
     return _ENGINE_CACHE[key]
 
 
