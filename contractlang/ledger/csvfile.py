@@ -96,11 +96,23 @@ class Table:
     file: str
     sha256: str
     header: list[str]
-    lines: pl.Series
+    body: bytes  # the bytes parsed (a BOM removed, line ends made `\n`)
+    _lines: pl.Series | None = None
     frame: pl.DataFrame | None = None
     rows: int = 0
     index: dict[str, int] = attrs.Factory(dict)
     _python_lines: list | None = None
+
+    @property
+    def lines(self) -> pl.Series:
+        """The physical lines of the file (made again from `body` when they were let go)."""
+        if self._lines is None:
+            self._lines = physical_lines(self.body)
+        return self._lines
+
+    def let_go_of_lines(self) -> None:
+        """Free the lines once the rows are cut into cells; a diagnostic that needs them makes them again."""
+        self._lines = self._python_lines = None
 
     def locate(self, line: int, field: str | None) -> tuple[int, int, str | None]:
         """(line, column, source line) of the cell of `field` in the row that starts on `line`."""
@@ -229,9 +241,7 @@ def read_table(directory: Path, name: str, required: bool, problems: Problems) -
     if b"\r" in body:  # CSV's three line ends become one, so lines count the same for every reader below
         body = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     try:
-        # Each physical line as one cell: no quoting, a separator that cannot occur (NUL is refused above).
-        raw = pl.read_csv(body, has_header=False, separator="\x00", quote_char=None, infer_schema=False,
-                          new_columns=["raw"]).to_series()
+        raw = physical_lines(body)
     except pl.exceptions.PolarsError as exc:
         problems.at(name, 1, 1, "CL040", f"{name} could not be read as CSV ({str(exc).splitlines()[0]})")
         return None
@@ -239,7 +249,8 @@ def read_table(directory: Path, name: str, required: bool, problems: Problems) -
     if raw.len() != expected_lines:  # a guard: Polars must give one row per physical line
         problems.at(name, 1, 1, "CL040", f"{name} could not be split into its {expected_lines} lines")
         return None
-    table = Table(name, str(path), sha256, [], raw)
+    table = Table(name, str(path), sha256, [], body, raw)
+    del raw
     records = _records(table, b'"' in body, problems)
     if records is None:
         return None
@@ -253,8 +264,15 @@ def read_table(directory: Path, name: str, required: bool, problems: Problems) -
     bad = data_records.filter(~pl.col("blank") & (pl.col("n") != width))
     problems.cells(table, None, bad["line"].to_list(), "CL041",
                    [f"the row has {n} fields; the header has {width}" for n in bad["n"].to_list()])
+    table.let_go_of_lines()
     table.frame = _cells(table, body, data_records, problems)
     return table
+
+
+def physical_lines(body: bytes) -> pl.Series:
+    """Each physical line as one cell: no quoting, a separator that cannot occur (NUL is refused)."""
+    return pl.read_csv(body, has_header=False, separator="\x00", quote_char=None, infer_schema=False,
+                       new_columns=["raw"]).to_series()
 
 
 def _records(table: Table, quoted: bool, problems: Problems) -> pl.DataFrame | None:
@@ -339,7 +357,11 @@ def _check_header(table: Table, problems: Problems, source: str | None) -> bool:
 
 
 def _cells(table: Table, body: bytes, records: pl.DataFrame, problems: Problems) -> pl.DataFrame | None:
-    """The stripped cells of every usable data row, by Polars' CSV reader, with the line each row starts on."""
+    """The stripped cells of every usable data row, by Polars' CSV reader, with the line each row starts on.
+
+    Column by column, each taken out of the parsed frame before the next is made, so that a large
+    file is held about once, not twice; a column is stripped only if a cell starts or ends with
+    whitespace."""
     expected = FILES[table.name]
     empty = pl.DataFrame(schema={"line": pl.Int64, **{c: pl.Utf8 for c in expected}})
     if records.height == 0:
@@ -355,10 +377,23 @@ def _cells(table: Table, body: bytes, records: pl.DataFrame, problems: Problems)
         return None
     names = df.columns
     keep = ~records["blank"] & (records["n"] == len(table.header))
+    every_row = bool(keep.all())
     # Polars' own whitespace is Python's but for U+001C-U+001F; where none occurs, it strips the same, faster.
     spaces = WHITESPACE if any(c in body for c in b"\x1c\x1d\x1e\x1f") else None
-    return (df.select(
-        records["line"],
-        *[pl.col(names[table.index[c]]).fill_null("").str.strip_chars(spaces).alias(c) if c in table.index
-          else pl.lit("", pl.Utf8).alias(c) for c in expected])
-        .filter(keep))
+    columns = [records["line"] if every_row else records["line"].filter(keep)]
+    for c in expected:
+        if c not in table.index:
+            columns.append(pl.repeat("", columns[0].len(), dtype=pl.Utf8, eager=True).alias(c))
+            continue
+        cell = df.drop_in_place(names[table.index[c]])
+        if cell.null_count():
+            cell = cell.fill_null("")
+        if cell.str.contains(_EDGE_SPACE).any():
+            cell = cell.str.strip_chars(spaces)
+        columns.append((cell if every_row else cell.filter(keep)).alias(c))
+        del cell
+    return pl.DataFrame(columns)
+
+
+#: A cell that starts or ends with whitespace (Python's, as `str.strip` strips it).
+_EDGE_SPACE = "^[{0}]|[{0}]$".format("".join(f"\\x{{{ord(ch):x}}}" for ch in WHITESPACE))
