@@ -19,7 +19,7 @@ from . import exclusions
 from . import records as rec
 from .context import Run
 from .goals import stay_facts, stay_text
-from .numbers import money, money_text
+from .numbers import money
 
 
 def outcome_texts(lines: pl.DataFrame) -> pl.Series:
@@ -148,43 +148,50 @@ def _single_recipient(c) -> str:
     return funders[0] if funders else "recipient"
 
 
-def _object(pairs: list[tuple[str, pl.Expr]]) -> pl.Expr:
-    """A JSON object of the pairs whose value is not null: `{"k":v,…}` (keys given sorted)."""
-    items = [pl.concat_str([pl.lit(orjson.dumps(k).decode() + ":"), v]) for k, v in pairs]
-    return pl.concat_str([pl.lit("{"), pl.concat_str(items, separator=",", ignore_nulls=True), pl.lit("}")])
-
-
-def _money_json(expr: pl.Expr) -> pl.Expr:
-    return pl.concat_str([pl.lit('"'), money_text(expr), pl.lit('"')])
-
-
 def line_json(run: Run, lines: pl.DataFrame, split_cols: list[str]) -> pl.Series:
-    """Each line's compact record, as the document writer would write its dict (sorted keys, no spaces)."""
+    """Each line's compact record, as the document writer would write its dict (sorted keys, no spaces).
+
+    The amounts of a line (gross, after the goal caps, paid, its split and tranche parts) repeat
+    across lines: each distinct combination is written once, in Python, and joined back to its
+    lines; only the texts that differ per line (date, id, subject, outcome) are made per line."""
     t = run.contract.tranches
-    parts = []
-    if t is not None:
-        for i, tr in enumerate(t.tranches):
-            split = _object([(q, _money_json(pl.col(f"t{i}:{q}"))) for q in sorted(_parties(t, i))])
-            part = pl.concat_str([pl.lit('{"amount":'), _money_json(pl.col(f"t{i}")), pl.lit(',"split":'), split,
-                                  pl.lit(f',"tranche":{tr.number}}}')])
-            parts.append(pl.when(pl.col(f"t{i}").is_not_null()).then(part))
-    tranche = (pl.concat_str([pl.lit("["), pl.concat_str(parts, separator=",", ignore_nulls=True), pl.lit("]")])
-               if parts else pl.lit("[]"))
-    split = _object([(q, pl.when(pl.col(f"split:{q}").is_not_null()).then(_money_json(pl.col(f"split:{q}"))))
-                     for q in sorted(split_cols)])
+    tranche_cols = [] if t is None else [[f"t{i}", *[f"t{i}:{q}" for q in sorted(_parties(t, i))]]
+                                         for i in range(len(t.tranches))]
+    money_cols = ["after_goal_cap", "amount", "gross", *[f"split:{q}" for q in sorted(split_cols)],
+                  *[c for cols in tranche_cols for c in cols]]
+    combos = lines.select(money_cols).unique()
+    pieces = {"_head": [], "_gross": [], "_split": [], "_tranche": []}
+    for row in combos.iter_rows(named=True):
+        agc, amount, gross = row["after_goal_cap"], row["amount"], row["gross"]
+        cut = "true" if amount != gross else "false"
+        pieces["_head"].append(f'{{"after_goal_cap":"{money(agc)}","amount":"{money(amount)}","cut":{cut},"date":"')
+        pieces["_gross"].append(f',"gross":"{money(gross)}","id":')
+        split = ",".join(f'{_key(q)}:"{money(row[f"split:{q}"])}"' for q in sorted(split_cols)
+                         if row[f"split:{q}"] is not None)
+        pieces["_split"].append(f',"split":{{{split}}},"subject":')
+        parts = []
+        for i, cols in enumerate(tranche_cols):
+            if row[cols[0]] is None:
+                continue
+            shares = ",".join(f'{_key(c.split(":", 1)[1])}:"{money(row[c])}"' for c in cols[1:] if row[c] is not None)
+            parts.append(f'{{"amount":"{money(row[cols[0]])}","split":{{{shares}}},"tranche":{t.tranches[i].number}}}')
+        pieces["_tranche"].append(f',"trace":[],"tranche":[{",".join(parts)}]}}')
+    combos = combos.with_columns(*[pl.Series(k, v, dtype=pl.Utf8) for k, v in pieces.items()])
     lines = rec.with_text(lines, goal=pl.col("goal"), outcome=pl.col("outcome"), payer=pl.col("payer"),
                           period=pl.col("period"), point=pl.col("point"), subject=pl.col("subject"),
                           id=pl.concat_str(["goal", pl.lit("/"), "subject", pl.lit("/"), "point"]))
-    fields = [("after_goal_cap", _money_json(pl.col("after_goal_cap"))), ("amount", _money_json(pl.col("amount"))),
-              ("cut", pl.when(pl.col("amount") != pl.col("gross")).then(pl.lit("true")).otherwise(pl.lit("false"))),
-              ("date", pl.concat_str([pl.lit('"'), pl.col("date").dt.to_string("%Y-%m-%d"), pl.lit('"')])),
-              ("goal", pl.col("j:goal")), ("gross", _money_json(pl.col("gross"))), ("id", pl.col("j:id")),
-              ("imputed", pl.when(pl.col("imputed")).then(pl.lit("true")).otherwise(pl.lit("false"))),
-              ("outcome", pl.col("j:outcome")), ("payer", pl.col("j:payer").fill_null("null")),
-              ("period", pl.col("j:period")), ("point", pl.col("j:point")),
-              ("split", split), ("subject", pl.col("j:subject")), ("trace", pl.lit("[]")),
-              ("tranche", tranche)]
-    return lines.select(_object(fields)).to_series()
+    lines = lines.join(combos, on=money_cols, how="left", nulls_equal=True, maintain_order="left")
+    return lines.select(pl.concat_str([
+        pl.col("_head"), pl.col("date").dt.to_string("%Y-%m-%d"), pl.lit('","goal":'), pl.col("j:goal"),
+        pl.col("_gross"), pl.col("j:id"),
+        pl.lit(',"imputed":'), pl.when(pl.col("imputed")).then(pl.lit("true")).otherwise(pl.lit("false")),
+        pl.lit(',"outcome":'), pl.col("j:outcome"), pl.lit(',"payer":'), pl.col("j:payer").fill_null("null"),
+        pl.lit(',"period":'), pl.col("j:period"), pl.lit(',"point":'), pl.col("j:point"),
+        pl.col("_split"), pl.col("j:subject"), pl.col("_tranche")])).to_series()
+
+
+def _key(text: str) -> str:
+    return orjson.dumps(text).decode()
 
 
 def row_accounting(run: Run) -> tuple[dict, pl.Series]:
