@@ -139,21 +139,21 @@ class Ledger:
                 columns.append((ms, point))
         if not columns:
             return frame
-        keyed = part.with_columns(pl.concat_str(["measure", pl.lit("@"), "point"]).alias("key"))
-        values = keyed.pivot(on="key", index="subject_id", values="value", aggregate_function="first")
-        lines = keyed.pivot(on="key", index="subject_id", values="line", aggregate_function="first")
-        out = frame.join(values, on="subject_id", how="left").join(
-            lines.rename({c: f"l:{c}" for c in lines.columns if c != "subject_id"}), on="subject_id", how="left")
-        exprs = []
+        # One left join per (measure, point) on the rows of that pair (a ledger has each at most once).
+        rows = part.partition_by(["measure", "point"], as_dict=True) if part.height else {}
+        out = [frame]
         for ms, point in columns:
-            key = f"{ms.id}@{point}"
-            if key in out.columns:
-                exprs.append(self.typed(ms, pl.col(key)).alias(value_col(ms.id, point)))
-                exprs.append(pl.col(f"l:{key}").alias(line_col(ms.id, point)))
-            else:
-                exprs.append(pl.lit(None, dtype=_dtype(ms)).alias(value_col(ms.id, point)))
-                exprs.append(pl.lit(None, dtype=pl.Int64).alias(line_col(ms.id, point)))
-        return out.select("subject_id", *exprs)
+            found = rows.get((ms.id, point))
+            if found is None:
+                out.append(frame.with_columns(pl.lit(None, dtype=_dtype(ms)).alias(value_col(ms.id, point)),
+                                              pl.lit(None, dtype=pl.Int64).alias(line_col(ms.id, point)))
+                           .drop("subject_id"))
+                continue
+            joined = frame.join(found.select("subject_id", "value", "line"), on="subject_id", how="left",
+                                maintain_order="left")
+            out.append(joined.select(self.typed(ms, pl.col("value")).alias(value_col(ms.id, point)),
+                                     pl.col("line").alias(line_col(ms.id, point))))
+        return pl.concat(out, how="horizontal")
 
     def with_values(self, frame: pl.DataFrame, level: str, needed: set[tuple[str, str]]) -> pl.DataFrame:
         """`frame` (with `subject_id`) joined with the value and line columns of the (measure, point) pairs needed.
