@@ -48,6 +48,7 @@ def settle(contract: m.Contract, ledger, as_of: dt.date | None = None) -> Settle
         results.flags()
         for x in (*contract.figures, *contract.metrics):
             results.value(x.id)
+        run.L.wide.clear()  # every value is read: the document needs the lines and the rows, not the values
         return build(run, lines, parties, goal_cap_cut, return_cut, results)
 
 

@@ -86,8 +86,7 @@ def build(run: Run, lines: pl.DataFrame, parties: list[str], goal_cap_cut: dict,
                             "due": due_date(last, due_rule).isoformat(), "amount": money(amounts[name]),
                             "by_goal": _mm(by_goal[name]), "by_payer": _mm(by_payer_p[name]),
                             "by_recipient": _mm(by_recipient_p[name]), "cumulative": money(cumulative)})
-    lines = lines.with_columns(line_json(run, lines, split_cols).alias("json"))
-    accounting, row_exclusions = row_accounting(run)
+    accounting, unused = row_accounting(run)
     doc = {
         **header(c, run.ledger.files, run.as_of, run.text),
         "totals": {
@@ -106,27 +105,42 @@ def build(run: Run, lines: pl.DataFrame, parties: list[str], goal_cap_cut: dict,
                     "metrics": [public(results.results[x.id]) for x in c.metrics],
                     "figures": [public(results.results[x.id]) for x in c.figures]},
     }
-    return Settlement(doc, lines, exclusions.ordered(run), row_exclusions)
+    records = {"lines": (lines, lambda part: line_json(run, part, split_cols)),
+               "exclusions": (exclusions.ordered(run).to_frame("j"), lambda part: part["j"]),
+               "row_exclusions": (unused, lambda part: row_json(run, part))}
+    return Settlement(doc, lines, records)
+
+
+#: Records made and written at a time: a block's JSON texts exist only while it is written.
+BLOCK = 50_000
 
 
 class Settlement:
-    """A settlement: the document without its lines, and the lines as columns with each line's JSON record."""
+    """A settlement: the document without its record lists, and each list as a frame with the function
+    that makes the JSON records of any slice of it (so that a large settlement is never held as text)."""
 
-    def __init__(self, head: dict, lines: pl.DataFrame, exclusions: pl.Series, row_exclusions: pl.Series):
+    def __init__(self, head: dict, lines: pl.DataFrame, records: dict):
         self.head = head
         self.lines = lines
-        self.records = {"lines": lines["json"], "exclusions": exclusions, "row_exclusions": row_exclusions}
+        self.records = records
+
+    def _texts(self, key: str):
+        """The JSON records of one list, block by block (Series of texts)."""
+        frame, make = self.records[key]
+        for start in range(0, frame.height, BLOCK):
+            yield make(frame.slice(start, BLOCK))
 
     def _encoded(self) -> dict:
         """Each record list as blocks of records joined as the writer joins them (fewer, larger writes)."""
-        def blocks(texts: pl.Series, size: int = 20_000):
-            for start in range(0, texts.len(), size):
-                yield texts.slice(start, size).str.join(",\n    ").item().encode("utf-8")
-        return {key: blocks(texts) for key, texts in self.records.items()}
+        def blocks(key: str):
+            for texts in self._texts(key):
+                yield texts.str.join(",\n    ").item().encode("utf-8")
+        return {key: blocks(key) for key in self.records}
 
     def document(self) -> dict:
         """The whole settlement document as one dict (the JSON document, parsed)."""
-        return {**self.head, **{key: [orjson.loads(t) for t in texts] for key, texts in self.records.items()}}
+        return {**self.head, **{key: [orjson.loads(t) for texts in self._texts(key) for t in texts]
+                                for key in self.records}}
 
     def write_json(self, fh) -> None:
         json_document.write_document_json(self.head, fh, self._encoded())
@@ -194,30 +208,43 @@ def _key(text: str) -> str:
     return orjson.dumps(text).decode()
 
 
-def row_accounting(run: Run) -> tuple[dict, pl.Series]:
-    """Every ledger row: used, or excluded with a reason; the row counts and the exclusions' records."""
+def row_accounting(run: Run) -> tuple[dict, pl.DataFrame]:
+    """Every ledger row: used, or excluded with a reason; the row counts and the excluded rows (a frame
+    that `row_json` writes)."""
     files = run.ledger.files
     rows = {f["file"]: {"total": f["rows"], "used": f["rows"], "excluded": 0} for f in files}
+    L, as_of = run.L, run.as_of
     if "measurements.csv" not in rows:
-        return {"rows": rows}, pl.Series("j", [], dtype=pl.Utf8)
-    used = (pl.concat([s.cast(pl.Int64).rename("line") for s in run.used]).unique().to_frame() if run.used
-            else pl.DataFrame(schema={"line": pl.Int64}))
-    L, as_of, months = run.L, run.as_of, run.L.min_stay
+        return {"rows": rows}, pl.DataFrame(schema={"line": pl.Int64})
+    # The measurements are sorted by line: a used line marks its row, found by binary search.
+    lines = L.measurements["line"]
+    used = pl.repeat(False, lines.len(), dtype=pl.Boolean, eager=True)
+    if run.used:
+        used_lines = pl.concat([s.cast(pl.Int64) for s in run.used]).unique()
+        used.scatter(lines.search_sorted(used_lines), True)
     hh = L.all_households.join(L.households.select("household_id", "counting", "stay_end", "stay_needed"),
                                on="household_id", how="left")
-    unused = (L.measurements.join(used, on="line", how="anti")
+    unused = (L.measurements.select("line", "subject_id", "measure", "point", "date").filter(~used)
               .join(L.all_persons.select(pl.col("person_id").alias("subject_id"), pl.col("household_id")),
-                    on="subject_id", how="left")
+                    on="subject_id", how="left", maintain_order="left")
               .with_columns(pl.coalesce("household_id", "subject_id").alias("household_id"))
               .join(hh.select("household_id", "start", "group", "counting", "stay_end", "stay_needed"),
-                    on="household_id", how="left")
-              .sort("line"))
+                    on="household_id", how="left", maintain_order="left"))
     started = pl.col("start") > pl.lit(as_of)
     not_counting = (pl.col("group") == "intervention") & ~pl.col("counting").fill_null(True)
     late = pl.col("date").is_not_null() & (pl.col("date") > pl.lit(as_of))
     reason = (pl.when(started).then(pl.lit("not_started")).when(not_counting).then(pl.lit("not_counting"))
               .when(late).then(pl.lit("not_due")).otherwise(pl.lit("not_read")))
-    unused = unused.with_columns(reason.alias("reason"))
+    unused = unused.select("line", "household_id", "measure", "point", "date", "start", "stay_end", "stay_needed",
+                           reason.alias("reason"))
+    rows["measurements.csv"]["excluded"] = unused.height
+    rows["measurements.csv"]["used"] -= unused.height
+    return {"rows": rows}, unused
+
+
+def row_json(run: Run, unused: pl.DataFrame) -> pl.Series:
+    """The records of excluded ledger rows (a slice of `row_accounting`'s frame)."""
+    as_of, months = run.as_of, run.L.min_stay
     iso = lambda e: e.dt.to_string("%Y-%m-%d")  # noqa: E731
     stay = pl.concat_str([pl.lit("started "), iso(pl.col("start")), pl.lit("; stay ended "), iso(pl.col("stay_end")),
                           pl.lit(f" before reaching {months} months ("), iso(pl.col("stay_needed")), pl.lit(")")])
@@ -250,10 +277,7 @@ def row_accounting(run: Run) -> tuple[dict, pl.Series]:
     record = rec.obj([("detail", pl.col("_jdetail")), ("facts", chain.otherwise(pl.lit("{}"))),
                       ("file", rec.literal("measurements.csv")), ("line", pl.col("line").cast(pl.Utf8)),
                       ("reason", pl.concat_str([pl.lit('"'), pl.col("reason"), pl.lit('"')]))])
-    texts = unused.select(record.alias("j"))["j"]
-    rows["measurements.csv"]["excluded"] = texts.len()
-    rows["measurements.csv"]["used"] -= texts.len()
-    return {"rows": rows}, texts
+    return unused.select(record.alias("j"))["j"]
 
 
-__all__ = ["build", "Settlement", "row_accounting"]
+__all__ = ["build", "Settlement", "row_accounting", "row_json"]

@@ -30,8 +30,8 @@ def order_lines(run: Run, lines: pl.DataFrame) -> pl.DataFrame:
     """Lines in cap order (`Contract.line_order`: `order lines by`, then the keys it leaves out); ties keep
     the order of evaluation."""
     by = [_ORDER_COLUMNS[k] for k in run.contract.line_order()]
-    return (lines.sort("goal_index", "k1", "k2", "point_index")
-            .sort(*by, maintain_order=True)
+    # The order of evaluation (goal, household, subject, point) breaks the ties of `by`: one sort by both.
+    return (lines.sort(*by, "goal_index", "k1", "k2", "point_index")
             .with_columns(pl.int_range(pl.len()).alias("seq")))
 
 
@@ -50,44 +50,45 @@ def _capped(frame: pl.DataFrame, limit: int, over: list[str] | None) -> pl.DataF
 
 
 def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
-    """Goal and payer caps, then the return cap; returns the lines with `after_goal_cap` and `amount`."""
+    """Goal and payer caps, then the return cap; returns the lines with `after_goal_cap` and `amount`.
+
+    `lines` are in cap order (row i has `seq` i). Each cap works on the amounts of the lines it meets,
+    gathered by position and scattered back, so the wide frame of lines is not copied per cap."""
     c = run.contract
     goal_ids = {g.id for g in c.goals}
-    lines = lines.with_columns(pl.col("gross").alias("_amount"), pl.lit(0, dtype=INT).alias("_cut"))
+    amount = lines.get_column("gross").clone()
+    cuts = []
     # Each line meets its goal's caps, then its payer's, each in contract order.
     ordered = [cap for cap in c.caps if cap.goal in goal_ids] + [cap for cap in c.caps if cap.goal not in goal_ids]
     for cap in ordered:
         on = "goal" if cap.goal in goal_ids else "payer"
-        meets = pl.col(on) == cap.goal
-        part = lines.filter(meets)
-        if part.height == 0:
+        at = lines.select(pl.arg_where(pl.col(on) == cap.goal)).to_series()
+        if at.len() == 0:
             continue
+        part = pl.DataFrame({"_amount": amount.gather(at)})
         over = None
         if cap.per in ("year", "years"):
-            part = part.with_columns(pl.col("date").dt.year().alias("_period"))
+            part = part.with_columns(lines.get_column("date").gather(at).dt.year().alias("_period"))
             over = ["_period"]
         elif cap.per == "subject":
-            part = part.with_columns(pl.col("subject").alias("_period"))
+            part = part.with_columns(lines.get_column("subject").gather(at).alias("_period"))
             over = ["_period"]
-        limit = scaled(cap.amount.value, MONEY_SCALE)
-        part = _capped(part, limit, over)
-        part = part.with_columns((pl.col("_cut") + pl.col("_amount") - pl.col("_after")).alias("_cut"),
-                                 pl.col("_after").alias("_amount")).drop("_after", "_period", strict=False)
-        lines = pl.concat([lines.filter(~meets), part]).sort("seq")
-    lines = lines.with_columns(pl.col("_amount").alias("after_goal_cap"))
-    goal_cap_cut = dict(lines.group_by("goal").agg(pl.col("_cut").sum()).iter_rows())
+        part = _capped(part, scaled(cap.amount.value, MONEY_SCALE), over)
+        cuts.append(pl.DataFrame({"goal": lines.get_column("goal").gather(at),
+                                  "_cut": part.get_column("_amount") - part.get_column("_after")}))
+        amount = amount.scatter(at, part.get_column("_after"))
+    goal_cap_cut = (dict(pl.concat(cuts).group_by("goal").agg(pl.col("_cut").sum()).iter_rows()) if cuts else {})
+    after_goal_cap = amount.clone()
     rc = c.return_cap
     return_cut = 0
     if rc is not None:
-        meets = (pl.col("payer") == rc.payer) & pl.col("goal").is_in(list(rc.goals))
-        part = lines.filter(meets)
-        if part.height:
-            part = _capped(part, scaled(rc.amount.value, MONEY_SCALE), None)
+        at = lines.select(pl.arg_where((pl.col("payer") == rc.payer) & pl.col("goal").is_in(list(rc.goals))))
+        at = at.to_series()
+        if at.len():
+            part = _capped(pl.DataFrame({"_amount": amount.gather(at)}), scaled(rc.amount.value, MONEY_SCALE), None)
             return_cut = int((part["_amount"] - part["_after"]).sum())
-            part = part.with_columns(pl.col("_after").alias("_amount")).drop("_after")
-            lines = pl.concat([lines.filter(~meets), part]).sort("seq")
-    lines = lines.rename({"_amount": "amount"}).drop("_cut")
-    return lines, goal_cap_cut, return_cut
+            amount = amount.scatter(at, part.get_column("_after"))
+    return lines.with_columns(after_goal_cap.alias("after_goal_cap"), amount.alias("amount")), goal_cap_cut, return_cut
 
 
 def split(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
