@@ -144,11 +144,12 @@ def measurements(problems: Problems, table: Table, contract: m.Contract,
                  person_ids: pl.Series | None, household_ids: pl.Series | None) -> pl.DataFrame:
     measures = {ms.id: ms for ms in contract.measures}
     level = pl.col("measure").replace_strict({k: ms.level for k, ms in measures.items()}, default=None,
-                                             return_dtype=pl.Utf8)
+                                             return_dtype=pl.Enum(["person", "household"]))
     persons_known = pl.col("subject_id").is_in(person_ids.implode()) if person_ids is not None else pl.lit(True)
     homes_known = pl.col("subject_id").is_in(household_ids.implode()) if household_ids is not None else pl.lit(True)
-    pairs = [f"{k}\x00{p}" for k, ms in measures.items() for p in ms.points]
-    point_ok = pl.concat_str("measure", "point", separator="\x00").is_in(pl.Series(pairs, dtype=pl.Utf8).implode())
+    # A point the measure has (flags, not a column of joined texts: a ledger may have ten million rows).
+    point_ok = pl.coalesce(*[pl.when(pl.col("measure") == k).then(pl.col("point").is_in(list(ms.points)))
+                             for k, ms in measures.items()], pl.lit(False))
     f = table.frame.with_columns(_level=level, date_=_date("date"))
     f = f.with_columns(_why=pl.when(pl.col("_level").is_null()).then(_UNKNOWN_MEASURE)
                        .when(~pl.when(pl.col("_level") == "person").then(persons_known).otherwise(homes_known))
@@ -156,7 +157,7 @@ def measurements(problems: Problems, table: Table, contract: m.Contract,
                        .when(~point_ok).then(_BAD_POINT)
                        .when(pl.col("value") == "").then(_EMPTY_VALUE))
     # A value is checked once per distinct (measure, text): a ledger repeats few of them.
-    distinct = f.filter(pl.col("_why").is_null()).select("measure", "value").unique()
+    distinct = f.select("measure", "value").filter(f["_why"].is_null()).unique()
     refused = [(mid, text, why) for mid, text in distinct.iter_rows()
                if (why := _value_error(measures[mid], text)) is not None]
     if refused:
@@ -185,7 +186,8 @@ def measurements(problems: Problems, table: Table, contract: m.Contract,
             lambda r: "value is empty; a missing measurement is a missing row, not an empty value")
     _report(problems, table, f.filter(why == _BAD_VALUE), "value", "CL042", lambda r: r["_verdict"])
     _dates(problems, table, f, "date", "date_", required=False)
-    _duplicates(problems, table, f.filter(why.is_null()), ["subject_id", "measure", "point"], "subject_id",
+    _duplicates(problems, table, f.select("subject_id", "measure", "point", "line").filter(f["_why"].is_null()),
+                ["subject_id", "measure", "point"], "subject_id",
                 lambda r: f"{r['measure']} of {show(r['subject_id'])} at {r['point']} appears twice "
                           f"(first on line {r['first']})")
     return f.select("subject_id", "measure", "point", date="date_", value="value", line="line")
