@@ -20,17 +20,12 @@ import attrs
 from . import model as m
 from .check_consistency import CONSISTENCY_CHECKS, FIGURE_CHECKS, Run, did_you_mean, fmt, listing, shown
 from .errors import Diagnostic, error, warning
-from .expressions import ROUNDING_MODES as _MODES
 from .expressions import arith, divide, negate, quantity_value, round_decimal
 from .limits import MAX_AMOUNT, MAX_INTEGER_DIGITS, MAX_MONTHS, date_problem, decimal_problem
+from .vocabulary import (DURATIONS, END_REASONS, FUNCTIONS, GROUPS, HOUSEHOLD_ATTRIBUTES, PERSON_ATTRIBUTES,
+                         ROUNDING_MODES)
 
-FUNCTIONS = ("max", "min", "abs", "round", "previous", "deviation", "total", "mean")
-ROUNDING_MODES = ("half_up", "half_even", "half_down", "half_away_from_zero", "half_toward_zero",
-                  "down", "up", "ceiling", "floor")
-END_REASONS = ("completed", "moved", "dropped", "no_longer_needed", "other")
-GROUPS = ("intervention", "control")
 FOR_EACH = {"household": "households", "cohort": None}  # what a flag can be raised for, and its subjects
-DURATIONS = ("months", "days", "years", "weeks")
 
 
 # ---- names declared twice ---------------------------------------------------------------
@@ -201,6 +196,7 @@ _HOUSEHOLD = {"start_date": DATE, "end_date": DATE, "ended": BOOL, "replaced": B
               "group": _Ty("enum", GROUPS, "a household's group")}
 # A person is read with its household, so a person also has the household's attributes.
 _ATTRS = {"persons": {**_PERSON, **_HOUSEHOLD}, "households": _HOUSEHOLD}
+assert tuple(_PERSON) == PERSON_ATTRIBUTES and set(_HOUSEHOLD) == set(HOUSEHOLD_ATTRIBUTES)
 _WORDS = {"DKK": "an amount in DKK", "%": "a percentage", "pp": "percentage points", "date": "a date",
           "duration": "a duration", None: "a plain number", "bool": "a yes/no condition", "enum": "a named value"}
 _STRONG = ("DKK", "%", "pp", "date", "duration")
@@ -414,7 +410,7 @@ class _Exprs(Run):
                 return max(values) if e.func == "max" else min(values) if e.func == "min" else abs(values[0])
             if t is m.Call and e.func == "round" and len(e.args) == 2 and isinstance(e.args[1], m.Ref):
                 v, rule = self.constant(e.args[0], sc, busy), self.ix.roundings.get(e.args[1].name)
-                if v is None or rule is None or rule.mode not in _MODES or not 0 <= rule.places <= 10:
+                if v is None or rule is None or rule.mode not in ROUNDING_MODES or not 0 <= rule.places <= 10:
                     return None
                 return round_decimal(v, rule.places, rule.mode)
             if t is m.Ref and e.name not in busy and e.name not in sc.lets and e.name not in sc.groups:
@@ -567,12 +563,7 @@ class _Exprs(Run):
             for a in e.args:
                 self.walk(a, sc)
             return UNKNOWN
-        low, high, usage = {"max": (1, 99, "one or more values"), "min": (1, 99, "one or more values"),
-                            "abs": (1, 1, "one value"), "round": (2, 2, "a value and the name of a rounding"),
-                            "previous": (1, 2, "a measure and a default value"),
-                            "deviation": (3, 4, "a goal, a measure@point, a table column and optionally the total to divide by"),
-                            "total": (1, 1, "a measure (or measure@point)"),
-                            "mean": (1, 1, "a measure (or measure@point)")}[e.func]
+        low, high, usage = FUNCTIONS[e.func]
         if not low <= len(e.args) <= high:
             self.err("CL017", f"{e.func}() takes {usage}; in {sc.place} it is given {len(e.args)} "
                      f"argument{'s' if len(e.args) != 1 else ''}", e.span, sc.clause)

@@ -45,8 +45,7 @@ class _Missing:
 
 MISSING = _Missing()
 
-ROUNDING_MODES = ("half_up", "half_down", "half_even", "half_away_from_zero", "half_toward_zero",
-                  "up", "down", "ceiling", "floor")
+from .vocabulary import ROUNDING_MODES  # noqa: E402  (the modes round_decimal knows)
 
 
 def round_decimal(value: Decimal | Fraction, places: int, mode: str) -> Decimal:

@@ -13,10 +13,9 @@ from decimal import Decimal
 import polars as pl
 
 from .. import model as m
+from ..vocabulary import HOUSEHOLD_ATTRIBUTES, PERSON_ATTRIBUTES
 from .numbers import INT, places, scaled
 
-HOUSEHOLD_ATTRIBUTES = ("start_date", "end_date", "end_reason", "ended", "replaced", "cohort", "group")
-PERSON_ATTRIBUTES = ("age", "school_grade")
 
 
 def value_col(measure: str, point: str) -> str:

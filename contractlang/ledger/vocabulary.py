@@ -30,8 +30,7 @@ MAX_SHOWN_CHARS = 60
 MAX_HINTED_ROWS = 1000
 
 # ---- the vocabulary ---------------------------------------------------------------------------
-GROUPS = ("intervention", "control")
-END_REASONS = ("completed", "moved", "dropped", "no_longer_needed", "other")
+from ..vocabulary import END_REASONS, GROUPS  # noqa: E402  (the language's words, checked here in the rows)
 
 FILES = {
     "households.csv": ("household_id", "group", "start_date", "end_date", "end_reason", "replaces", "cohort"),
