@@ -52,6 +52,12 @@ class Run:
         self.used: list[pl.Series] = []                   # lines of measurements.csv read
         self.imputed: dict[str, int] = {}
         self.line_frames: list[pl.DataFrame] = []
+        # What one line's audit trail needs from the whole ledger (`explain_line`), kept when `for_trails`:
+        # per (goal, point) the mean of the observed outcomes and their count, and per line each cap's
+        # running total before it (`before:<cap index>`, `before:return`). Such a run records no exclusions
+        # and no rows read: no document is made of it.
+        self.for_trails = False
+        self.observed: dict[tuple[str, str], tuple] = {}
         self._texts: dict[int, str] = {}
 
     def text(self, node) -> str:

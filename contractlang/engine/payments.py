@@ -35,18 +35,20 @@ def order_lines(run: Run, lines: pl.DataFrame) -> pl.DataFrame:
             .with_columns(pl.int_range(pl.len()).alias("seq")))
 
 
-def _capped(frame: pl.DataFrame, limit: int, over: list[str] | None) -> pl.DataFrame:
+def _capped(frame: pl.DataFrame, limit: int, over: list[str] | None, keep: str | None = None) -> pl.DataFrame:
     """`_after`: what a cap lets through of each line of `frame` (in cap order), per period where `over`
     names one. The running total of what passes is r_i = min(r_{i-1} + a_i, limit): a positive line is cut
     to what is left, a negative one passes whole and makes room (`evaluate._under_cap`). As columns that is
-    r_i = S_i - max(0, max_{j<=i}(S_j - limit)) over the plain running sums S, and a line passes r_i - r_{i-1}."""
+    r_i = S_i - max(0, max_{j<=i}(S_j - limit)) over the plain running sums S, and a line passes r_i - r_{i-1}.
+    `keep` names a column to hold r_{i-1}, the running total before each line (for its audit trail)."""
     def per(e: pl.Expr) -> pl.Expr:
         return e.over(over) if over else e
     frame = frame.with_columns(per(pl.col("_amount").cum_sum()).alias("_sum"))
     excess = pl.max_horizontal(per((pl.col("_sum") - pl.lit(limit, dtype=INT)).cum_max()), pl.lit(0, dtype=INT))
     frame = frame.with_columns((pl.col("_sum") - excess).alias("_run"))
     before = per(pl.col("_run").shift(1, fill_value=0))
-    return frame.with_columns((pl.col("_run") - before).alias("_after")).drop("_run", "_sum")
+    kept = [before.alias(keep)] if keep else []
+    return frame.with_columns((pl.col("_run") - before).alias("_after"), *kept).drop("_run", "_sum")
 
 
 def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
@@ -56,6 +58,10 @@ def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
     lines = lines.with_columns(pl.col("gross").alias("_amount"), pl.lit(0, dtype=INT).alias("_cut"))
     # Each line meets its goal's caps, then its payer's, each in contract order.
     ordered = [cap for cap in c.caps if cap.goal in goal_ids] + [cap for cap in c.caps if cap.goal not in goal_ids]
+    index = {id(cap): k for k, cap in enumerate(c.caps)}
+    if run.for_trails:  # each cap's running total before each line it meets (null where it meets none)
+        lines = lines.with_columns([pl.lit(None, dtype=INT).alias(f"before:{index[id(cap)]}") for cap in c.caps]
+                                   + [pl.lit(None, dtype=INT).alias("before:return")])
     for cap in ordered:
         on = "goal" if cap.goal in goal_ids else "payer"
         meets = pl.col(on) == cap.goal
@@ -70,7 +76,7 @@ def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
             part = part.with_columns(pl.col("subject").alias("_period"))
             over = ["_period"]
         limit = scaled(cap.amount.value, MONEY_SCALE)
-        part = _capped(part, limit, over)
+        part = _capped(part, limit, over, keep=f"before:{index[id(cap)]}" if run.for_trails else None)
         part = part.with_columns((pl.col("_cut") + pl.col("_amount") - pl.col("_after")).alias("_cut"),
                                  pl.col("_after").alias("_amount")).drop("_after", "_period", strict=False)
         lines = pl.concat([lines.filter(~meets), part]).sort("seq")
@@ -82,7 +88,8 @@ def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
         meets = (pl.col("payer") == rc.payer) & pl.col("goal").is_in(list(rc.goals))
         part = lines.filter(meets)
         if part.height:
-            part = _capped(part, scaled(rc.amount.value, MONEY_SCALE), None)
+            part = _capped(part, scaled(rc.amount.value, MONEY_SCALE), None,
+                           keep="before:return" if run.for_trails else None)
             return_cut = int((part["_amount"] - part["_after"]).sum())
             part = part.with_columns(pl.col("_after").alias("_amount")).drop("_after")
             lines = pl.concat([lines.filter(~meets), part]).sort("seq")
