@@ -55,8 +55,7 @@ def settle_lines(contract: m.Contract, ledger, as_of: dt.date | None = None) -> 
 
 
 def _settle_lines(contract, ledger, as_of, for_trails: bool):
-    run = Run(contract, ledger, as_of)
-    run.for_trails = for_trails
+    run = Run(contract, ledger, as_of, for_trails)
     results = Results(run)
     for goal in contract.goals:
         if goal.comparison is not None:

@@ -36,13 +36,13 @@ def rule_text(contract: m.Contract, node) -> str:
 class Run:
     """One settlement in progress: the contract, the ledger's frames and the results of each stage."""
 
-    def __init__(self, contract: m.Contract, ledger, as_of: dt.date | None):
+    def __init__(self, contract: m.Contract, ledger, as_of: dt.date | None, for_trails: bool = False):
         prog = contract.programme
         self.contract = contract
         self.ledger = ledger
         self.as_of = as_of or (prog.data_collection_end if prog else None) or (
             prog.intervention_end if prog else dt.date.today())
-        self.L = Ledger(contract, ledger, self.as_of)
+        self.L = Ledger(contract, ledger, self.as_of, lines=not for_trails)
         self.goal_index = {g.id: i for i, g in enumerate(contract.goals)}
         self.roundings = {r.id: r for r in contract.roundings}
         self.tables = {t.id: t for t in contract.tables}
@@ -55,8 +55,8 @@ class Run:
         # What one line's audit trail needs from the whole ledger (`explain_line`), kept when `for_trails`:
         # per (goal, point) the mean of the observed outcomes and their count, and per line each cap's
         # running total before it (`before:<cap index>`, `before:return`). Such a run records no exclusions
-        # and no rows read: no document is made of it.
-        self.for_trails = False
+        # and no rows read (its line columns are null): no document is made of it.
+        self.for_trails = for_trails
         self.observed: dict[tuple[str, str], tuple] = {}
         self._texts: dict[int, str] = {}
 

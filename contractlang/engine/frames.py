@@ -47,8 +47,11 @@ def _dtype(ms: m.Measure):
 class Ledger:
     """The frames of one settlement: who exists and counts at the settlement date, and the typed values."""
 
-    def __init__(self, contract: m.Contract, ledger, as_of: dt.date):
+    def __init__(self, contract: m.Contract, ledger, as_of: dt.date, lines: bool = True):
+        """`lines=False`: the line columns (`l:measure@point`) are left null - for a run that accounts for no
+        ledger rows (`Run.for_trails`), which saves a pivot of the measurements."""
         self.contract = contract
+        self.keep_lines = lines
         self.as_of = as_of
         prog = contract.programme
         self.intervention_end = prog.intervention_end if prog else None
@@ -141,15 +144,18 @@ class Ledger:
             return frame
         keyed = part.with_columns(pl.concat_str(["measure", pl.lit("@"), "point"]).alias("key"))
         values = keyed.pivot(on="key", index="subject_id", values="value", aggregate_function="first")
-        lines = keyed.pivot(on="key", index="subject_id", values="line", aggregate_function="first")
-        out = frame.join(values, on="subject_id", how="left").join(
-            lines.rename({c: f"l:{c}" for c in lines.columns if c != "subject_id"}), on="subject_id", how="left")
+        out = frame.join(values, on="subject_id", how="left")
+        if self.keep_lines:
+            lines = keyed.pivot(on="key", index="subject_id", values="line", aggregate_function="first")
+            out = out.join(lines.rename({c: f"l:{c}" for c in lines.columns if c != "subject_id"}), on="subject_id",
+                           how="left")
         exprs = []
         for ms, point in columns:
             key = f"{ms.id}@{point}"
             if key in out.columns:
                 exprs.append(self.typed(ms, pl.col(key)).alias(value_col(ms.id, point)))
-                exprs.append(pl.col(f"l:{key}").alias(line_col(ms.id, point)))
+                exprs.append((pl.col(f"l:{key}") if self.keep_lines else pl.lit(None, dtype=pl.Int64))
+                             .alias(line_col(ms.id, point)))
             else:
                 exprs.append(pl.lit(None, dtype=_dtype(ms)).alias(value_col(ms.id, point)))
                 exprs.append(pl.lit(None, dtype=pl.Int64).alias(line_col(ms.id, point)))
