@@ -69,6 +69,14 @@ def test_every_line_of_a_bundled_settlement_is_explained_alike(d):
     assert seen["hybrid"] > 0
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("as_of", ["2024-06-30", "2025-12-31"])
+@pytest.mark.parametrize("d", [d for d in DIRS if _small(d)], ids=lambda d: d.name)
+def test_every_line_of_a_bundled_settlement_at_another_date_is_explained_alike(d, as_of):
+    contract = load(_contract(d))
+    explained_alike(contract, load_ledger(d / "ledger", contract), dt.date.fromisoformat(as_of))
+
+
 def test_viborg_bundled_lines_are_explained_alike_sampled():
     """One bundled Viborg line in twenty, one imputed line in five, and every cut or tranche-crossing one."""
     contract = load(VIBORG / "viborg.contract")
