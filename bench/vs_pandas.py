@@ -19,6 +19,9 @@ times; the table shows the best wall time and the largest peak resident memory
   json      contractlang settle --format json -o FILE          (every line, compact)
   trails    contractlang settle --format json --trails -o FILE (every line's audit trail)  [--trails]
   explain   contractlang explain CONTRACT LINE                 (one line's trail)          [--explain]
+            (the first employment line; explain-imputed and explain-cut: the first imputed line and
+            the first line a cap cuts, of a goal paid per subject; the engine settles, the interpreter
+            traces the line's subject: contractlang/explain_line.py)
 
 The totals of the settlement (per goal, per payer, per recipient, the return cap's cut,
 imputed lines per goal) are compared with the script's; a difference fails the run
@@ -111,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pandas-script", type=Path, default=PANDAS_SCRIPT)
     ap.add_argument("--no-pandas", action="store_true", help="time contractlang only (e.g. at 1 M persons)")
     ap.add_argument("--trails", action="store_true", help="time settle --trails too")
-    ap.add_argument("--explain", action="store_true", help="time explain of one line too")
+    ap.add_argument("--explain", action="store_true", help="time explain of single lines too (an employment line, an imputed one, a cut one)")
     args = ap.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     led = ledger(args)
@@ -136,16 +139,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.trails:
         results["trails"] = best([run(settle + ["--trails", "-o", str(out_trails)], args.timeout)
                                   for _ in range(args.repeat)])
-    line = None
+    explained: dict[str, str] = {}  # bench row -> the line it explains
     if "error" not in results["json"]:
         with out_json.open(encoding="utf-8") as fh:
             for text in fh:  # each line record is one line of the document: no need to parse all of it
-                if '"after_goal_cap"' in text and '"goal":"employment"' in text:  # a line record
-                    line = json.loads(text.strip().rstrip(","))["id"]
+                if '"after_goal_cap"' not in text or '"goal":"school_absence"' in text:  # a subject goal's line
+                    continue
+                record = json.loads(text.strip().rstrip(","))
+                for name, wanted in (("explain", record["goal"] == "employment"),
+                                     ("explain-imputed", record["imputed"]), ("explain-cut", record["cut"])):
+                    if wanted and name not in explained:
+                        explained[name] = record["id"]
+                if len(explained) == 3:
                     break
-    if args.explain and line:
-        results["explain"] = best([run([cl, "explain", str(CONTRACT), line, "--ledger", str(led), "--as-of", AS_OF],
-                                       args.timeout) for _ in range(args.repeat)])
+    if args.explain:
+        for name, lid in explained.items():
+            results[name] = best([run([cl, "explain", str(CONTRACT), lid, "--ledger", str(led), "--as-of", AS_OF],
+                                      args.timeout) for _ in range(args.repeat)])
 
     status = 0
     agree = None
@@ -161,16 +171,17 @@ def main(argv: list[str] | None = None) -> int:
 
     base = results.get("pandas", {}).get("seconds") if "error" not in results.get("pandas", {"error": 1}) else None
     print(f"ledger {led}: {persons:,} persons, {rows:,} measurement rows; best of {args.repeat}")
-    print(f"{'command':<10}{'seconds':>10}{'peak MB':>10}{'ratio':>8}")
+    print(f"{'command':<16}{'seconds':>10}{'peak MB':>10}{'ratio':>8}")
     for name, r in results.items():
         secs = r.get("seconds")
         ratio = f"{secs / base:.2f}x" if base and secs else ""
-        print(f"{name:<10}{secs if secs is not None else '-':>10}{r.get('peak_mb', '-'):>10}{ratio:>8}"
+        print(f"{name:<16}{secs if secs is not None else '-':>10}{r.get('peak_mb', '-'):>10}{ratio:>8}"
               + (f"   {r['error']}" if "error" in r else ""))
     if agree is not None:
         print("totals: " + ("equal to the pandas script's" if agree else "DIFFERENT from the pandas script's"))
-    if line and "explain" in results:
-        print(f"explained line: {line}")
+    for name, lid in explained.items():
+        if name in results:
+            print(f"{name}: line {lid}")
     print(json.dumps({"persons": persons, "measurement_rows": rows, "results": results, "totals_equal": agree,
                       "cpu_count": os.cpu_count(), "max_rss_limit": resource.getrlimit(resource.RLIMIT_AS)[0]},
                      sort_keys=True))

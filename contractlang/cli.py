@@ -273,22 +273,26 @@ BINARY = ("xlsx", "parquet")
 PHASES = ("reading the contract", "reading the ledger", "evaluating", "writing")
 
 
-def _settle(args, bar):
-    """Load, check and settle, telling `bar` (a Progress) each phase; return (contract, document, exit code)."""
+def _settle(args, bar, loaded=None):
+    """Load, check and settle, telling `bar` (a Progress) each phase; return (contract, document, exit code).
+    `loaded`: the contract and ledger, already loaded and checked (`_explain_line`)."""
     from .check import check
     from .evaluate import settle
     from .expressions import EvalError
     from .ledger import load_ledger
 
     try:
-        bar.phase("reading the contract")
-        contract = _load(Path(args.contract))
-        diags = [d for d in check(contract) if d.severity == "error"]
-        if diags:
-            raise ContractError(diags)
         as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
-        bar.phase("reading the ledger")
-        ledger = load_ledger(args.ledger, contract)
+        if loaded is None:
+            bar.phase("reading the contract")
+            contract = _load(Path(args.contract))
+            diags = [d for d in check(contract) if d.severity == "error"]
+            if diags:
+                raise ContractError(diags)
+            bar.phase("reading the ledger")
+            ledger = load_ledger(args.ledger, contract)
+        else:
+            contract, ledger = loaded
         bar.phase("evaluating")
         try:
             fmt = getattr(args, "format", None)
@@ -368,16 +372,43 @@ def cmd_explain(args) -> int:
     from .progress import Progress
 
     with Progress("explain", PHASES) as bar:
-        _, doc, status = _settle(args, bar)
-        if doc is None:
-            return status
-        bar.phase("writing")
-        text, problem = _explanation(args, doc)
+        text, loaded = _explain_line(args, bar)
+        problem = None
+        if text is None:  # not a line the hybrid explains: settle the whole ledger with its trails, as always
+            _, doc, status = _settle(args, bar, loaded)
+            if doc is None:
+                return status
+            bar.phase("writing")
+            text, problem = _explanation(args, doc)
     if problem:  # printed once the progress line is gone
         print(f"contractlang: {problem}", file=sys.stderr)
         return EXIT_ERRORS
     sys.stdout.write(text)
     return EXIT_OK
+
+
+def _explain_line(args, bar):
+    """(the explanation of the line `args.line`, (contract, ledger)) made by `explain_line` (the engine settles,
+    the interpreter traces the line's subject), or (None, (contract, ledger) or None) when the whole ledger must
+    be settled with trails instead: the id is not a line of a subject goal, the engine cannot settle the
+    contract, or the contract or the ledger has errors (reported, as before, by `_settle`)."""
+    from .check import check
+    from .explain_line import explain_line
+    from .ledger import load_ledger
+
+    try:
+        bar.phase("reading the contract")
+        contract = _load(Path(args.contract))
+        if any(d.severity == "error" for d in check(contract)):
+            return None, None
+        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+        bar.phase("reading the ledger")
+        ledger = load_ledger(args.ledger, contract)
+    except ContractError:
+        return None, None
+    bar.phase("evaluating")
+    text, _ = explain_line(contract, ledger, as_of, args.line, args.lang, writing=lambda: bar.phase("writing"))
+    return text, (contract, ledger)
 
 
 def _explanation(args, doc) -> tuple[str | None, str | None]:

@@ -34,6 +34,17 @@ def price(value: Decimal | Fraction) -> str:
     return money(value) if type(value) is Decimal and value == value.quantize(CENT) else show(value)
 
 
+class Running:
+    """The running totals of the caps (per cap and period), the return cap and the pool, line after line."""
+
+    def __init__(self):
+        self.caps: dict[tuple, Decimal] = defaultdict(Decimal)   # (cap's goal or payer, per, period) -> let through
+        self.rc = ZERO              # what the return cap let through
+        self.pool = ZERO            # the pool before the next line
+        self.goal_cap_cut: dict[str, Decimal] = defaultdict(Decimal)
+        self.return_cap_cut = ZERO
+
+
 class _Settler:
     """Holds the inputs and the running state of one settlement."""
 
@@ -268,17 +279,23 @@ class _Settler:
                         trace.append({"kind": "value", "name": "outcome", "expr": _expr_text(self, goal.outcome),
                                       "value": show(value), "point": point})
                 pending.append((sid, h, point, date, value, trace, scope))
-        # The mean of the observed outcomes at each point, formed once every subject is evaluated.
-        means = {point: mean(values) for point, values in observed.items() if values}
+        stats = self.observed_stats(goal, observed)
         for sid, h, point, date, value, trace, scope in pending:
             imputed = False
             if value is MISSING:
-                value, imputed = self.impute(goal, sid, h, point, date, observed[point], means.get(point), trace)
+                observed_mean, n = stats.get(point, (None, 0))
+                value, imputed = self.impute(goal, sid, h, point, date, n, observed_mean, trace)
             if value is not None:
                 self.add_line(goal, sid, point, date, value, imputed, trace, scope)  # the price may read the scope
             scope.resolve = None  # resolve refers back to scope (lets): unlink, so both are freed by refcount, not the GC
 
-    def impute(self, goal, sid, h, point, date, observed, observed_mean, trace):
+    def observed_stats(self, goal: m.Goal, observed: dict[str, list]) -> dict[str, tuple]:
+        """Per point, the mean of the observed outcomes and their count (what imputation reads), formed once
+        every subject is evaluated. `explain_line` supplies the columnar engine's instead."""
+        return {point: (mean(values), len(values)) for point, values in observed.items() if values}
+
+    def impute(self, goal, sid, h, point, date, n: int, observed_mean, trace):
+        """A missing outcome: the mean of the `n` observed outcomes at the point (`observed_mean`), or none."""
         rule = goal.missing
         ended = h.end is not None and h.end <= date
         reason = (f"household {h.id} ended ({h.end_reason}) on {h.end}, before the point ({date})" if ended
@@ -298,9 +315,9 @@ class _Settler:
                                     "detail": reason + (f"; {exemption}" if exemption else ""), "facts": facts})
             return None, False
         if rule.method == "zero":
-            mean, n = ZERO, len(observed)
-        elif observed:
-            mean, n = observed_mean, len(observed)
+            mean = ZERO
+        elif n:
+            mean = observed_mean
         else:
             mean, n = ZERO, 0
             self.raise_flag("no_observations", None, goal.clause, {"goal": goal.id, "point": point},
@@ -473,44 +490,56 @@ class _Settler:
         keys = {"date": lambda ln: ln["date"], "goal": lambda ln: order[ln["goal"]], "subject": lambda ln: ln["subject"]}
         by = [keys[k] for k in self.c.line_order()]
         self.lines.sort(key=lambda ln: tuple(k(ln) for k in by))  # stable: ties keep the order of evaluation
+        caps = self.caps_by_owner()
+        state = Running()
+        for ln in self.lines:
+            self.cap_and_split(ln, caps, state)
+        self.return_cap_cut = state.return_cap_cut
+        self.goal_cap_cut = state.goal_cap_cut
+
+    def caps_by_owner(self) -> dict[str, list[m.Cap]]:
+        """The caps of each goal or payer, in contract order."""
         caps = defaultdict(list)
         for cap in self.c.caps:
             caps[cap.goal].append(cap)
-        running: dict = defaultdict(Decimal)
+        return caps
+
+    def line_caps(self, ln: dict, caps: dict) -> list[tuple[m.Cap, tuple]]:
+        """The caps a line meets, in order (its goal's, then its payer's), each with its running total's key."""
+        return [(cap, (cap.goal, cap.per, _cap_period(cap, ln))) for cap in (*caps.get(ln["goal"], ()),
+                                                                           *caps.get(ln["payer"], ()))]
+
+    def cap_and_split(self, ln: dict, caps: dict, state: Running) -> None:
+        """One line, in cap order, through its caps, the return cap and the tranches; `state` holds the running
+        totals before it and is moved past it. Sets the line's after_goal_cap, amount, cut, tranche and split."""
         rc = self.c.return_cap
-        rc_running = ZERO
-        self.return_cap_cut = ZERO
-        self.goal_cap_cut: dict[str, Decimal] = defaultdict(Decimal)
-        pool = ZERO
-        tranches = self.c.tranches
-        for ln in self.lines:
-            amount = ln["gross"]
-            tr = ln["trace"]
-            for cap in (*caps.get(ln["goal"], ()), *caps.get(ln["payer"], ())):
-                key = (cap.goal, cap.per, _cap_period(cap, ln))
-                limit = cap.amount.value
-                after = _under_cap(amount, limit, running[key])
-                if tr is not None:
-                    tr.append({"kind": "cap", "cap": cap.goal, "limit": money(limit), "running_before": money(running[key]),
-                               "before": money(amount), "after": money(after), "clause": cap.clause,
-                               "period": key[2], "per": cap.per})
-                running[key] += after
-                self.goal_cap_cut[ln["goal"]] += amount - after
-                amount = after
-            ln["after_goal_cap"] = amount
-            if rc is not None and ln["payer"] == rc.payer and ln["goal"] in rc.goals:
-                after = _under_cap(amount, rc.amount.value, rc_running)
-                if tr is not None:
-                    tr.append({"kind": "cap", "cap": "return", "limit": money(rc.amount.value),
-                               "running_before": money(rc_running), "before": money(amount), "after": money(after),
-                               "clause": rc.clause})
-                rc_running += after
-                self.return_cap_cut += amount - after
-                amount = after
-            ln["amount"] = amount
-            ln["cut"] = amount != ln["gross"]
-            ln["tranche"], ln["split"] = self.split(pool, amount, tr)
-            pool += amount
+        amount = ln["gross"]
+        tr = ln["trace"]
+        running = state.caps
+        for cap, key in self.line_caps(ln, caps):
+            limit = cap.amount.value
+            after = _under_cap(amount, limit, running[key])
+            if tr is not None:
+                tr.append({"kind": "cap", "cap": cap.goal, "limit": money(limit), "running_before": money(running[key]),
+                           "before": money(amount), "after": money(after), "clause": cap.clause,
+                           "period": key[2], "per": cap.per})
+            running[key] += after
+            state.goal_cap_cut[ln["goal"]] += amount - after
+            amount = after
+        ln["after_goal_cap"] = amount
+        if rc is not None and ln["payer"] == rc.payer and ln["goal"] in rc.goals:
+            after = _under_cap(amount, rc.amount.value, state.rc)
+            if tr is not None:
+                tr.append({"kind": "cap", "cap": "return", "limit": money(rc.amount.value),
+                           "running_before": money(state.rc), "before": money(amount), "after": money(after),
+                           "clause": rc.clause})
+            state.rc += after
+            state.return_cap_cut += amount - after
+            amount = after
+        ln["amount"] = amount
+        ln["cut"] = amount != ln["gross"]
+        ln["tranche"], ln["split"] = self.split(state.pool, amount, tr)
+        state.pool += amount
 
     def split(self, pool_before: Decimal, amount: Decimal, trace):
         t = self.c.tranches

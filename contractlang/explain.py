@@ -72,13 +72,7 @@ def build_document(s) -> dict:
         p["by_payer"][ln["payer"]] += ln["amount"]
         for party, v in ln["split"].items():
             p["by_recipient"][party] += v
-        lines.append({"id": ln["id"], "goal": ln["goal"], "subject": ln["subject"], "point": ln["point"],
-                      "date": ln["date"].isoformat(), "period": name, "payer": ln["payer"],
-                      "outcome": show(ln["outcome"]), "gross": money(ln["gross"]),
-                      "after_goal_cap": money(ln["after_goal_cap"]), "amount": money(ln["amount"]),
-                      "imputed": ln["imputed"], "cut": ln["cut"], "tranche": ln["tranche"],
-                      "split": {k: money(v) for k, v in sorted(ln["split"].items())},
-                      "trace": ln["trace"] or []})
+        lines.append(line_record(ln, name))
     cumulative = ZERO
     period_list = []
     for name in sorted(periods):
@@ -109,6 +103,17 @@ def build_document(s) -> dict:
                     "figures": [public(s.named_results[x.id]) for x in c.figures]},
     }
     return doc
+
+
+def line_record(ln: dict, period: str) -> dict:
+    """A settled line (the settler's) as the document holds it, in the settlement period `period`."""
+    return {"id": ln["id"], "goal": ln["goal"], "subject": ln["subject"], "point": ln["point"],
+            "date": ln["date"].isoformat(), "period": period, "payer": ln["payer"],
+            "outcome": show(ln["outcome"]), "gross": money(ln["gross"]),
+            "after_goal_cap": money(ln["after_goal_cap"]), "amount": money(ln["amount"]),
+            "imputed": ln["imputed"], "cut": ln["cut"], "tranche": ln["tranche"],
+            "split": {k: money(v) for k, v in sorted(ln["split"].items())},
+            "trace": ln["trace"] or []}
 
 
 def header(c: m.Contract, files: list[dict], as_of: dt.date, text) -> dict:

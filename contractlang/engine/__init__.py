@@ -34,17 +34,7 @@ def settle(contract: m.Contract, ledger, as_of: dt.date | None = None) -> Settle
     Raises `Unsupported` for a contract the columnar engine cannot evaluate exactly."""
     with decimal.localcontext() as ctx:
         ctx.prec = 50
-        run = Run(contract, ledger, as_of)
-        results = Results(run)
-        for goal in contract.goals:
-            if goal.comparison is not None:
-                settle_comparison_goal(run, goal)
-            else:
-                settle_subject_goal(run, goal)
-        lines = pl.concat(run.line_frames) if run.line_frames else pl.DataFrame(schema=LINE_SCHEMA)
-        lines = order_lines(run, lines)
-        lines, goal_cap_cut, return_cut = apply_caps(run, lines)
-        lines, parties = split(run, lines)
+        run, results, lines, parties, goal_cap_cut, return_cut = _settle_lines(contract, ledger, as_of, False)
         results.flags()
         for x in (*contract.figures, *contract.metrics):
             results.value(x.id)
@@ -52,4 +42,32 @@ def settle(contract: m.Contract, ledger, as_of: dt.date | None = None) -> Settle
         return build(run, lines, parties, goal_cap_cut, return_cut, results)
 
 
-__all__ = ["settle", "Settlement", "Unsupported"]
+def settle_lines(contract: m.Contract, ledger, as_of: dt.date | None = None) -> tuple[Run, Results, pl.DataFrame]:
+    """The settled lines alone, for one line's audit trail (`explain_line`): the run (with `observed`, each
+    goal and point's observed mean and count), its named values (figures and metrics, on first use) and
+    the lines in cap order after caps and tranches, with each cap's running total before each line
+    (`before:<cap index>`, `before:return`) and `pool_before`. No flags and no document are made.
+
+    Raises `Unsupported` for a contract the columnar engine cannot evaluate exactly."""
+    with decimal.localcontext() as ctx:
+        ctx.prec = 50
+        run, results, lines, _, _, _ = _settle_lines(contract, ledger, as_of, True)
+        return run, results, lines
+
+
+def _settle_lines(contract, ledger, as_of, for_trails: bool):
+    run = Run(contract, ledger, as_of, for_trails)
+    results = Results(run)
+    for goal in contract.goals:
+        if goal.comparison is not None:
+            settle_comparison_goal(run, goal)
+        else:
+            settle_subject_goal(run, goal)
+    lines = pl.concat(run.line_frames) if run.line_frames else pl.DataFrame(schema=LINE_SCHEMA)
+    lines = order_lines(run, lines)
+    lines, goal_cap_cut, return_cut = apply_caps(run, lines)
+    lines, parties = split(run, lines)
+    return run, results, lines, parties, goal_cap_cut, return_cut
+
+
+__all__ = ["settle", "settle_lines", "Settlement", "Unsupported"]

@@ -36,7 +36,7 @@ def rule_text(contract: m.Contract, node) -> str:
 class Run:
     """One settlement in progress: the contract, the ledger's frames and the results of each stage."""
 
-    def __init__(self, contract: m.Contract, ledger, as_of: dt.date | None):
+    def __init__(self, contract: m.Contract, ledger, as_of: dt.date | None, for_trails: bool = False):
         prog = contract.programme
         self.contract = contract
         self.ledger = ledger
@@ -52,6 +52,12 @@ class Run:
         self.used: list[pl.Series] = []                   # lines of measurements.csv read
         self.imputed: dict[str, int] = {}
         self.line_frames: list[pl.DataFrame] = []
+        # What one line's audit trail needs from the whole ledger (`explain_line`), kept when `for_trails`:
+        # per (goal, point) the mean of the observed outcomes and their count, and per line each cap's
+        # running total before it (`before:<cap index>`, `before:return`). Such a run records no exclusions
+        # and no rows read (its line columns are null): no document is made of it.
+        self.for_trails = for_trails
+        self.observed: dict[tuple[str, str], tuple] = {}
         self._texts: dict[int, str] = {}
 
     def text(self, node) -> str:

@@ -13,7 +13,7 @@ from decimal import Decimal
 import polars as pl
 
 from .. import model as m
-from ..vocabulary import HOUSEHOLD_ATTRIBUTES, PERSON_ATTRIBUTES
+from ..vocabulary import HOUSEHOLD_ATTRIBUTES, PERSON_ATTRIBUTES  # noqa: F401  (goals, results read them here)
 from .numbers import INT, places, scaled
 
 

@@ -128,6 +128,8 @@ def _impute_and_price(run: Run, goal: m.Goal, gi: int, evaluated: list) -> None:
         total = observed["num"].sum() if n else 0
         scale_den = frame["den"][0] if frame.height else 1
         mean = _settled(Fraction(int(total), n * int(scale_den))) if n else None
+        if point is not None:
+            run.observed[goal.id, point] = (mean, n)
         missing = pl.col("num").is_null()
         exempt = rule is not None and rule.exempt == "replaced"
         if rule is None or rule.method in ("none", "observed only"):
@@ -164,8 +166,9 @@ def _impute_and_price(run: Run, goal: m.Goal, gi: int, evaluated: list) -> None:
             lines = lines.with_columns((pl.col("_rate").is_not_null()).alias("_line"))
             lines = lines.with_columns(gross_expr(pl.col("num"), pl.col("den"), Num(pl.col("_rate"), price.col.scale),
                                                   rounding).alias("gross"))
-        run.used.append(line_reads(frame, compiler.reads))
-        run.used.append(line_reads(lines, price.reads))
+        if not run.for_trails:  # the rows read, for the row accounting of a document
+            run.used.append(line_reads(frame, compiler.reads))
+            run.used.append(line_reads(lines, price.reads))
         parts.append(lines.filter(pl.col("_line")).select(
             pl.lit(goal.id).alias("goal"), pl.lit(gi, dtype=pl.Int32).alias("goal_index"),
             pl.col("household_id").alias("k1"), pl.col("subject_id").alias("k2"), "point_index",

@@ -35,31 +35,42 @@ def order_lines(run: Run, lines: pl.DataFrame) -> pl.DataFrame:
             .with_columns(pl.int_range(pl.len()).alias("seq")))
 
 
-def _capped(frame: pl.DataFrame, limit: int, over: list[str] | None) -> pl.DataFrame:
+def _capped(frame: pl.DataFrame, limit: int, over: list[str] | None, keep: str | None = None) -> pl.DataFrame:
     """`_after`: what a cap lets through of each line of `frame` (in cap order), per period where `over`
     names one. The running total of what passes is r_i = min(r_{i-1} + a_i, limit): a positive line is cut
     to what is left, a negative one passes whole and makes room (`evaluate._under_cap`). As columns that is
-    r_i = S_i - max(0, max_{j<=i}(S_j - limit)) over the plain running sums S, and a line passes r_i - r_{i-1}."""
+    r_i = S_i - max(0, max_{j<=i}(S_j - limit)) over the plain running sums S, and a line passes r_i - r_{i-1}.
+    `keep` names a column to hold r_{i-1}, the running total before each line (for its audit trail)."""
     def per(e: pl.Expr) -> pl.Expr:
         return e.over(over) if over else e
     frame = frame.with_columns(per(pl.col("_amount").cum_sum()).alias("_sum"))
     excess = pl.max_horizontal(per((pl.col("_sum") - pl.lit(limit, dtype=INT)).cum_max()), pl.lit(0, dtype=INT))
     frame = frame.with_columns((pl.col("_sum") - excess).alias("_run"))
     before = per(pl.col("_run").shift(1, fill_value=0))
-    return frame.with_columns((pl.col("_run") - before).alias("_after")).drop("_run", "_sum")
+    kept = [before.alias(keep)] if keep else []
+    return frame.with_columns((pl.col("_run") - before).alias("_after"), *kept).drop("_run", "_sum")
 
 
 def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
     """Goal and payer caps, then the return cap; returns the lines with `after_goal_cap` and `amount`.
 
     `lines` are in cap order (row i has `seq` i). Each cap works on the amounts of the lines it meets,
-    gathered by position and scattered back, so the wide frame of lines is not copied per cap."""
+    gathered by position and scattered back, so the wide frame of lines is not copied per cap. A run for
+    trails (`Run.for_trails`) also keeps each cap's running total before each line it meets
+    (`before:<cap index>`, `before:return`; null where the line meets no such cap)."""
     c = run.contract
     goal_ids = {g.id for g in c.goals}
     amount = lines.get_column("gross").clone()
     cuts = []
+    befores: dict[str, pl.Series] = {}
+
+    def keep(name: str, at: pl.Series, part: pl.DataFrame) -> None:
+        if run.for_trails:
+            befores[name] = pl.repeat(None, lines.height, dtype=INT, eager=True).scatter(at, part.get_column(name))
+
     # Each line meets its goal's caps, then its payer's, each in contract order.
     ordered = [cap for cap in c.caps if cap.goal in goal_ids] + [cap for cap in c.caps if cap.goal not in goal_ids]
+    index = {id(cap): k for k, cap in enumerate(c.caps)}
     for cap in ordered:
         on = "goal" if cap.goal in goal_ids else "payer"
         at = lines.select(pl.arg_where(pl.col(on) == cap.goal)).to_series()
@@ -73,7 +84,9 @@ def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
         elif cap.per == "subject":
             part = part.with_columns(lines.get_column("subject").gather(at).alias("_period"))
             over = ["_period"]
-        part = _capped(part, scaled(cap.amount.value, MONEY_SCALE), over)
+        name = f"before:{index[id(cap)]}"
+        part = _capped(part, scaled(cap.amount.value, MONEY_SCALE), over, keep=name if run.for_trails else None)
+        keep(name, at, part)
         cuts.append(pl.DataFrame({"goal": lines.get_column("goal").gather(at),
                                   "_cut": part.get_column("_amount") - part.get_column("_after")}))
         amount = amount.scatter(at, part.get_column("_after"))
@@ -85,9 +98,15 @@ def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
         at = lines.select(pl.arg_where((pl.col("payer") == rc.payer) & pl.col("goal").is_in(list(rc.goals))))
         at = at.to_series()
         if at.len():
-            part = _capped(pl.DataFrame({"_amount": amount.gather(at)}), scaled(rc.amount.value, MONEY_SCALE), None)
+            part = _capped(pl.DataFrame({"_amount": amount.gather(at)}), scaled(rc.amount.value, MONEY_SCALE), None,
+                           keep="before:return" if run.for_trails else None)
+            keep("before:return", at, part)
             return_cut = int((part["_amount"] - part["_after"]).sum())
             amount = amount.scatter(at, part.get_column("_after"))
+    if run.for_trails:
+        names = [f"before:{index[id(cap)]}" for cap in c.caps] + ["before:return"]
+        lines = lines.with_columns(befores.get(n, pl.repeat(None, lines.height, dtype=INT, eager=True)).alias(n)
+                                   for n in names)
     return lines.with_columns(after_goal_cap.alias("after_goal_cap"), amount.alias("amount")), goal_cap_cut, return_cut
 
 
