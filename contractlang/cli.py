@@ -374,7 +374,9 @@ def cmd_explain(args) -> int:
     with Progress("explain", PHASES) as bar:
         text, loaded = _explain_line(args, bar)
         problem = None
-        if text is None:  # not a line the hybrid explains: settle the whole ledger with its trails, as always
+        if text is None and loaded is not None:  # no such line? the engine's settlement says why, or what is close
+            text, problem = _explain_absent(args, loaded)
+        if text is None and problem is None:  # not a line the hybrid explains: settle with trails, as always
             _, doc, status = _settle(args, bar, loaded)
             if doc is None:
                 return status
@@ -411,19 +413,49 @@ def _explain_line(args, bar):
     return text, (contract, ledger)
 
 
-def _explanation(args, doc) -> tuple[str | None, str | None]:
-    """(the explanation of the line, metric or figure `args.line`, None), or (None, why there is none)."""
+def _explain_absent(args, loaded) -> tuple[str | None, str | None]:
+    """For an id that is no line of the engine's settlement: (why the line is not there, None) when the
+    settlement excluded its subject, or (None, the ids it may have meant); (None, None) when the full
+    settlement must decide (a line of a comparison goal, a metric or figure, a contract the engine does
+    not settle, any problem)."""
+    import orjson
+    import polars as pl
+
+    from .engine import settle as settle_columns
+
+    contract, ledger = loaded
+    try:
+        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+        settlement = settle_columns(contract, ledger, as_of)
+        reports = settlement.head.get("reports") or {}
+        results = {x["id"] for key in ("metrics", "figures") for x in reports.get(key) or []}
+        ids = settlement.lines.select(pl.concat_str(["goal", pl.lit("/"), "subject", pl.lit("/"), "point"]))
+        ids = ids.to_series().to_list()
+        if args.line in results or args.line in set(ids):
+            return None, None
+        subject = orjson.dumps(args.line.partition("/")[2].rpartition("/")[0]).decode()
+        exclusions = [orjson.loads(t) for texts in settlement._texts("exclusions") for t in texts if subject in t]
+    except Exception:  # noqa: BLE001  (the full settlement reports any problem, as it always has)
+        return None, None
+    return _explanation(args, {**settlement.head, "exclusions": exclusions, "lines": []}, ids)
+
+
+def _explanation(args, doc, ids: list[str] | None = None) -> tuple[str | None, str | None]:
+    """(the explanation of the line, metric or figure `args.line`, None), or (None, why there is none).
+    `ids`: the settlement's line ids, when `doc` does not hold its lines."""
     from .explain import find_line
+    from .render import exclusions_of, render_line, render_no_line
 
     results = {x["id"] for key in ("metrics", "figures") for x in (doc.get("reports") or {}).get(key) or []}
-    if find_line(doc, args.line) is None and args.line not in results:
-        import difflib
-        ids = [ln["id"] for ln in doc["lines"]]
-        close = difflib.get_close_matches(args.line, ids, n=3)
-        return None, (f"no payment line '{args.line}'" + (f"; did you mean {', '.join(close)}?" if close else
-                      " (line ids are goal/subject/point, e.g. " + (ids[0] if ids else "none") + ")"))
-    from .render import render_line
-    return render_line(doc, args.line, args.lang), None
+    if find_line(doc, args.line) is not None or args.line in results:
+        return render_line(doc, args.line, args.lang), None
+    if exclusions_of(doc, args.line):  # an expected line that is not there: say why
+        return render_no_line(doc, args.line, args.lang), None
+    import difflib
+    ids = [ln["id"] for ln in doc["lines"]] if ids is None else ids
+    close = difflib.get_close_matches(args.line, ids, n=3)
+    return None, (f"no payment line '{args.line}'" + (f"; did you mean {', '.join(close)}?" if close else
+                  " (line ids are goal/subject/point, e.g. " + (ids[0] if ids else "none") + ")"))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,7 +21,7 @@ from decimal import Decimal
 from .limits import SPREADSHEET_CELL_CHARS, SPREADSHEET_DIGITS, SPREADSHEET_FIRST_DATE, SPREADSHEET_LAST_DATE
 from .narrate import describe_step
 from .i18n import (CATALOGUE, PLAIN, Formatter, Plain, cap_per, caps_text, detail_value, exclusion_detail,
-                   figure_value, flag_title, goal_texts, is_number, key_label, line_facts, metric_cells, metric_status,
+                   figure_value, flag_title, goal_texts, goals_by_id, is_number, key_label, line_facts, metric_cells, metric_status,
                    party_name, rate_text, results, return_cap_sentence, to_decimal)
 
 FORMATS = ("md", "html", "xlsx", "text")
@@ -183,6 +183,31 @@ def render_line(doc: dict, line_id: str, lang: str) -> str:
     out += [f"{k.ljust(width)}  {v}" for k, v in facts]
     out += ["", fx.t("trail") + ":"]
     out += _numbered(line.get("trace", []), doc, fx)
+    return visible("\n".join(out)) + "\n"
+
+
+def exclusions_of(doc: dict, line_id: str) -> list[dict]:
+    """The exclusions that say why the line `goal/subject/point` does not exist (the subject's, for the goal,
+    at that point or at every point); empty when the id names no excluded subject."""
+    goal, _, rest = line_id.partition("/")
+    subject, _, point = rest.rpartition("/")
+    return [e for e in doc.get("exclusions") or [] if e.get("goal") == goal and e.get("subject") == subject
+            and e.get("point") in (None, point)]
+
+
+def render_no_line(doc: dict, line_id: str, lang: str) -> str:
+    """Why there is no line `line_id`: the goal, the subject and point, and each exclusion's reason and detail."""
+    fx = formatter(doc, lang)
+    goal_id, _, rest = line_id.partition("/")
+    subject, _, point = rest.rpartition("/")
+    goal = goals_by_id(doc).get(goal_id, {})
+    head = fx.t("no_line_head", id=line_id)
+    facts = [(fx.t("goal"), f"{goal_id} ({goal.get('title') or ''}), {fx.clause(goal.get('clause'))}"),
+             (fx.t("subject"), subject), (fx.t("point"), point)]
+    for e in exclusions_of(doc, line_id):
+        facts += [(fx.t("reason"), fx.code("reason", e.get("reason"))), (fx.t("detail"), exclusion_detail(e, fx))]
+    width = max(len(k) for k, _ in facts)
+    out = [head, "=" * len(head), fx.t("no_line_note"), ""] + [f"{k.ljust(width)}  {v}" for k, v in facts]
     return visible("\n".join(out)) + "\n"
 
 

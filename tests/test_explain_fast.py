@@ -181,14 +181,25 @@ def test_the_command_prints_the_full_settlements_text(generated, capsys, monkeyp
               (next(ln["id"] for ln in subject_goals if ln["cut"]), "en"), (comparison, "da"),
               ("employment/no-such-person/m12", "en"), ("not-a-line", "da"),
               (contract.metrics[0].id if contract.metrics else "not-a-metric", "en")]
+    excluded = {}  # a line that is not there, for each reason the settlement gives
+    for e in doc["exclusions"]:
+        point = e["point"] or next(g.points[0] for g in contract.goals if g.id == e["goal"])
+        excluded.setdefault(e["reason"], f"{e['goal']}/{e['subject']}/{point}")
+    assert {"not_eligible", "not_counting"} <= set(excluded)
+    wanted += [(lid, lang) for lid in excluded.values() for lang in LANGS]
     fast = {(lid, lang): _explain(capsys, path, ledger_dir, "--as-of", "2028-10-31", "--lang", lang, lid)
             for lid, lang in wanted}
+    import contractlang.cli as cli
     import contractlang.explain_line as hybrid
     monkeypatch.setattr(hybrid, "explain_line", lambda *a, **k: (None, "switched off"))
+    monkeypatch.setattr(cli, "_explain_absent", lambda *a, **k: (None, None))
     for lid, lang in wanted:
         slow = _explain(capsys, path, ledger_dir, "--as-of", "2028-10-31", "--lang", lang, lid)
         assert fast[lid, lang] == slow, (lid, lang)
     assert fast[wanted[0]][0] == 0 and fast["not-a-line", "da"][0] == 1
+    for lid in excluded.values():  # why the line is not there, in each language, exit 0
+        assert fast[lid, "en"][0] == 0 and fast[lid, "en"][1].startswith(f"No line {lid}\n"), fast[lid, "en"]
+        assert fast[lid, "da"][1].startswith(f"Ingen linje {lid}\n") and "Årsag" in fast[lid, "da"][1]
 
 
 def test_a_line_the_engine_disagrees_with_is_not_explained_by_the_hybrid(generated):
@@ -212,7 +223,9 @@ def test_a_contract_with_errors_or_a_bad_ledger_is_reported_as_before(tmp_path, 
     empty.mkdir()
     cases = [(bad, VIBORG / "ledger"), (VIBORG / "viborg.contract", empty), (tmp_path / "none.contract", empty)]
     fast = [_explain(capsys, c, led, "employment/P0001/m12") for c, led in cases]
+    import contractlang.cli as cli
     import contractlang.explain_line as hybrid
     monkeypatch.setattr(hybrid, "explain_line", lambda *a, **k: (None, "switched off"))
+    monkeypatch.setattr(cli, "_explain_absent", lambda *a, **k: (None, None))
     assert fast == [_explain(capsys, c, led, "employment/P0001/m12") for c, led in cases]
     assert all(code == 1 and "no settlement was produced" in err for code, _, err in fast)
