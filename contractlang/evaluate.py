@@ -14,14 +14,13 @@ from decimal import Decimal
 from fractions import Fraction
 
 from . import model as m
-from .check import figure_units
-from .expressions import (MISSING, DivisionByZero, EvalError, Scope, add_months, age_at, arith, cell_value, divide,
-                          evaluate, evaluate_condition, exact_sum, mean, round_decimal, show)
+from .expressions import (MISSING, DivisionByZero, Scope, add_months, age_at, arith, evaluate, evaluate_condition,
+                          mean, round_decimal, show)
 from .ledger import Ledger, bulk_allocation
+from .evaluate_results import Results, _expr_text, _number, _observed_value, _only_point
 
+from .evaluate_results import HUNDRED, ZERO  # noqa: E402
 CENT = Decimal("0.01")
-ZERO = Decimal(0)
-HUNDRED = Decimal(100)
 
 
 def money(value: Decimal) -> str:
@@ -45,7 +44,7 @@ class Running:
         self.return_cap_cut = ZERO
 
 
-class _Settler:
+class _Settler(Results):
     """Holds the inputs and the running state of one settlement."""
 
     def __init__(self, contract: m.Contract, ledger: Ledger, as_of: dt.date | None, trace: bool):
@@ -583,229 +582,6 @@ class _Settler:
         funders = [p.id for p in self.c.parties if p.role == "funder"]
         return funders[0] if funders else "recipient"
 
-    # ---- flags ---------------------------------------------------------------------
-    def raise_flag(self, fid, subject, clause, details, text, title=None, trace=None, note_code=None, facts=None):
-        note = {"kind": "note", "text": text}
-        if note_code is not None:   # an engine flag: its note as a code and facts, for reports in any language
-            note.update(code=note_code, facts=facts or {})
-        self.flags.append({"id": fid, "title": title, "clause": clause, "subject": subject, "details": details,
-                           "trace": trace if trace is not None else [note]})
-
-    def evaluate_flags(self):
-        for flag in self.c.flags:
-            if flag.on is not None and flag.on > self.as_of:
-                continue
-            if flag.for_each == "cohort":
-                items = [(cid, None) for cid in sorted(self.L.cohorts) if self.L.cohorts[cid][0] <= self.as_of]
-            elif flag.for_each == "household":
-                items = [(hid, self.households[hid]) for hid in sorted(self.households)
-                         if self.households[hid].group == "intervention"]
-            else:
-                items = [(None, None)]
-            text = self.goal_text(flag)
-            for this, h in items:
-                trace = [{"kind": "rule", "goal": None, "clause": flag.clause, "text": text}]
-                details: dict = {}
-
-                def resolve(name, point, tr, h=h, this=this):
-                    if name == "this":
-                        return this
-                    if h is not None:
-                        return self.read(name, h, None, point, tr)
-                    if name in self.named:
-                        return self.named_value(name, tr)
-                    raise KeyError(name)
-
-                scope = Scope(resolve, None, self.tables, self.roundings, count=self._count(details, this),
-                              deviation=self._deviation(details), trace=trace)
-                value = evaluate_condition(flag.when, scope)
-                if value is not MISSING and value:
-                    trace.append({"kind": "flag", "flag": flag.id, "condition": _expr_text(self, flag.when),
-                                  "value": "true", "details": {k: show(v) for k, v in details.items()}})
-                    self.raise_flag(flag.id, this, flag.clause, {k: show(v) for k, v in details.items()},
-                                    "", title=flag.title, trace=trace)
-
-    def _count(self, details, this):
-        """`count(households|persons where …)`: over the intervention households started by the settlement date."""
-        def count(expr: m.Count, scope):
-            n = 0
-            for h in self.households.values():
-                if h.group != "intervention":
-                    continue
-                people = [self.L.persons[p] for p in self.L.members.get(h.id, [])] if expr.level == "persons" else [None]
-                for person in people:
-                    inner = Scope(lambda name, p, tr, h=h, person=person:
-                                  this if name == "this" else self.read(name, h, person, p, None),
-                                  None, self.tables, self.roundings)
-                    v = evaluate_condition(expr.where, inner)
-                    if v is not MISSING and v:
-                        n += 1
-            details["count"] = Decimal(n)
-            return Decimal(n)
-        return count
-
-    def _deviation(self, details):
-        def deviation(expr: m.Call, scope):
-            goal = self.c.goal(expr.args[0].name)
-            at = expr.args[1]
-            col = expr.args[2]
-            table = self.tables[col.table]
-            index = next(i for i, c in enumerate(table.columns) if c.id == col.column)
-            expected = {r.id: cell_value(r.cells[index]) for r in table.rows if r.kind == "row"}
-            if len(expr.args) == 4:  # the contract names the total to divide by (a printed total, say)
-                total_expected = evaluate_condition(expr.args[3], scope)
-                if total_expected is MISSING:
-                    return MISSING
-            else:
-                total_expected = exact_sum(v for v in expected.values() if v is not MISSING)
-            realised: dict[str, int] = defaultdict(int)
-            n = 0
-            for sid, h, person in self.subjects(goal, record=False):
-                if self.eligible(goal, sid, h, person) and self.point_due(at.point, h, sid, at.expr.name, None):
-                    v = self.measure_value(sid, at.expr.name, at.point, None)
-                    if v is not MISSING:
-                        realised[v] += 1
-                        n += 1
-            worst, worst_key = ZERO, None
-            for key, exp in expected.items():
-                exp_share = divide(exp, total_expected) if total_expected else ZERO
-                real_share = divide(Decimal(realised.get(key, 0)), Decimal(n)) if n else ZERO
-                gap = abs(arith("-", real_share, exp_share))
-                if gap > worst:
-                    worst, worst_key = gap, key
-            worst_pp = round_decimal(arith("*", worst, HUNDRED), 2, "half_even")
-            details.update({"observed": Decimal(n), "expected_total": total_expected, "largest_deviation_pp": worst_pp,
-                            "category": worst_key or "-"})
-            return worst if n else MISSING  # a fraction, like `5 percentage_points` in the condition
-        return deviation
-
-    # ---- figures and metrics ----------------------------------------------------------
-    def named_value(self, name: str, tr):
-        """The value of a figure, or of a metric (its share as a fraction); computed once, traced where used."""
-        if name not in self.named_results:
-            if name in self._named_busy:
-                raise EvalError(f"the figure '{name}' is defined in terms of itself")
-            self._named_busy.add(name)
-            x = self.named[name]
-            self.named_results[name] = self.metric(x) if isinstance(x, m.Metric) else self.figure(x)
-            self._named_busy.discard(name)
-        result = self.named_results[name]
-        if tr is not None:
-            tr.append({"kind": "value", "name": name, "expr": f"{result['kind']} {name}", "value": result["value"]})
-        return result["_value"]
-
-    def contract_scope(self, trace) -> Scope:
-        """Names in a figure: other figures and metrics; `count`, `total` and `mean` read the ledger."""
-        def resolve(name, point, tr):
-            if name in self.named:
-                return self.named_value(name, tr)
-            raise KeyError(name)
-
-        return Scope(resolve, None, self.tables, self.roundings, count=self._count({}, None),
-                     aggregate=self._aggregate, trace=trace)
-
-    def figure(self, f: m.Figure) -> dict:
-        trace = [{"kind": "rule", "goal": None, "clause": f.clause, "text": self.goal_text(f)}] if self.trace else None
-        try:
-            value = evaluate(f.expr, self.contract_scope(trace))
-        except DivisionByZero as exc:  # the figure has no value, and its trail says why
-            value = MISSING
-            if trace is not None:
-                text = _expr_text(self, exc.expr)
-                trace.append({"kind": "note", "text": f"{text} divides by zero; the figure has no value",
-                              "code": "division_by_zero", "facts": {"expr": text}})
-        if isinstance(value, bool):
-            value = Decimal(1) if value else ZERO
-        if trace is not None:
-            trace.append({"kind": "value", "name": f.id, "expr": _expr_text(self, f.expr), "value": show(value)})
-        if self.figure_units is None:
-            self.figure_units = figure_units(self.c)
-        return {"kind": "figure", "id": f.id, "title": f.title, "clause": f.clause, "value": show(value),
-                "unit": self.figure_units.get(f.id), "_value": value, "trace": trace}
-
-    def counting_subjects(self, level: str):
-        """(subject id, household, person|None) of the counting intervention households, in id order."""
-        for hid in sorted(self.counting):
-            if not self.counting[hid][0]:
-                continue
-            h = self.households[hid]
-            if level in ("persons", "person"):
-                for pid in sorted(self.L.members.get(hid, [])):
-                    yield pid, h, self.L.persons[pid]
-            else:
-                yield hid, h, None
-
-    def metric(self, mt: m.Metric) -> dict:
-        trace = [{"kind": "rule", "goal": None, "clause": mt.clause, "text": self.goal_text(mt)}] if self.trace else None
-        subjects = met = 0
-        missing: list[str] = []
-        for sid, h, person in self.counting_subjects(mt.level):
-            def resolve(name, point, tr, h=h, person=person):
-                return self.read(name, h, person, point, None)
-
-            scope = Scope(resolve, None, self.tables, self.roundings)
-            if mt.where is not None:
-                v = evaluate_condition(mt.where, scope)
-                if v is MISSING or not v:
-                    continue
-            v = evaluate_condition(mt.share, scope)
-            if v is MISSING:
-                missing.append(sid)
-                continue
-            subjects += 1
-            met += bool(v)
-        share = arith("*", divide(Decimal(met), Decimal(subjects)), HUNDRED) if subjects else MISSING
-        rounded = share
-        rule = self.roundings.get(mt.rounding) if mt.rounding else None
-        if trace is not None:
-            trace.append({"kind": "compute", "name": "share", "expr": f"{met} of {subjects} {mt.level} × 100",
-                          "value": show(share), "facts": {"count": met, "subjects": subjects, "level": mt.level}})
-            if missing:
-                trace.append({"kind": "note", "text": f"{len(missing)} {mt.level} without an observed value are "
-                                                      f"left out of the share: {', '.join(missing[:20])}",
-                              "code": "share_missing",
-                              "facts": {"missing": len(missing), "level": mt.level, "subjects": missing[:20]}})
-        if rule is not None and share is not MISSING:
-            rounded = round_decimal(share, rule.places, rule.mode)
-            if trace is not None:
-                trace.append({"kind": "round", "rule": rule.id, "places": rule.places, "mode": rule.mode,
-                              "before": show(share), "after": format(rounded, "f"), "clause": rule.clause})
-        out = {"kind": "metric", "id": mt.id, "title": mt.title, "clause": mt.clause, "subjects": subjects,
-               "count": met, "missing": len(missing), "share": show(share),
-               "share_rounded": show(rounded), "value": show(share),
-               "_value": divide(share, HUNDRED) if share is not MISSING else MISSING, "trace": trace}
-        if mt.target is not None:
-            target = mt.target.value
-            gap = arith("-", rounded, target) if rounded is not MISSING else MISSING
-            out.update(target=show(target), gap_pp=show(gap), met=(gap is not MISSING and gap >= 0))
-            if trace is not None:
-                trace.append({"kind": "compute", "name": "gap to target", "value": show(gap),
-                              "expr": f"{show(rounded)} − {show(target)} (percentage points)",
-                              "facts": {"rounded": show(rounded), "target": show(target)}})
-        return out
-
-    def _aggregate(self, func: str, arg, point, trace):
-        """`total(measure)` / `mean(measure)`: over the observed values of the counting intervention subjects."""
-        if isinstance(arg, m.At):
-            arg, point = arg.expr, arg.point
-        measure = self.measures[arg.name]
-        point = point or _only_point(measure)
-        values, lines = [], []
-        for sid, h, person in self.counting_subjects(measure.level):
-            obs = self.L.values.get((sid, measure.id, point))
-            if obs is None or not self.due(self.point_date(point, h.start, h.end)):
-                continue
-            self.used_rows.add(obs.line)
-            values.append(_number(_observed_value(obs)))
-            lines.append(obs.line)
-        total = exact_sum(values)
-        value = total if func == "total" else (mean(values) if values else MISSING)
-        if trace is not None:
-            trace.append({"kind": "aggregate", "func": func, "measure": measure.id, "point": point,
-                          "observations": len(values), "file": "measurements.csv", "lines": lines,
-                          "value": show(value)})
-        return value
-
     # ---- the whole settlement ----------------------------------------------------------
     def run(self) -> dict:
         for goal in self.c.goals:
@@ -824,25 +600,6 @@ class _Settler:
         return build_document(self)
 
 
-def _observed_value(obs):
-    """A ledger observation as an expression value: integers become Decimal; booleans, enums and decimals stay."""
-    return Decimal(obs.value) if isinstance(obs.value, int) and not isinstance(obs.value, bool) else obs.value
-
-
-def _number(value) -> Decimal | Fraction:
-    if isinstance(value, bool):
-        return Decimal(1) if value else ZERO
-    if isinstance(value, (Decimal, Fraction)):
-        return value
-    raise EvalError(f"an outcome must be a number or true/false, not {show(value)}")
-
-
-def _only_point(measure: m.Measure) -> str:
-    if len(measure.points) != 1:
-        raise EvalError(f"the measure '{measure.id}' is taken at {', '.join(measure.points)}; say which with @point")
-    return measure.points[0]
-
-
 def _under_cap(amount: Decimal, limit: Decimal, running: Decimal) -> Decimal:
     """What a cap lets through of a line, given what it has let through so far (docs/semantics.md, 7): a
     positive line is cut to what is left under the limit; a line of zero or less (a clawback) is never cut,
@@ -859,27 +616,6 @@ def _cap_period(cap: m.Cap, line: dict):
     if cap.per == "subject":
         return line["subject"]
     return None
-
-
-def _expr_text(settler: _Settler, expr) -> str:
-    """The source text of an expression, cut from the contract once per expression (traces repeat it per line)."""
-    if id(expr) not in settler.expr_texts:
-        settler.expr_texts[id(expr)] = _source_text(settler, expr)
-    return settler.expr_texts[id(expr)]
-
-
-def _source_text(settler: _Settler, expr) -> str:
-    span = getattr(expr, "span", None)
-    if span is None or not settler.source_lines or span.end_line is None:
-        return ""
-    lines = settler.source_lines[span.line - 1:span.end_line]
-    if not lines:
-        return ""
-    if len(lines) == 1:
-        return lines[0][span.column - 1:span.end_column - 1]
-    lines[0] = lines[0][span.column - 1:]
-    lines[-1] = lines[-1][:span.end_column - 1]
-    return " ".join(x.strip() for x in lines)
 
 
 def _age_note(settler, h, person) -> str:
