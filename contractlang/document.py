@@ -41,7 +41,8 @@ def _chunks(doc: dict, records: dict[str, Iterable[bytes]]):
             items = records[key] if key in records else (record_json(x) for x in doc[key])
             first = True
             for item in items:
-                yield (b"[\n    " if first else b",\n    ") + item
+                yield b"[\n    " if first else b",\n    "
+                yield item  # apart: a block of records is not copied to put a separator before it
                 first = False
             yield b"[]" if first else b"\n  ]"
         else:
@@ -65,6 +66,13 @@ def write_document_json(doc: dict, fh, records: dict[str, Iterable[bytes]] | Non
     batch: list[bytes] = []
     size = 0
     for chunk in _chunks(doc, records or {}):
+        if len(chunk) >= 1 << 20:  # a block of records: written as it is, not copied into a batch
+            if batch:
+                fh.write(b"".join(batch))
+                batch.clear()
+                size = 0
+            fh.write(chunk)
+            continue
         batch.append(chunk)
         size += len(chunk)
         if size >= 1 << 20:

@@ -134,7 +134,7 @@ class Settlement:
         """Each record list as blocks of records joined as the writer joins them (fewer, larger writes)."""
         def blocks(key: str):
             for texts in self._texts(key):
-                yield texts.str.join(",\n    ").item().encode("utf-8")
+                yield texts.str.join(",\n    ").cast(pl.Binary).item()  # UTF-8 bytes, made once
         return {key: blocks(key) for key in self.records}
 
     def document(self) -> dict:
