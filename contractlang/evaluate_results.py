@@ -50,16 +50,7 @@ def _expr_text(settler, expr) -> str:
 
 def _source_text(settler, expr) -> str:
     span = getattr(expr, "span", None)
-    if span is None or not settler.source_lines or span.end_line is None:
-        return ""
-    lines = settler.source_lines[span.line - 1:span.end_line]
-    if not lines:
-        return ""
-    if len(lines) == 1:
-        return lines[0][span.column - 1:span.end_column - 1]
-    lines[0] = lines[0][span.column - 1:]
-    lines[-1] = lines[-1][:span.end_column - 1]
-    return " ".join(x.strip() for x in lines)
+    return span.cut(settler.source_lines) if span is not None and settler.source_lines else ""
 
 
 class Results:

@@ -28,6 +28,19 @@ class SourceSpan:
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
 
+    def cut(self, lines: list[str]) -> str:
+        """The text this span covers in the source `lines`, joined into one line ('' when it has no end)."""
+        if self.end_line is None:
+            return ""
+        part = lines[self.line - 1:self.end_line]
+        if not part:
+            return ""
+        if len(part) == 1:
+            return part[0][self.column - 1:self.end_column - 1]
+        part[0] = part[0][self.column - 1:]
+        part[-1] = part[-1][:self.end_column - 1]
+        return " ".join(x.strip() for x in part)
+
 
 def _span():
     return field(default=None, eq=False, repr=False)

@@ -13,16 +13,7 @@ from .frames import Ledger
 def source_text(contract: m.Contract, node) -> str:
     """The source text of an expression (joined into one line), or '' when it has no span."""
     span = getattr(node, "span", None)
-    if span is None or not contract.source or span.end_line is None:
-        return ""
-    lines = contract.source.splitlines()[span.line - 1:span.end_line]
-    if not lines:
-        return ""
-    if len(lines) == 1:
-        return lines[0][span.column - 1:span.end_column - 1]
-    lines[0] = lines[0][span.column - 1:]
-    lines[-1] = lines[-1][:span.end_column - 1]
-    return " ".join(x.strip() for x in lines)
+    return span.cut(contract.source.splitlines()) if span is not None and contract.source else ""
 
 
 def rule_text(contract: m.Contract, node) -> str:
