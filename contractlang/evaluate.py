@@ -11,26 +11,15 @@ import datetime as dt
 import decimal
 from collections import defaultdict
 from decimal import Decimal
-from fractions import Fraction
 
 from . import model as m
 from .expressions import (MISSING, DivisionByZero, Scope, add_months, age_at, arith, evaluate, evaluate_condition,
-                          mean, round_decimal, show)
+                          mean, money, price, round_decimal, show)
 from .ledger import Ledger, bulk_allocation
 from .evaluate_results import Results, _expr_text, _number, _observed_value, _only_point
 
 from .evaluate_results import HUNDRED, ZERO  # noqa: E402
 CENT = Decimal("0.01")
-
-
-def money(value: Decimal) -> str:
-    """An amount as a decimal string with two places (the document's money format)."""
-    return str(value.quantize(CENT))
-
-
-def price(value: Decimal | Fraction) -> str:
-    """A price per unit as money, with every place it carries beyond two (a reader must be able to redo outcome × price)."""
-    return money(value) if type(value) is Decimal and value == value.quantize(CENT) else show(value)
 
 
 class Running:

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from . import __version__
 from . import model as m
-from .evaluate import ZERO, money
-from .expressions import add_months, show
+from .expressions import add_months, money, show
+
+ZERO = Decimal(0)
 
 
 @functools.lru_cache(maxsize=4096)  # called for every line; lines share few dates

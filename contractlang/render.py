@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import html
 import io
-import re
 import zipfile
 from decimal import Decimal
 
 from .limits import SPREADSHEET_CELL_CHARS, SPREADSHEET_DIGITS, SPREADSHEET_FIRST_DATE, SPREADSHEET_LAST_DATE
 from .narrate import describe_step
-from .i18n import (CATALOGUE, PLAIN, Formatter, Plain, cap_per, caps_text, detail_value, exclusion_detail,
+from .render_html import render_html
+from .markup import (HTML, MARKDOWN, Html, Markdown, _fence, ordered_parties, payers, recipients,  # noqa: F401
+                     report_sections, result_facts, visible)
+from .i18n import (CATALOGUE, PLAIN, Formatter, cap_per, caps_text, detail_value, exclusion_detail,
                    figure_value, flag_title, goal_texts, goals_by_id, is_number, key_label, line_facts, metric_cells, metric_status,
                    party_name, rate_text, results, return_cap_sentence, to_decimal)
 
@@ -32,65 +33,6 @@ class UnknownLine(LookupError):
 
 
 # ---- markup: how identifiers and text are written in each format ----------------------
-
-#: Characters a terminal or a Markdown viewer would act on rather than show: C0 and C1 controls
-#: (escape sequences), and the bidirectional overrides that reorder what a reader sees.
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_BACKTICKS = re.compile("`+")
-
-
-def visible(s: str) -> str:
-    """`s` with every control character shown as an escape (`\\x1b`), so no text from the input acts on the reader."""
-    return _CONTROLS.sub(lambda mo: f"\\x{ord(mo.group()):02x}" if ord(mo.group()) < 0x100 else f"\\u{ord(mo.group()):04x}", s)
-
-
-def _fence(text: str) -> str:
-    """A code fence longer than any run of backticks in `text`, so the text cannot close it (CommonMark 4.5)."""
-    return "`" * max(3, 1 + max((len(run) for run in _BACKTICKS.findall(text)), default=0))
-
-
-class Markdown(Plain):
-    """Markdown: identifiers and expressions in code spans; nothing from the input becomes markup or HTML."""
-
-    @staticmethod
-    def esc(s: str) -> str:
-        s = visible(str(s)).replace("\r", " ").replace("\n", " ")
-        s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # read as text by every Markdown
-        for ch in "\\`*_[]|":
-            s = s.replace(ch, "\\" + ch)
-        return s
-
-    @staticmethod
-    def tpl(s: str) -> str:
-        return s
-
-    @staticmethod
-    def code(s: str) -> str:
-        """A code span whose fence is longer than any run of backticks inside it (CommonMark 6.1)."""
-        s = visible(str(s)).replace("\r", " ").replace("\n", " ")
-        longest = max((len(run) for run in _BACKTICKS.findall(s)), default=0)
-        fence = "`" * (longest + 1)
-        if s.startswith("`") or s.endswith("`"):
-            s = f" {s} "
-        return f"{fence}{s}{fence}"   # a `|` inside a table cell is escaped by the table writer
-
-
-class Html(Plain):
-    """HTML: everything escaped, identifiers in `<code>`."""
-
-    @staticmethod
-    def esc(s: str) -> str:
-        return html.escape(s)
-
-    tpl = esc
-
-    @staticmethod
-    def code(s: str) -> str:
-        return f"<code>{html.escape(s)}</code>"
-
-
-MARKDOWN, HTML = Markdown(), Html()
-
 
 # ---- reading the document ---------------------------------------------------------------
 
@@ -119,23 +61,6 @@ def _lite(doc: dict) -> dict:
 def formatter(doc: dict, lang: str) -> Formatter:
     """The Formatter for `lang` and the contract's currency."""
     return Formatter(lang, currency=doc.get("contract", {}).get("currency") or "DKK")
-
-
-def ordered_parties(doc: dict, ids) -> list[str]:
-    """Party ids in the document's party order, unknown ones after, each once."""
-    ids = list(dict.fromkeys(ids))
-    known = [p for p in doc.get("parties", {}) if p in ids]
-    return known + [p for p in ids if p not in known]
-
-
-def recipients(doc: dict) -> list[str]:
-    """The parties the pool is paid to, in party order."""
-    return ordered_parties(doc, doc.get("totals", {}).get("by_recipient", {}))
-
-
-def payers(doc: dict) -> list[str]:
-    """The parties that pay, in party order."""
-    return ordered_parties(doc, doc.get("totals", {}).get("by_payer", {}))
 
 
 def find_line(doc: dict, line_id: str, fx: Formatter) -> dict:
@@ -234,17 +159,6 @@ def render_result(doc: dict, result_id: str, lang: str) -> str:
     out += ["", fx.t("result_trail" if owner == "metric" else "figure_trail") + ":"]
     out += _numbered(item.get("trace", []), doc, fx, owner=owner)
     return visible("\n".join(out)) + "\n"
-
-
-def result_facts(owner: str, item: dict, fx: Formatter) -> list[tuple[str, str]]:
-    """The headline facts of a result (metric) or a figure as plain (label, value) pairs."""
-    if owner == "figure":
-        return [(fx.t("figure"), f"{item.get('id')} ({item.get('title') or ''})"), (fx.t("value"), figure_value(item, fx)),
-                (fx.t("clause"), fx.clause(item.get("clause")))]
-    c = metric_cells(item, fx)
-    return [(fx.t("metric"), f"{item.get('id')} ({c['metric']})")] + [
-        (fx.t(k), c[k]) for k in ("subjects", "count_met", "without_data", "share_rounded", "share_exact", "target",
-                                  "against_target", "clause")]
 
 
 def render_flag(doc: dict, flag_id: str, lang: str) -> str:
@@ -480,15 +394,6 @@ def _md_steps(steps, doc, fx, rule_text=True, owner=None) -> list[str]:
             out += ["", f"   {fx.t('contract_text')}", "", f"   {fence}text"] \
                 + [f"   {b}" for b in visible(str(block)).splitlines()] + [f"   {fence}", ""]
     return out + [""]
-
-
-def report_sections(doc: dict) -> list[tuple[str, object]]:
-    """The rest of the `reports` block as (catalogue key or raw name, value) pairs, skipping empty parts.
-
-    Metrics and figures have sections of their own after the summary (`results`).
-    """
-    rep = doc.get("reports") or {}
-    return [(k, v) for k, v in rep.items() if k not in ("metrics", "figures") and v not in (None, [], {})]
 
 
 def _md_reports(doc, fx) -> list[str]:
@@ -756,5 +661,4 @@ def render(doc: dict, fmt: str, lang: str) -> str | bytes:
         return _text(doc, fx)
     if fmt == "xlsx":
         return _xlsx(doc, fx)
-    from .render_html import render_html
     return render_html(doc, fx)

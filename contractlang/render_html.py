@@ -16,7 +16,7 @@ from .narrate import describe_step, step_kind
 from .i18n import (Formatter, caps_text, detail_value, exclusion_detail, figure_value, flag_title, goal_texts,
                    goals_by_id, key_label, line_facts, metric_cells, party_name, rate_text, results, return_cap_sentence,
                    to_decimal)
-from .render import HTML, payers, recipients, report_sections, result_facts
+from .markup import HTML, payers, recipients, report_sections, result_facts
 
 esc = html.escape
 code = HTML.code
