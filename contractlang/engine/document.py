@@ -220,7 +220,7 @@ def row_accounting(run: Run) -> tuple[dict, pl.DataFrame]:
     lines = L.measurements["line"]
     used = pl.repeat(False, lines.len(), dtype=pl.Boolean, eager=True)
     if run.used:
-        used_lines = pl.concat([s.cast(pl.Int64) for s in run.used]).unique()
+        used_lines = pl.concat([s.cast(pl.Int64) for s in run.used]).drop_nulls().unique()
         used.scatter(lines.search_sorted(used_lines), True)
     hh = L.all_households.join(L.households.select("household_id", "counting", "stay_end", "stay_needed"),
                                on="household_id", how="left")
