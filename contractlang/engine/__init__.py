@@ -64,6 +64,7 @@ def _settle_lines(contract, ledger, as_of, for_trails: bool):
         else:
             settle_subject_goal(run, goal)
     lines = pl.concat(run.line_frames) if run.line_frames else pl.DataFrame(schema=LINE_SCHEMA)
+    run.line_frames.clear()  # the goals' frames live on in `lines` only until it is sorted
     lines = order_lines(run, lines)
     lines, goal_cap_cut, return_cut = apply_caps(run, lines)
     lines, parties = split(run, lines)

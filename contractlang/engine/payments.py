@@ -28,11 +28,14 @@ _ORDER_COLUMNS = {"date": "date", "goal": "goal_index", "subject": "subject"}
 
 def order_lines(run: Run, lines: pl.DataFrame) -> pl.DataFrame:
     """Lines in cap order (`Contract.line_order`: `order lines by`, then the keys it leaves out); ties keep
-    the order of evaluation."""
+    the order of evaluation. `lines` itself is left empty."""
     by = [_ORDER_COLUMNS[k] for k in run.contract.line_order()]
-    # The order of evaluation (goal, household, subject, point) breaks the ties of `by`: one sort by both.
-    return (lines.sort(*by, "goal_index", "k1", "k2", "point_index")
-            .with_columns(pl.int_range(pl.len()).alias("seq")))
+    # The order of evaluation (goal, household, subject, point) breaks the ties of `by`: one order by both.
+    # Columns are moved into that order one at a time (taken out of `lines`, which is left empty), so the
+    # lines are not held twice.
+    order = lines.select(pl.arg_sort_by(*by, "goal_index", "k1", "k2", "point_index")).to_series()
+    columns = [lines.drop_in_place(name).gather(order) for name in list(lines.columns)]
+    return pl.DataFrame(columns).with_columns(pl.int_range(pl.len()).alias("seq"))
 
 
 def _capped(frame: pl.DataFrame, limit: int, over: list[str] | None, keep: str | None = None) -> pl.DataFrame:
