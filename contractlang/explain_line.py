@@ -109,7 +109,7 @@ class LineTrails:
             if ln is None:
                 raise Fallback("the interpreter made no such line")
             settler.cap_and_split(ln, *_seeded(contract, settler, ln, row))
-            _hold_to_engine(contract, ln, row)
+            _hold_to_engine(ln, row)
             periods = contract.settlement.periods if contract.settlement else "half-yearly"
             record = line_record(ln, period_of(ln["date"], periods)[0])
             return {**header(contract, ledger.files, settler.as_of, settler.expr_text), "lines": [record]}
@@ -192,30 +192,17 @@ def _seeded(contract: m.Contract, settler: _Settler, ln: dict, row: dict) -> tup
     return caps, state
 
 
-def _engine_split(contract: m.Contract, row: dict) -> dict[str, Decimal]:
-    """The line's split between recipients as the engine's document has it (`engine.document.build`)."""
-    t = contract.tranches
-    if t is None:
-        if not row["amount"]:
-            return {}
-        funders = [p.id for p in contract.parties if p.role == "funder"]
-        return {funders[0] if funders else "recipient": _decimal(row["amount"])}
-    out = {}
-    parties = sorted({s.party for tr in t.tranches for s in tr.shares} | {t.remainder})
-    for q in parties:
-        held = [i for i, tr in enumerate(t.tranches)
-                if q in ({s.party for s in tr.shares} | {t.remainder}) and row[f"t{i}"] is not None]
-        if held:
-            out[q] = sum((_decimal(row[f"t{i}:{q}"] or 0) for i in held), Decimal(0))
-    return out
+def _engine_split(row: dict) -> dict[str, Decimal]:
+    """The line's split between recipients as the engine's document has it (`engine.document.with_split`)."""
+    return {name.split(":", 1)[1]: _decimal(v) for name, v in row.items() if name.startswith("split:") and v is not None}
 
 
-def _hold_to_engine(contract: m.Contract, ln: dict, row: dict) -> None:
+def _hold_to_engine(ln: dict, row: dict) -> None:
     """The line as the interpreter made it must be the engine's: else Fallback."""
     ours = (Fraction(ln["outcome"]), ln["date"], ln["imputed"], ln["gross"], ln["after_goal_cap"], ln["amount"],
-            {k: v for k, v in ln["split"].items()})
+            dict(ln["split"]))
     theirs = (Fraction(int(row["num"]), int(row["den"])), row["date"], row["imputed"], _decimal(row["gross"]),
-              _decimal(row["after_goal_cap"]), _decimal(row["amount"]), _engine_split(contract, row))
+              _decimal(row["after_goal_cap"]), _decimal(row["amount"]), _engine_split(row))
     if ours != theirs:
         raise Fallback(f"the interpreter's line differs from the engine's: {ours} / {theirs}")
 

@@ -213,7 +213,7 @@ def test_a_line_the_engine_disagrees_with_is_not_explained_by_the_hybrid(generat
     settler_line = {"outcome": 1, "date": row["date"], "imputed": row["imputed"], "gross": 0,
                     "after_goal_cap": 0, "amount": 0, "split": {}}
     with pytest.raises(Fallback):
-        _hold_to_engine(contract, settler_line, row)
+        _hold_to_engine(settler_line, row)
 
 
 def test_a_contract_with_errors_or_a_bad_ledger_is_reported_as_before(tmp_path, capsys, monkeypatch):

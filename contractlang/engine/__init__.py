@@ -22,7 +22,7 @@ from .. import model as m
 from .cohorts import settle_comparison_goal
 from .compile import Unsupported
 from .context import Run
-from .document import Settlement, build
+from .document import Settlement, build, with_split
 from .goals import LINE_SCHEMA, settle_subject_goal
 from .payments import apply_caps, order_lines, split
 from .results import Results
@@ -46,13 +46,13 @@ def settle_lines(contract: m.Contract, ledger, as_of: dt.date | None = None) -> 
     """The settled lines alone, for one line's audit trail (`explain_line`): the run (with `observed`, each
     goal and point's observed mean and count), its named values (figures and metrics, on first use) and
     the lines in cap order after caps and tranches, with each cap's running total before each line
-    (`before:<cap index>`, `before:return`) and `pool_before`. No flags and no document are made.
+    (`before:<cap index>`, `before:return`), `pool_before` and each recipient's share (`split:<party>`). No flags and no document are made.
 
     Raises `Unsupported` for a contract the columnar engine cannot evaluate exactly."""
     with decimal.localcontext() as ctx:
         ctx.prec = 50
-        run, results, lines, _, _, _ = _settle_lines(contract, ledger, as_of, True)
-        return run, results, lines
+        run, results, lines, parties, _, _ = _settle_lines(contract, ledger, as_of, True)
+        return run, results, with_split(contract, lines, parties)[0]
 
 
 def _settle_lines(contract, ledger, as_of, for_trails: bool):

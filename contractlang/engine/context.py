@@ -46,7 +46,7 @@ class Run:
         # What one line's audit trail needs from the whole ledger (`explain_line`), kept when `for_trails`:
         # per (goal, point) the mean of the observed outcomes and their count, and per line each cap's
         # running total before it (`before:<cap index>`, `before:return`). Such a run records no exclusions
-        # and no rows read (its line columns are null): no document is made of it.
+        # and no rows read: no document is made of it.
         self.for_trails = for_trails
         self.observed: dict[tuple[str, str], tuple] = {}
         self._texts: dict[int, str] = {}

@@ -22,6 +22,23 @@ from .goals import stay_facts, stay_text
 from .numbers import money
 
 
+def with_split(c, lines: pl.DataFrame, parties: list[str]) -> tuple[pl.DataFrame, list[str]]:
+    """The lines with each recipient's share of each line (`split:<party>`, null where the recipient has no
+    part in the line), and the recipients: the sum of its parts in the tranches, or the whole amount to
+    the one funder when the contract has no tranches."""
+    t = c.tranches
+    if t is None:
+        single = _single_recipient(c)
+        return lines.with_columns(pl.when(pl.col("amount") != 0).then(pl.col("amount")).alias(f"split:{single}")), \
+            [single]
+    for q in parties:
+        held = [i for i in range(len(t.tranches)) if q in _parties(t, i)]
+        present = pl.any_horizontal(*[pl.col(f"t{i}").is_not_null() for i in held])
+        lines = lines.with_columns(pl.when(present).then(pl.sum_horizontal(*[f"t{i}:{q}" for i in held]))
+                                   .alias(f"split:{q}"))
+    return lines, list(parties)
+
+
 def outcome_texts(lines: pl.DataFrame) -> pl.Series:
     """Each line's outcome as the document writes it (every digit; a fraction to 50 digits)."""
     pairs = lines.select("num", "den").unique()
@@ -41,19 +58,7 @@ def build(run: Run, lines: pl.DataFrame, parties: list[str], goal_cap_cut: dict,
     lines = lines.with_columns(
         pl.col("date").replace_strict({d: p[0] for d, p in period.items()}, return_dtype=pl.Utf8).alias("period"),
         outcome_texts(lines).alias("outcome"))
-    t = c.tranches
-    split_cols = []
-    if t is not None:
-        for q in parties:
-            cols = [f"t{i}:{q}" for i, tr in enumerate(t.tranches) if q in _parties(t, i)]
-            present = pl.any_horizontal(*[pl.col(f"t{i}").is_not_null() for i, tr in enumerate(t.tranches)
-                                          if q in _parties(t, i)])
-            lines = lines.with_columns(pl.when(present).then(pl.sum_horizontal(*cols)).alias(f"split:{q}"))
-            split_cols.append(q)
-    else:
-        single = _single_recipient(c)
-        lines = lines.with_columns(pl.when(pl.col("amount") != 0).then(pl.col("amount")).alias(f"split:{single}"))
-        split_cols.append(single)
+    lines, split_cols = with_split(c, lines, parties)
     # Totals and periods
     by_recipient = {}
     for q in split_cols:
@@ -280,4 +285,4 @@ def row_json(run: Run, unused: pl.DataFrame) -> pl.Series:
     return unused.select(record.alias("j"))["j"]
 
 
-__all__ = ["build", "Settlement", "row_accounting", "row_json"]
+__all__ = ["build", "Settlement", "row_accounting", "row_json", "with_split"]

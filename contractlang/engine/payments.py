@@ -157,9 +157,3 @@ def split(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
         if upper is not None:
             lower = upper
     return lines, parties
-
-
-def tranche_parties(run: Run, i: int) -> list[str]:
-    """The parties of tranche i's split: its shares and the remainder."""
-    t = run.contract.tranches
-    return sorted({s.party for s in t.tranches[i].shares} | {t.remainder})
