@@ -16,10 +16,7 @@ from . import model as m
 from .expressions import (MISSING, DivisionByZero, Scope, add_months, age_at, arith, evaluate, evaluate_condition,
                           mean, money, price, round_decimal, show)
 from .ledger import Ledger, bulk_allocation
-from .evaluate_results import Results, _expr_text, _number, _observed_value, _only_point
-
-from .evaluate_results import HUNDRED, ZERO  # noqa: E402
-CENT = Decimal("0.01")
+from .evaluate_results import HUNDRED, ZERO, Results, _expr_text, _number, _observed_value, _only_point
 
 
 class Running:

@@ -176,6 +176,9 @@ def age_at(birth: dt.date, day: dt.date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
+_CENT = Decimal("0.01")
+
+
 def money(value: Decimal) -> str:
     """An amount as a decimal string with two places (the document's money format)."""
     return str(value.quantize(_CENT))
@@ -184,9 +187,6 @@ def money(value: Decimal) -> str:
 def price(value: Decimal | Fraction) -> str:
     """A price per unit as money, with every place it carries beyond two (a reader must be able to redo outcome × price)."""
     return money(value) if type(value) is Decimal and value == value.quantize(_CENT) else show(value)
-
-
-_CENT = Decimal("0.01")
 
 
 def show(value) -> str:
