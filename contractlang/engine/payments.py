@@ -64,35 +64,40 @@ def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
     c = run.contract
     goal_ids = {g.id for g in c.goals}
     amount = lines.get_column("gross").clone()
-    cuts = []
     befores: dict[str, pl.Series] = {}
 
-    def keep(name: str, at: pl.Series, part: pl.DataFrame) -> None:
+    def nulls() -> pl.Series:
+        return pl.repeat(None, lines.height, dtype=INT, eager=True)
+
+    def through(at: pl.Series, limit: int, period: pl.Series | None, name: str) -> pl.Series:
+        """The lines at positions `at` through one cap (per period where given): their amounts cut, and
+        what the cap cut from each."""
+        nonlocal amount
+        part = pl.DataFrame({"_amount": amount.gather(at)})
+        if period is not None:
+            part = part.with_columns(period.gather(at).alias("_period"))
+        part = _capped(part, limit, ["_period"] if period is not None else None, keep=name if run.for_trails else None)
         if run.for_trails:
-            befores[name] = pl.repeat(None, lines.height, dtype=INT, eager=True).scatter(at, part.get_column(name))
+            befores[name] = nulls().scatter(at, part.get_column(name))
+        amount = amount.scatter(at, part.get_column("_after"))
+        return part.get_column("_amount") - part.get_column("_after")
+
+    def period(per: str | None) -> pl.Series | None:
+        """What a cap `per` year or subject keeps its running totals apart by."""
+        if per in ("year", "years"):
+            return lines.get_column("date").dt.year()
+        return lines.get_column("subject") if per == "subject" else None
 
     # Each line meets its goal's caps, then its payer's, each in contract order.
     ordered = [cap for cap in c.caps if cap.goal in goal_ids] + [cap for cap in c.caps if cap.goal not in goal_ids]
     index = {id(cap): k for k, cap in enumerate(c.caps)}
+    cuts = []
     for cap in ordered:
         on = "goal" if cap.goal in goal_ids else "payer"
         at = lines.select(pl.arg_where(pl.col(on) == cap.goal)).to_series()
-        if at.len() == 0:
-            continue
-        part = pl.DataFrame({"_amount": amount.gather(at)})
-        over = None
-        if cap.per in ("year", "years"):
-            part = part.with_columns(lines.get_column("date").gather(at).dt.year().alias("_period"))
-            over = ["_period"]
-        elif cap.per == "subject":
-            part = part.with_columns(lines.get_column("subject").gather(at).alias("_period"))
-            over = ["_period"]
-        name = f"before:{index[id(cap)]}"
-        part = _capped(part, scaled(cap.amount.value, MONEY_SCALE), over, keep=name if run.for_trails else None)
-        keep(name, at, part)
-        cuts.append(pl.DataFrame({"goal": lines.get_column("goal").gather(at),
-                                  "_cut": part.get_column("_amount") - part.get_column("_after")}))
-        amount = amount.scatter(at, part.get_column("_after"))
+        if at.len():
+            cut = through(at, scaled(cap.amount.value, MONEY_SCALE), period(cap.per), f"before:{index[id(cap)]}")
+            cuts.append(pl.DataFrame({"goal": lines.get_column("goal").gather(at), "_cut": cut}))
     goal_cap_cut = (dict(pl.concat(cuts).group_by("goal").agg(pl.col("_cut").sum()).iter_rows()) if cuts else {})
     after_goal_cap = amount.clone()
     rc = c.return_cap
@@ -101,15 +106,10 @@ def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
         at = lines.select(pl.arg_where((pl.col("payer") == rc.payer) & pl.col("goal").is_in(list(rc.goals))))
         at = at.to_series()
         if at.len():
-            part = _capped(pl.DataFrame({"_amount": amount.gather(at)}), scaled(rc.amount.value, MONEY_SCALE), None,
-                           keep="before:return" if run.for_trails else None)
-            keep("before:return", at, part)
-            return_cut = int((part["_amount"] - part["_after"]).sum())
-            amount = amount.scatter(at, part.get_column("_after"))
+            return_cut = int(through(at, scaled(rc.amount.value, MONEY_SCALE), None, "before:return").sum())
     if run.for_trails:
         names = [f"before:{index[id(cap)]}" for cap in c.caps] + ["before:return"]
-        lines = lines.with_columns(befores.get(n, pl.repeat(None, lines.height, dtype=INT, eager=True)).alias(n)
-                                   for n in names)
+        lines = lines.with_columns((befores[n] if n in befores else nulls()).alias(n) for n in names)
     return lines.with_columns(after_goal_cap.alias("after_goal_cap"), amount.alias("amount")), goal_cap_cut, return_cut
 
 
