@@ -419,9 +419,10 @@ def _explain_absent(args, loaded) -> tuple[str | None, str | None]:
     settlement must decide (a line of a comparison goal, a metric or figure, a contract the engine does
     not settle, any problem)."""
     import orjson
-    import polars as pl
 
     from .engine import settle as settle_columns
+    from .engine.records import line_id
+    from .explain import line_id_parts
 
     contract, ledger = loaded
     try:
@@ -429,11 +430,10 @@ def _explain_absent(args, loaded) -> tuple[str | None, str | None]:
         settlement = settle_columns(contract, ledger, as_of)
         reports = settlement.head.get("reports") or {}
         results = {x["id"] for key in ("metrics", "figures") for x in reports.get(key) or []}
-        ids = settlement.lines.select(pl.concat_str(["goal", pl.lit("/"), "subject", pl.lit("/"), "point"]))
-        ids = ids.to_series().to_list()
+        ids = settlement.lines.select(line_id()).to_series().to_list()
         if args.line in results or args.line in set(ids):
             return None, None
-        subject = orjson.dumps(args.line.partition("/")[2].rpartition("/")[0]).decode()
+        subject = orjson.dumps(line_id_parts(args.line)[1]).decode()
         exclusions = [orjson.loads(t) for texts in settlement._texts("exclusions") for t in texts if subject in t]
     except Exception:  # noqa: BLE001  (the full settlement reports any problem, as it always has)
         return None, None

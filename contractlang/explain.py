@@ -226,6 +226,13 @@ def reduction(c: m.Contract, actual: int) -> dict | None:
     return out
 
 
+def line_id_parts(line_id: str) -> tuple[str, str, str]:
+    """(goal, subject, point) of a line id `goal/subject/point` (a subject id may hold a `/`)."""
+    goal, _, rest = line_id.partition("/")
+    subject, _, point = rest.rpartition("/")
+    return goal, subject, point
+
+
 def find_line(doc: dict, line_id: str) -> dict | None:
     """The line of a settlement document with this id (`goal/subject/point`)."""
     return next((ln for ln in doc["lines"] if ln["id"] == line_id), None)

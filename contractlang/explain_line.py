@@ -33,7 +33,7 @@ import polars as pl
 
 from . import model as m
 from .evaluate import Running, _Settler
-from .explain import header, line_record, period_of
+from .explain import header, line_id_parts, line_record, period_of
 from .ledger import Ledger, LedgerFrames, Observation, parse_value
 
 
@@ -83,8 +83,7 @@ class LineTrails:
         contract, ledger, as_of = self.contract, self.ledger, self.as_of
         if line_id in {x.id for x in (*contract.metrics, *contract.figures)}:
             raise Fallback("a metric's or figure's trail")
-        goal_id, _, rest = line_id.partition("/")
-        subject, _, point = rest.rpartition("/")
+        goal_id, subject, point = line_id_parts(line_id)
         goal = contract.goal(goal_id)
         if goal is None or not subject or point not in goal.points:
             raise Fallback("no such line")

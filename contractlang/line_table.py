@@ -20,6 +20,7 @@ import polars as pl
 
 from . import model as m
 from .engine.numbers import INT, money_text
+from .engine.records import line_id
 
 #: The columns every table has, in order, with their type in the table (money: whole øre).
 FIXED = {"id": pl.Utf8, "goal": pl.Utf8, "subject": pl.Utf8, "point": pl.Utf8, "date": pl.Date,
@@ -86,7 +87,7 @@ def line_table(settlement, contract: m.Contract) -> pl.DataFrame:
 
 
 def _from_engine(lines: pl.DataFrame, lay: Layout) -> pl.DataFrame:
-    cols = [pl.concat_str(["goal", pl.lit("/"), "subject", pl.lit("/"), "point"]).alias("id"),
+    cols = [line_id().alias("id"),
             "goal", "subject", "point", "date", "period", "payer", "outcome", "gross", "after_goal_cap", "amount",
             (pl.col("amount") != pl.col("gross")).alias("cut"), "imputed"]
     cols += [pl.col(f"split:{q}").alias(split_column(q)) for q in lay.recipients]

@@ -16,6 +16,7 @@ import io
 import zipfile
 from decimal import Decimal
 
+from .explain import line_id_parts
 from .limits import SPREADSHEET_CELL_CHARS, SPREADSHEET_DIGITS, SPREADSHEET_FIRST_DATE, SPREADSHEET_LAST_DATE
 from .narrate import describe_step
 from .render_html import render_html
@@ -114,8 +115,7 @@ def render_line(doc: dict, line_id: str, lang: str) -> str:
 def exclusions_of(doc: dict, line_id: str) -> list[dict]:
     """The exclusions that say why the line `goal/subject/point` does not exist (the subject's, for the goal,
     at that point or at every point); empty when the id names no excluded subject."""
-    goal, _, rest = line_id.partition("/")
-    subject, _, point = rest.rpartition("/")
+    goal, subject, point = line_id_parts(line_id)
     return [e for e in doc.get("exclusions") or [] if e.get("goal") == goal and e.get("subject") == subject
             and e.get("point") in (None, point)]
 
@@ -123,8 +123,7 @@ def exclusions_of(doc: dict, line_id: str) -> list[dict]:
 def render_no_line(doc: dict, line_id: str, lang: str) -> str:
     """Why there is no line `line_id`: the goal, the subject and point, and each exclusion's reason and detail."""
     fx = formatter(doc, lang)
-    goal_id, _, rest = line_id.partition("/")
-    subject, _, point = rest.rpartition("/")
+    goal_id, subject, point = line_id_parts(line_id)
     goal = goals_by_id(doc).get(goal_id, {})
     head = fx.t("no_line_head", id=line_id)
     facts = [(fx.t("goal"), f"{goal_id} ({goal.get('title') or ''}), {fx.clause(goal.get('clause'))}"),

@@ -198,7 +198,7 @@ def line_json(run: Run, lines: pl.DataFrame, split_cols: list[str]) -> pl.Series
     combos = combos.with_columns(*[pl.Series(k, v, dtype=pl.Utf8) for k, v in pieces.items()])
     lines = rec.with_text(lines, goal=pl.col("goal"), outcome=pl.col("outcome"), payer=pl.col("payer"),
                           period=pl.col("period"), point=pl.col("point"), subject=pl.col("subject"),
-                          id=pl.concat_str(["goal", pl.lit("/"), "subject", pl.lit("/"), "point"]))
+                          id=rec.line_id())
     lines = lines.join(combos, on=money_cols, how="left", nulls_equal=True, maintain_order="left")
     return lines.select(pl.concat_str([
         pl.col("_head"), pl.col("date").dt.to_string("%Y-%m-%d"), pl.lit('","goal":'), pl.col("j:goal"),

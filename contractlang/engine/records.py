@@ -28,6 +28,11 @@ def text(frame: pl.DataFrame, expr: pl.Expr) -> pl.Series:
     return ('"' + escaped + '"').rename(values.name)
 
 
+def line_id() -> pl.Expr:
+    """Each line's id, `goal/subject/point` (`explain.line_id_parts` reads one back)."""
+    return pl.concat_str(["goal", pl.lit("/"), "subject", pl.lit("/"), "point"])
+
+
 def literal(value) -> pl.Expr:
     """A constant as its JSON text."""
     return pl.lit(orjson.dumps(value).decode())
