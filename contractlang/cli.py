@@ -372,9 +372,9 @@ def cmd_explain(args) -> int:
     from .progress import Progress
 
     with Progress("explain", PHASES) as bar:
-        text, loaded = _explain_line(args, bar)
+        text, loaded, absent = _explain_line(args, bar)
         problem = None
-        if text is None and loaded is not None:  # no such line? the engine's settlement says why, or what is close
+        if absent:  # no such line: the engine's settlement says why, or which ids are close
             text, problem = _explain_absent(args, loaded)
         if text is None and problem is None:  # not a line the hybrid explains: settle with trails, as always
             _, doc, status = _settle(args, bar, loaded)
@@ -390,27 +390,27 @@ def cmd_explain(args) -> int:
 
 
 def _explain_line(args, bar):
-    """(the explanation of the line `args.line`, (contract, ledger)) made by `explain_line` (the engine settles,
-    the interpreter traces the line's subject), or (None, (contract, ledger) or None) when the whole ledger must
-    be settled with trails instead: the id is not a line of a subject goal, the engine cannot settle the
+    """(the explanation of the line `args.line` made by `explain_line` (the engine settles, the interpreter
+    traces the line's subject), (contract, ledger), whether the id names no line), with None for the text when
+    it is not made there: the id is no line, or not a line of a subject goal, the engine cannot settle the
     contract, or the contract or the ledger has errors (reported, as before, by `_settle`)."""
     from .check import check
-    from .explain_line import explain_line
+    from .explain_line import NO_LINE, explain_line
     from .ledger import load_ledger
 
     try:
         bar.phase("reading the contract")
         contract = _load(Path(args.contract))
         if any(d.severity == "error" for d in check(contract)):
-            return None, None
+            return None, None, False
         as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
         bar.phase("reading the ledger")
         ledger = load_ledger(args.ledger, contract)
     except ContractError:
-        return None, None
+        return None, None, False
     bar.phase("evaluating")
-    text, _ = explain_line(contract, ledger, as_of, args.line, args.lang, writing=lambda: bar.phase("writing"))
-    return text, (contract, ledger)
+    text, why = explain_line(contract, ledger, as_of, args.line, args.lang, writing=lambda: bar.phase("writing"))
+    return text, (contract, ledger), why == NO_LINE
 
 
 def _explain_absent(args, loaded) -> tuple[str | None, str | None]:
@@ -434,7 +434,7 @@ def _explain_absent(args, loaded) -> tuple[str | None, str | None]:
         if args.line in results or args.line in set(ids):
             return None, None
         subject = orjson.dumps(line_id_parts(args.line)[1]).decode()
-        exclusions = [orjson.loads(t) for texts in settlement._texts("exclusions") for t in texts if subject in t]
+        exclusions = [orjson.loads(t) for texts in settlement.texts("exclusions") for t in texts if subject in t]
     except Exception:  # noqa: BLE001  (the full settlement reports any problem, as it always has)
         return None, None
     return _explanation(args, {**settlement.head, "exclusions": exclusions, "lines": []}, ids)

@@ -41,6 +41,10 @@ class Fallback(Exception):
     """The line's trail cannot be made here (the reason is the message): settle in full instead."""
 
 
+#: The reason given when the id names no line of the settlement (the caller may say why it is not there).
+NO_LINE = "no such line"
+
+
 def explain_line(contract: m.Contract, ledger: Ledger, as_of: dt.date | None, line_id: str,
                  lang: str, writing=None) -> tuple[str | None, str | None]:
     """(the text of `contractlang explain` for the line `line_id`, None), or (None, why not) when the
@@ -86,7 +90,7 @@ class LineTrails:
         goal_id, subject, point = line_id_parts(line_id)
         goal = contract.goal(goal_id)
         if goal is None or not subject or point not in goal.points:
-            raise Fallback("no such line")
+            raise Fallback(NO_LINE)
         if goal.comparison is not None:
             raise Fallback("a comparison goal's line")
         with decimal.localcontext() as ctx:
@@ -97,7 +101,7 @@ class LineTrails:
             row = lines.filter((pl.col("goal") == goal_id) & (pl.col("subject") == subject)
                                & (pl.col("point") == point))
             if row.height != 1:
-                raise Fallback("no such line")
+                raise Fallback(NO_LINE)
             row = row.row(0, named=True)
             settler = _OneSubject(contract, _subject_ledger(ledger, row["household"]), as_of, subject, run.observed,
                                   results)
@@ -206,4 +210,4 @@ def _hold_to_engine(ln: dict, row: dict) -> None:
         raise Fallback(f"the interpreter's line differs from the engine's: {ours} / {theirs}")
 
 
-__all__ = ["Fallback", "LineTrails", "explain_line"]
+__all__ = ["NO_LINE", "Fallback", "LineTrails", "explain_line"]

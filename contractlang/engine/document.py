@@ -129,7 +129,7 @@ class Settlement:
         self.lines = lines
         self.records = records
 
-    def _texts(self, key: str):
+    def texts(self, key: str):
         """The JSON records of one list, block by block (Series of texts)."""
         frame, make = self.records[key]
         for start in range(0, frame.height, BLOCK):
@@ -138,13 +138,13 @@ class Settlement:
     def _encoded(self) -> dict:
         """Each record list as blocks of records joined as the writer joins them (fewer, larger writes)."""
         def blocks(key: str):
-            for texts in self._texts(key):
+            for texts in self.texts(key):
                 yield texts.str.join(",\n    ").cast(pl.Binary).item()  # UTF-8 bytes, made once
         return {key: blocks(key) for key in self.records}
 
     def document(self) -> dict:
         """The whole settlement document as one dict (the JSON document, parsed)."""
-        return {**self.head, **{key: [orjson.loads(t) for texts in self._texts(key) for t in texts]
+        return {**self.head, **{key: [orjson.loads(t) for texts in self.texts(key) for t in texts]
                                 for key in self.records}}
 
     def write_json(self, fh) -> None:
