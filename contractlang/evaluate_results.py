@@ -14,7 +14,7 @@ from fractions import Fraction
 from . import model as m
 from .check import figure_units
 from .expressions import (MISSING, DivisionByZero, EvalError, Scope, arith, cell_value, divide, evaluate,
-                          evaluate_condition, exact_sum, mean, round_decimal, show)
+                          evaluate_condition, exact_sum, mean, named_once, round_decimal, show)
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -155,17 +155,10 @@ class Results:
     # ---- figures and metrics ----------------------------------------------------------
     def named_value(self, name: str, tr):
         """The value of a figure, or of a metric (its share as a fraction); computed once, traced where used."""
-        if name not in self.named_results:
-            if name in self._named_busy:
-                raise EvalError(f"the figure '{name}' is defined in terms of itself")
-            self._named_busy.add(name)
+        def compute(name):
             x = self.named[name]
-            self.named_results[name] = self.metric(x) if isinstance(x, m.Metric) else self.figure(x)
-            self._named_busy.discard(name)
-        result = self.named_results[name]
-        if tr is not None:
-            tr.append({"kind": "value", "name": name, "expr": f"{result['kind']} {name}", "value": result["value"]})
-        return result["_value"]
+            return self.metric(x) if isinstance(x, m.Metric) else self.figure(x)
+        return named_once(name, self.named_results, self._named_busy, compute, tr)
 
     def contract_scope(self, trace) -> Scope:
         """Names in a figure: other figures and metrics; `count`, `total` and `mean` read the ledger."""

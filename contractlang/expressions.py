@@ -176,6 +176,22 @@ def age_at(birth: dt.date, day: dt.date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
+def named_once(name: str, results: dict, busy: set, compute, tr) -> object:
+    """A figure's or metric's value (`result["_value"]`), computed once by `compute(name)` into `results` and
+    traced where it is used; a figure defined in terms of itself is an error (`busy`: those being computed).
+    Both evaluators keep their figures and metrics so."""
+    if name not in results:
+        if name in busy:
+            raise EvalError(f"the figure '{name}' is defined in terms of itself")
+        busy.add(name)
+        results[name] = compute(name)
+        busy.discard(name)
+    result = results[name]
+    if tr is not None:
+        tr.append({"kind": "value", "name": name, "expr": f"{result['kind']} {name}", "value": result["value"]})
+    return result["_value"]
+
+
 _CENT = Decimal("0.01")
 
 

@@ -14,7 +14,7 @@ import polars as pl
 from .. import model as m
 from ..check import figure_units
 from ..expressions import (MISSING, DivisionByZero, EvalError, Scope, _settled, add_months, arith, cell_value, divide,
-                           evaluate, evaluate_condition, exact_sum, mean, round_decimal, show)
+                           evaluate, evaluate_condition, exact_sum, mean, named_once, round_decimal, show)
 from .compile import Compiler, Unsupported, const, line_reads
 from .context import Run, rule_text
 from .frames import HOUSEHOLD_ATTRIBUTES, line_col, value_col
@@ -52,17 +52,10 @@ class Results:
         """The value of a figure, or of a metric (its share as a fraction); None if `name` is neither."""
         if name not in self.named:
             return None
-        if name not in self.results:
-            if name in self._busy:
-                raise EvalError(f"the figure '{name}' is defined in terms of itself")
-            self._busy.add(name)
+        def compute(name):
             x = self.named[name]
-            self.results[name] = self.metric(x) if isinstance(x, m.Metric) else self.figure(x)
-            self._busy.discard(name)
-        result = self.results[name]
-        if tr is not None:
-            tr.append({"kind": "value", "name": name, "expr": f"{result['kind']} {name}", "value": result["value"]})
-        return result["_value"]
+            return self.metric(x) if isinstance(x, m.Metric) else self.figure(x)
+        return named_once(name, self.results, self._busy, compute, tr)
 
     def _resolve_named(self, name, point, tr):
         if name in self.named:
