@@ -263,7 +263,7 @@ def _write_stdout(write) -> int:
     return EXIT_OK
 
 
-#: Formats settled by the columnar engine (no audit trails), the interpreter settling what it cannot.
+#: Formats settled by the columnar engine (with audit trails when asked), the interpreter settling what it cannot.
 COLUMNAR = ("json", "csv", "parquet")
 #: Formats that are bytes, not text: written to a file only.
 BINARY = ("xlsx", "parquet")
@@ -296,10 +296,10 @@ def _settle(args, bar, loaded=None):
         bar.phase("evaluating")
         try:
             fmt = getattr(args, "format", None)
-            if fmt in COLUMNAR and not args.trails:
+            if fmt in COLUMNAR:
                 from .engine import Unsupported, settle as settle_columns
                 try:
-                    return contract, settle_columns(contract, ledger, as_of), EXIT_OK
+                    return contract, settle_columns(contract, ledger, as_of, trails=args.trails), EXIT_OK
                 except Unsupported:
                     pass  # a construct the columnar engine cannot evaluate exactly: the interpreter settles it
             trails = args.trails if fmt in COLUMNAR else not getattr(args, "no_trace", False)

@@ -3,7 +3,8 @@
 The interpreter is the judge the seed examples and the independent Viborg reference
 hold; the columnar engine must write the same settlement, byte for byte, on every
 bundled contract and ledger at several dates, and on the reference's generated and
-hand-made Viborg ledgers. The pieces it computes differently (rounding over scaled
+hand-made Viborg ledgers, without audit trails and with them (the engine records each
+line's steps as columns: `engine/trails.py`). The pieces it computes differently (rounding over scaled
 integers, caps as running totals, tranche parts) are also held against their
 row-by-row definitions on generated inputs.
 """
@@ -38,10 +39,12 @@ DATES = (None, "2022-06-30", "2024-06-30", "2025-12-31", "2027-06-30")
 
 
 def same_settlement(contract, ledger, as_of) -> None:
+    """Without trails and with them (every line's, figure's and metric's), the same bytes."""
     when = dt.date.fromisoformat(as_of) if as_of else None
-    rows = document_json(settle_rows(contract, ledger, when, trace=False))
-    columns = settle_columns(contract, ledger, when).json()
-    assert columns == rows
+    for trails in (False, True):
+        rows = document_json(settle_rows(contract, ledger, when, trace=trails))
+        columns = settle_columns(contract, ledger, when, trails=trails).json()
+        assert columns == rows, f"trails={trails}"
 
 
 @pytest.mark.parametrize("d", DIRS, ids=[d.name for d in DIRS])

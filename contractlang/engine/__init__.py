@@ -6,9 +6,9 @@ reads they make), `goals` and `cohorts` (outcomes, imputation, prices → lines)
 `payments` (caps, return cap and tranches as running totals), `results` (flags,
 figures, metrics) and `document` (the settlement document).
 
-The engine computes every amount, line, flag and row account of a settlement; the
-audit trails of lines still come from the row-by-row interpreter (`evaluate`),
-which a settlement with trails uses.
+The engine computes every amount, line, flag and row account of a settlement and,
+when asked, every line's audit trail (`trails`: the steps recorded as columns while
+the expressions are compiled and the lines capped and split).
 """
 
 from __future__ import annotations
@@ -28,13 +28,15 @@ from .payments import apply_caps, order_lines, split
 from .results import Results
 
 
-def settle(contract: m.Contract, ledger, as_of: dt.date | None = None) -> Settlement:
-    """Settle `contract` against a loaded ledger as of a date; the settlement, without trails.
+def settle(contract: m.Contract, ledger, as_of: dt.date | None = None, trails: bool = False) -> Settlement:
+    """Settle `contract` against a loaded ledger as of a date; the settlement, with every line's audit trail
+    (and every figure's and metric's) when `trails`.
 
     Raises `Unsupported` for a contract the columnar engine cannot evaluate exactly."""
     with decimal.localcontext() as ctx:
         ctx.prec = 50
-        run, results, lines, parties, goal_cap_cut, return_cut = _settle_lines(contract, ledger, as_of, False)
+        run, results, lines, parties, goal_cap_cut, return_cut = _settle_lines(contract, ledger, as_of, False,
+                                                                               trails)
         results.flags()
         for x in (*contract.figures, *contract.metrics):
             results.value(x.id)
@@ -55,8 +57,8 @@ def settle_lines(contract: m.Contract, ledger, as_of: dt.date | None = None) -> 
         return run, results, with_split(contract, lines, parties)[0]
 
 
-def _settle_lines(contract, ledger, as_of, for_trails: bool):
-    run = Run(contract, ledger, as_of, for_trails)
+def _settle_lines(contract, ledger, as_of, for_trails: bool, trails: bool = False):
+    run = Run(contract, ledger, as_of, for_trails, trails)
     results = Results(run)
     for goal in contract.goals:
         if goal.comparison is not None:

@@ -110,6 +110,7 @@ class Compiler:
         self.level = level
         self.due = due  # point -> a row mask: whether the point has fallen (outside a goal; None: not asked)
         self.reads: list[Read] = []
+        self.trail = None  # a `trails.Trail` recording each row's steps as the interpreter would, or None
         self.checks: list[tuple[pl.Expr, str]] = []  # (row mask, message): an evaluation error where true
 
     @property
@@ -130,22 +131,33 @@ class Compiler:
             col = pl.when(mask).then(col)
         self.reads.append(Read(name, point, cond))
         if ms.kind == "boolean":
-            return Col(BOOL, col)
-        if ms.kind in ("integer", "decimal"):
-            return Col(NUM, num=Num(col, self.scales.get(name, 0)))
-        return Col(STR, col)
+            value = Col(BOOL, col)
+        elif ms.kind in ("integer", "decimal"):
+            value = Col(NUM, num=Num(col, self.scales.get(name, 0)))
+        else:
+            value = Col(STR, col)
+        if self.trail is not None:
+            self.trail.read(name, point, cond, value, pl.col(line_col(name, point)))
+        return value
 
     def ref(self, name: str, point, cond) -> Col | None:
         """What a name reads, or None when it names nothing (then it can only be a named value)."""
         if name in self.names:
             return self.names[name]
         if name in self.lets:
-            return self.compile(self.lets[name], point, cond)
+            if self.trail is None:
+                return self.compile(self.lets[name], point, cond)
+            first = self.trail.first_let(name, point, cond)  # a let is evaluated (and traced) once per point
+            value = self.compile(self.lets[name], point, first)
+            self.trail.let(name, point, first, self.lets[name], value)
+            return value
         if name in self.measures:
             return self.measure(name, point, cond)
         if self.named is not None:
             value = self.named(name)
             if value is not None:
+                if self.trail is not None:
+                    self.trail.named(name, cond)
                 return const(value)
         if name in self.attributes:
             col = pl.col(f"@{name}")
@@ -277,10 +289,12 @@ class Compiler:
             key = expr.key.name  # inside a table's brackets the name of one of its rows is that row
         else:
             key = self.operand(expr.key, point, cond)  # a bare name naming nothing is a row's name
+        table = self.tables[expr.table]
+        if self.trail is not None and (isinstance(key, str) or key.kind == STR):
+            self.trail.lookup(expr, table, key, cond)
         key = Col(STR, pl.lit(key, dtype=pl.Utf8)) if isinstance(key, str) else key
         if key.kind != STR:
             raise Unsupported("a table looked up by a value that is not a row name")
-        table = self.tables[expr.table]
         index = next(i for i, c in enumerate(table.columns) if c.id == expr.column)
         cells = {r.id: r.cells[index] for r in table.rows}
         self.checks.append((key.expr.is_not_null() & ~key.expr.is_in(list(cells)),
@@ -309,7 +323,10 @@ class Compiler:
             if v.kind != NUM:
                 raise EvalError(not_a_number("round() rounds", v.kind))
             rule = self.roundings[expr.args[1].name]
-            return Col(NUM, num=round_num(v.num, rule.places, rule.mode))
+            after = round_num(v.num, rule.places, rule.mode)
+            if self.trail is not None:
+                self.trail.rounded(rule, point, cond, v, after)
+            return Col(NUM, num=after)
         parts = [self.compile(a, point, cond) for a in expr.args]
         if f in ("max", "min") and all(p.kind == DATE for p in parts):
             raise Unsupported(f"{f}() of dates")
@@ -336,11 +353,14 @@ class Compiler:
         if ms.kind != "enum":
             raise Unsupported("previous() of a measure that is not an enum")
         earlier = ms.points[:ms.points.index(point)] if point in ms.points else ()
-        values = []
+        values, walks = [], []
         for p in reversed(earlier):
             c = self.measure(name, p, cond)
             values.append(c.expr)
+            walks.append((p, cond, c.expr))
             cond = cond & c.expr.is_null()
+        if self.trail is not None:
+            self.trail.previous(name, point, default, walks, cond)
         return Col(STR, pl.coalesce(*values, pl.lit(default, dtype=pl.Utf8)))
 
     def match(self, expr: m.Match, point, cond) -> Col:

@@ -27,7 +27,8 @@ def rule_text(contract: m.Contract, node) -> str:
 class Run:
     """One settlement in progress: the contract, the ledger's frames and the results of each stage."""
 
-    def __init__(self, contract: m.Contract, ledger, as_of: dt.date | None, for_trails: bool = False):
+    def __init__(self, contract: m.Contract, ledger, as_of: dt.date | None, for_trails: bool = False,
+                 trails: bool = False):
         prog = contract.programme
         self.contract = contract
         self.ledger = ledger
@@ -48,6 +49,9 @@ class Run:
         # running total before it (`before:<cap index>`, `before:return`). Such a run records no exclusions
         # and no rows read: no document is made of it.
         self.for_trails = for_trails
+        # A settlement with every line's audit trail (`trails`): each stage records its steps as columns.
+        self.trails = trails
+        self.results = None  # the figures and metrics (`results.Results`), whose values a trail shows
         self.observed: dict[tuple[str, str], tuple] = {}
         self._texts: dict[int, str] = {}
 

@@ -15,9 +15,11 @@ from .. import document as json_document
 from ..explain import due_date, header, money_map, period_of, public, reduction
 from ..expressions import _settled, show
 from fractions import Fraction
+from .. import model as m
 from . import exclusions
 from . import records as rec
-from .context import Run
+from . import trails
+from .context import Run, rule_text
 from .goals import stay_facts, stay_text
 from .numbers import money
 
@@ -194,7 +196,7 @@ def line_json(run: Run, lines: pl.DataFrame, split_cols: list[str]) -> pl.Series
                 continue
             shares = ",".join(f'{_key(c.split(":", 1)[1])}:"{money(row[c])}"' for c in cols[1:] if row[c] is not None)
             parts.append(f'{{"amount":"{money(row[cols[0]])}","split":{{{shares}}},"tranche":{t.tranches[i].number}}}')
-        pieces["_tranche"].append(f',"trace":[],"tranche":[{",".join(parts)}]}}')
+        pieces["_tranche"].append(f'],"tranche":[{",".join(parts)}]}}')
     combos = combos.with_columns(*[pl.Series(k, v, dtype=pl.Utf8) for k, v in pieces.items()])
     lines = rec.with_text(lines, goal=pl.col("goal"), outcome=pl.col("outcome"), payer=pl.col("payer"),
                           period=pl.col("period"), point=pl.col("point"), subject=pl.col("subject"),
@@ -206,7 +208,25 @@ def line_json(run: Run, lines: pl.DataFrame, split_cols: list[str]) -> pl.Series
         pl.lit(',"imputed":'), pl.when(pl.col("imputed")).then(pl.lit("true")).otherwise(pl.lit("false")),
         pl.lit(',"outcome":'), pl.col("j:outcome"), pl.lit(',"payer":'), pl.col("j:payer").fill_null("null"),
         pl.lit(',"period":'), pl.col("j:period"), pl.lit(',"point":'), pl.col("j:point"),
-        pl.col("_split"), pl.col("j:subject"), pl.col("_tranche")])).to_series()
+        pl.col("_split"), pl.col("j:subject"), pl.lit(',"trace":['),
+        *([_trace(run)] if run.trails else []), pl.col("_tranche")])).to_series()
+
+
+def _trace(run: Run) -> pl.Expr:
+    """Each line's audit trail (the steps inside its brackets): the goal's rule, the steps recorded up to its
+    payment (`trail`), then its caps and tranches from the columns the payments stage kept."""
+    c = run.contract
+    rules = {g.id: trails.json_text({"kind": "rule", "goal": g.id, "clause": g.clause, "text": rule_text(c, g)})
+             for g in c.goals}
+    goal_ids = {g.id for g in c.goals}
+    ordered = [cap for cap in c.caps if cap.goal in goal_ids] + [cap for cap in c.caps if cap.goal not in goal_ids]
+    index = {id(cap): k for k, cap in enumerate(c.caps)}
+    t = c.tranches
+    rounding = None if t is None else run.roundings.get(t.rounding) or m.Rounding(id=t.rounding, places=2,
+                                                                                     mode="half_up")
+    return trails.joined([pl.col("goal").replace_strict(rules, return_dtype=pl.Utf8), pl.col("trail"),
+                          *trails.cap_steps(c, ordered, index),
+                          *trails.tranche_steps(c, rounding, lambda i: _parties(t, i))])
 
 
 def _key(text: str) -> str:

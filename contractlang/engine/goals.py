@@ -12,13 +12,15 @@ from .. import model as m
 from ..expressions import EvalError, _settled, arith, round_decimal
 from .compile import Compiler, Unsupported, as_num, line_reads
 from . import exclusions
+from . import records as rec
+from . import trails
 from .context import Run
 from .frames import HOUSEHOLD_ATTRIBUTES, PERSON_ATTRIBUTES
 from .numbers import INT, MONEY_SCALE, Num, literal, round_div, scaled
 
 LINE_SCHEMA = {"goal": pl.Utf8, "goal_index": pl.Int32, "k1": pl.Utf8, "k2": pl.Utf8, "point_index": pl.Int32,
                "subject": pl.Utf8, "point": pl.Utf8, "date": pl.Date, "payer": pl.Utf8, "num": INT, "den": INT,
-               "gross": INT, "imputed": pl.Boolean, "household": pl.Utf8}
+               "gross": INT, "imputed": pl.Boolean, "household": pl.Utf8, "trail": pl.Utf8}
 
 
 def attributes(level: str) -> tuple[str, ...]:
@@ -59,13 +61,19 @@ class Price:
         self.constant: Decimal | None = None
         self.col: Num | None = None
         self.reads: list = []
+        self.steps: list[pl.Expr] = []  # its trail steps, where the price is read per line
         if type(amount) is m.Quantity:
             self.constant = amount.value
         else:
-            start = len(compiler.reads)
+            start, first_step = len(compiler.reads), len(compiler.trail.steps) if compiler.trail else 0
             self.col = as_num(compiler.compile(amount, point, pl.col("_line")))  # read only for the lines
             self.reads = compiler.reads[start:]
             del compiler.reads[start:]
+            if compiler.trail is not None:
+                self.steps = compiler.trail.steps[first_step:] + [pl.when(self.col.expr.is_not_null()).then(
+                    trails.step({"kind": "value", "name": "rate", "expr": run.text(amount), "point": point,
+                                 "value": trails.Hole(trails.quoted(trails.number_text(self.col)))}))]
+                del compiler.trail.steps[first_step:]
 
 
 def gross_expr(num: pl.Expr, den: pl.Expr, rate: Num, rounding: m.Rounding) -> pl.Expr:
@@ -103,11 +111,18 @@ def _evaluate_point(run: Run, goal: m.Goal, j: int, point: str, frame: pl.DataFr
     """The outcome of every due subject at one point, with the price where it is read per line."""
     compiler = Compiler(run.contract, run.L.scales, lets=goal.lets, named=run.named_value,
                         attributes=attributes(goal.level), level=goal.level)
+    if run.trails:
+        compiler.trail = trails.Trail(run.text, run.results)
     outcome = as_num(compiler.compile(goal.outcome, point))
+    head = compiler.trail.steps[:] if compiler.trail else None
     price = Price(run, goal, compiler, point)
     needed = compiler.needed | {(r.measure, r.point) for r in price.reads}
     frame = run.L.with_values(frame, goal.level, needed)
     checks = [mask.alias(f"_check{i}") for i, (mask, _) in enumerate(compiler.checks)]
+    if head is not None:  # the line's steps up to its outcome: who, what was read, the outcome
+        frame = frame.with_columns(rec.text(frame, pl.col("subject_id")).alias(trails.SUBJECT))
+        checks.append(trails.joined([trails.subject_step(goal.level, run.L.min_stay), *head,
+                                     trails.outcome_step(run.text(goal.outcome), point, outcome)]).alias("_trail"))
     frame = frame.with_columns(outcome.expr.alias("num"), pl.lit(10 ** outcome.scale, dtype=INT).alias("den"),
                                pl.lit(j, dtype=pl.Int32).alias("point_index"), pl.lit(point).alias("point"),
                                *checks)
@@ -157,6 +172,10 @@ def _impute_and_price(run: Run, goal: m.Goal, gi: int, evaluated: list) -> None:
                 pl.when(pl.col("imputed")).then(pl.lit(frac.numerator, dtype=INT)).otherwise(pl.col("num")).alias("num"),
                 pl.when(pl.col("imputed")).then(pl.lit(frac.denominator, dtype=INT)).otherwise(pl.col("den")).alias("den"))
         lines = lines.with_columns(pl.lit(True).alias("_line"))
+        if run.trails:
+            shown_mean, shown_n = (Decimal(0), n) if rule is None or rule.method == "zero" else \
+                (mean, n) if n else (Decimal(0), 0)
+            impute = trails.impute_step(rule, point, shown_mean, shown_n) if imputed_n else None
         if price.constant is not None:
             lines = lines.with_columns(gross_expr(pl.col("num"), pl.col("den"), literal(price.constant), rounding)
                                        .alias("gross"))
@@ -166,6 +185,8 @@ def _impute_and_price(run: Run, goal: m.Goal, gi: int, evaluated: list) -> None:
             lines = lines.with_columns((pl.col("_rate").is_not_null()).alias("_line"))
             lines = lines.with_columns(gross_expr(pl.col("num"), pl.col("den"), Num(pl.col("_rate"), price.col.scale),
                                                   rounding).alias("gross"))
+        if run.trails:
+            lines = _with_trail(run, goal, lines, impute, price)
         if not run.for_trails:  # the rows read, for the row accounting of a document
             run.used.append(line_reads(frame, compiler.reads))
             run.used.append(line_reads(lines, price.reads))
@@ -173,6 +194,25 @@ def _impute_and_price(run: Run, goal: m.Goal, gi: int, evaluated: list) -> None:
             pl.lit(goal.id).alias("goal"), pl.lit(gi, dtype=pl.Int32).alias("goal_index"),
             pl.col("household_id").alias("k1"), pl.col("subject_id").alias("k2"), "point_index",
             pl.col("subject_id").alias("subject"), "point", "date", pl.lit(goal.payer, dtype=pl.Utf8).alias("payer"),
-            "num", "den", "gross", "imputed", pl.col("household_id").alias("household")))
+            "num", "den", "gross", "imputed", pl.col("household_id").alias("household"),
+            pl.col("_trail").alias("trail") if run.trails else pl.lit(None, dtype=pl.Utf8).alias("trail")))
     if parts:
         run.line_frames.append(pl.concat(parts).sort("k1", "k2", "point_index"))
+
+
+def _with_trail(run: Run, goal: m.Goal, lines: pl.DataFrame, impute, price: Price) -> pl.DataFrame:
+    """The lines' trails up to the caps: the outcome's steps, the imputation, the price read and the payment.
+
+    The payment and its rounding depend only on the outcome and the price, which repeat across lines:
+    each distinct pair is written once, in Python, as the interpreter writes it, and joined back."""
+    keys = ["num", "den"] + (["_rate"] if price.col is not None else [])
+    pairs = lines.filter(pl.col("_line")).select(keys).unique()
+    texts = []
+    for row in pairs.iter_rows():
+        outcome = _settled(Fraction(int(row[0]), int(row[1])))
+        rate = price.constant if price.col is None else Decimal(int(row[2])).scaleb(-price.col.scale)
+        texts.append(trails.payment_texts(goal, outcome, rate, run.line_rounding))
+    pairs = pairs.with_columns(pl.Series("_pay", texts, dtype=pl.Utf8))
+    lines = lines.join(pairs, on=keys, how="left", nulls_equal=True, maintain_order="left")
+    return lines.with_columns(trails.joined([pl.col("_trail"), *([impute] if impute is not None else []),
+                                             *price.steps, pl.col("_pay")]).alias("_trail"))

@@ -59,12 +59,14 @@ def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
 
     `lines` are in cap order (row i has `seq` i). Each cap works on the amounts of the lines it meets,
     gathered by position and scattered back, so the wide frame of lines is not copied per cap. A run for
-    trails (`Run.for_trails`) also keeps each cap's running total before each line it meets
-    (`before:<cap index>`, `before:return`; null where the line meets no such cap)."""
+    trails (`Run.for_trails`, `Run.trails`) also keeps each cap's running total before each line it meets
+    (`before:<cap index>`, `before:return`; null where the line meets no such cap), and a run with trails
+    what met the cap and what it let through (`in:…`, `out:…`)."""
     c = run.contract
     goal_ids = {g.id for g in c.goals}
     amount = lines.get_column("gross").clone()
     befores: dict[str, pl.Series] = {}
+    keep = run.for_trails or run.trails
 
     def nulls() -> pl.Series:
         return pl.repeat(None, lines.height, dtype=INT, eager=True)
@@ -76,9 +78,13 @@ def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
         part = pl.DataFrame({"_amount": amount.gather(at)})
         if period is not None:
             part = part.with_columns(period.gather(at).alias("_period"))
-        part = _capped(part, limit, ["_period"] if period is not None else None, keep=name if run.for_trails else None)
-        if run.for_trails:
+        part = _capped(part, limit, ["_period"] if period is not None else None, keep=name if keep else None)
+        if keep:
             befores[name] = nulls().scatter(at, part.get_column(name))
+        if run.trails:  # what met the cap and what it let through, for the line's trail
+            key = name.split(":", 1)[1]
+            befores[f"in:{key}"] = nulls().scatter(at, part.get_column("_amount"))
+            befores[f"out:{key}"] = nulls().scatter(at, part.get_column("_after"))
         amount = amount.scatter(at, part.get_column("_after"))
         return part.get_column("_amount") - part.get_column("_after")
 
@@ -107,8 +113,9 @@ def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
         at = at.to_series()
         if at.len():
             return_cut = int(through(at, scaled(rc.amount.value, MONEY_SCALE), None, "before:return").sum())
-    if run.for_trails:
-        names = [f"before:{index[id(cap)]}" for cap in c.caps] + ["before:return"]
+    if keep:
+        keys = [str(index[id(cap)]) for cap in c.caps] + ["return"]
+        names = [f"{what}:{k}" for k in keys for what in (("before", "in", "out") if run.trails else ("before",))]
         lines = lines.with_columns((befores[n] if n in befores else nulls()).alias(n) for n in names)
     return lines.with_columns(after_goal_cap.alias("after_goal_cap"), amount.alias("amount")), goal_cap_cut, return_cut
 

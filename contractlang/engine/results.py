@@ -46,6 +46,7 @@ class Results:
         self._busy: set[str] = set()
         self._units = None
         run.named_value = self.value
+        run.results = self
 
     # ---- figures and metrics ------------------------------------------------------------
     def value(self, name: str, tr=None):
@@ -62,19 +63,32 @@ class Results:
             return self.value(name, tr)
         raise KeyError(name)
 
+    def _rule(self, node) -> list | None:
+        """A figure's or metric's trail, begun with its rule (None: the settlement has no trails)."""
+        if not self.run.trails:
+            return None
+        return [{"kind": "rule", "goal": None, "clause": node.clause, "text": rule_text(self.run.contract, node)}]
+
     def figure(self, f: m.Figure) -> dict:
+        trace = self._rule(f)
         scope = Scope(self._resolve_named, None, self.run.tables, self.run.roundings, count=self.count({}, None),
-                      aggregate=self.aggregate)
+                      aggregate=self.aggregate, trace=trace)
         try:
             value = evaluate(f.expr, scope)
-        except DivisionByZero:  # the figure has no value (the interpreter's trail says why)
+        except DivisionByZero as exc:  # the figure has no value, and its trail says why
             value = MISSING
+            if trace is not None:
+                text = self.run.text(exc.expr)
+                trace.append({"kind": "note", "text": f"{text} divides by zero; the figure has no value",
+                              "code": "division_by_zero", "facts": {"expr": text}})
         if isinstance(value, bool):
             value = Decimal(1) if value else ZERO
+        if trace is not None:
+            trace.append({"kind": "value", "name": f.id, "expr": self.run.text(f.expr), "value": show(value)})
         if self._units is None:
             self._units = figure_units(self.run.contract)
         return {"kind": "figure", "id": f.id, "title": f.title, "clause": f.clause, "value": show(value),
-                "unit": self._units.get(f.id), "_value": value, "trace": None}
+                "unit": self._units.get(f.id), "_value": value, "trace": trace}
 
     def metric(self, mt: m.Metric) -> dict:
         run = self.run
@@ -87,7 +101,7 @@ class Results:
             where.alias("_where"), share.column.alias("_share"))
         run.used.append(line_reads(frame, compiler.reads))
         counted = frame.filter(pl.col("_where"))
-        missing = counted.filter(pl.col("_share").is_null())["subject_id"].to_list()
+        missing = counted.filter(pl.col("_share").is_null()).sort("household_id", "subject_id")["subject_id"].to_list()
         present = counted.filter(pl.col("_share").is_not_null())
         subjects = present.height
         met = int(present.select((pl.col("_share").cast(pl.Boolean) if share.kind != "bool" else pl.col("_share"))
@@ -95,16 +109,32 @@ class Results:
         share_value = arith("*", divide(Decimal(met), Decimal(subjects)), HUNDRED) if subjects else MISSING
         rounded = share_value
         rule = run.roundings.get(mt.rounding) if mt.rounding else None
+        trace = self._rule(mt)
+        if trace is not None:
+            trace.append({"kind": "compute", "name": "share", "expr": f"{met} of {subjects} {mt.level} × 100",
+                          "value": show(share_value), "facts": {"count": met, "subjects": subjects, "level": mt.level}})
+            if missing:
+                trace.append({"kind": "note", "text": f"{len(missing)} {mt.level} without an observed value are "
+                                                      f"left out of the share: {', '.join(missing[:20])}",
+                              "code": "share_missing",
+                              "facts": {"missing": len(missing), "level": mt.level, "subjects": missing[:20]}})
         if rule is not None and share_value is not MISSING:
             rounded = round_decimal(share_value, rule.places, rule.mode)
+            if trace is not None:
+                trace.append({"kind": "round", "rule": rule.id, "places": rule.places, "mode": rule.mode,
+                              "before": show(share_value), "after": format(rounded, "f"), "clause": rule.clause})
         out = {"kind": "metric", "id": mt.id, "title": mt.title, "clause": mt.clause, "subjects": subjects,
                "count": met, "missing": len(missing), "share": show(share_value), "share_rounded": show(rounded),
                "value": show(share_value),
-               "_value": divide(share_value, HUNDRED) if share_value is not MISSING else MISSING, "trace": None}
+               "_value": divide(share_value, HUNDRED) if share_value is not MISSING else MISSING, "trace": trace}
         if mt.target is not None:
             target = mt.target.value
             gap = arith("-", rounded, target) if rounded is not MISSING else MISSING
             out.update(target=show(target), gap_pp=show(gap), met=(gap is not MISSING and gap >= 0))
+            if trace is not None:
+                trace.append({"kind": "compute", "name": "gap to target", "value": show(gap),
+                              "expr": f"{show(rounded)} − {show(target)} (percentage points)",
+                              "facts": {"rounded": show(rounded), "target": show(target)}})
         return out
 
     # ---- ledger aggregates in expressions --------------------------------------------------
@@ -183,7 +213,13 @@ class Results:
         else:
             numbers = [to_value(v, scale) for v in values.to_list()]
         total = exact_sum(numbers)
-        return total if func == "total" else (mean(numbers) if numbers else MISSING)
+        value = total if func == "total" else (mean(numbers) if numbers else MISSING)
+        if trace is not None:
+            lines = frame.sort("household_id", "subject_id")[line_col(measure.id, point)].drop_nulls().to_list()
+            trace.append({"kind": "aggregate", "func": func, "measure": measure.id, "point": point,
+                          "observations": len(numbers), "file": "measurements.csv", "lines": lines,
+                          "value": show(value)})
+        return value
 
     # ---- flags ----------------------------------------------------------------------------
     def flags(self) -> None:
