@@ -5,6 +5,7 @@ the lines, texts are formatted."""
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 
 import polars as pl
@@ -118,6 +119,8 @@ def build(run: Run, lines: pl.DataFrame, parties: list[str], goal_cap_cut: dict,
     return Settlement(doc, lines, records)
 
 
+_BETWEEN = ",\n    "  # what separates two records of a list in the document (`document.py`)
+
 #: Records made and written at a time: a block's JSON texts exist only while it is written.
 BLOCK = 50_000
 
@@ -138,10 +141,18 @@ class Settlement:
             yield make(frame.slice(start, BLOCK))
 
     def _encoded(self) -> dict:
-        """Each record list as blocks of records joined as the writer joins them (fewer, larger writes)."""
+        """Each record list as blocks of records joined as the writer joins them (fewer, larger writes).
+
+        A block is written by Polars' CSV writer, one record a row, unquoted, each ended by the separator
+        the document puts between records (the last one's cut off): the texts are copied once, in Rust."""
         def blocks(key: str):
             for texts in self.texts(key):
-                yield texts.str.join(",\n    ").cast(pl.Binary).item()  # UTF-8 bytes, made once
+                if texts.len() == 0:
+                    continue
+                buf = io.BytesIO()
+                texts.to_frame().write_csv(buf, include_header=False, quote_style="never",
+                                           line_terminator=_BETWEEN)
+                yield buf.getbuffer()[:-len(_BETWEEN)]
         return {key: blocks(key) for key in self.records}
 
     def document(self) -> dict:
