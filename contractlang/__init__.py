@@ -12,7 +12,7 @@ may `import contractlang.check`) can put a module where a function was.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from pathlib import Path as _Path
 

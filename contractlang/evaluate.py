@@ -15,6 +15,7 @@ from decimal import Decimal
 from . import model as m
 from .expressions import (MISSING, DivisionByZero, Scope, add_months, age_at, arith, evaluate, evaluate_condition,
                           mean, money, price, round_decimal, show)
+from .explain import rule_step
 from .ledger import Ledger, bulk_allocation
 from .evaluate_results import HUNDRED, ZERO, Results, _expr_text, _number, _observed_value, _only_point
 
@@ -93,11 +94,6 @@ class _Settler(Results):
 
     def expr_text(self, expr) -> str:
         return _expr_text(self, expr)
-
-    def goal_text(self, node) -> str:
-        if node.span is None or not self.source_lines:
-            return ""
-        return "\n".join(self.source_lines[node.span.line - 1:(node.span.end_line or node.span.line)])
 
     # ---- per-subject goals ---------------------------------------------------------
     def subjects(self, goal: m.Goal, record: bool = True):
@@ -233,7 +229,7 @@ class _Settler(Results):
     def settle_subject_goal(self, goal: m.Goal):
         observed: dict[str, list[Decimal]] = defaultdict(list)
         pending = []
-        rule_step = {"kind": "rule", "goal": goal.id, "clause": goal.clause, "text": self.goal_text(goal)}
+        rule = rule_step("goal", goal)
         for sid, h, person in self.subjects(goal):
             if not self.eligible(goal, sid, h, person):
                 self.exclusions.append({"goal": goal.id, "subject": sid, "point": None, "reason": "not_eligible",
@@ -248,7 +244,7 @@ class _Settler(Results):
                                             "facts": {"point": point, "date": date.isoformat(),
                                                       "limit": min(self.as_of, self.data_end or self.as_of).isoformat()}})
                     continue
-                trace = [rule_step, {"kind": "subject", "subject": sid, "level": goal.level, "household": h.id,
+                trace = [rule, {"kind": "subject", "subject": sid, "level": goal.level, "household": h.id,
                                      "detail": self.counting[h.id][1] + _age_note(self, h, person),
                                      "facts": {**self.stay_facts[h.id], **_age_facts(h, person)}}] if self.trace else None
                 scope = self.subject_scope(goal, sid, h, person, point, trace)
@@ -318,7 +314,7 @@ class _Settler(Results):
     # ---- comparison goals --------------------------------------------------------
     def settle_comparison_goal(self, goal: m.Goal):
         comp = goal.comparison
-        rule_step = {"kind": "rule", "goal": goal.id, "clause": goal.clause, "text": self.goal_text(goal)}
+        rule = rule_step("goal", goal)
         groups = {comp.treated: "intervention", comp.control: "control"}
         for cid in sorted(self.L.cohorts):
             start = self.L.cohorts[cid][0]
@@ -333,7 +329,7 @@ class _Settler(Results):
                                             "detail": f"{point} of cohort {cid} falls on {date}",
                                             "facts": {"point": point, "cohort": cid, "date": date.isoformat()}})
                     continue
-                trace = [rule_step, {"kind": "subject", "subject": cid, "level": "cohort", "household": None,
+                trace = [rule, {"kind": "subject", "subject": cid, "level": "cohort", "household": None,
                                      "detail": f"cohort {cid} started {start}; " + ", ".join(
                                          f"{len(v)} {k} subjects" for k, v in members.items()),
                                      "facts": {"cohort": cid, "cohort_start": start.isoformat(), "groups": [

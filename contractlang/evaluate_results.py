@@ -13,6 +13,7 @@ from fractions import Fraction
 
 from . import model as m
 from .check import figure_units
+from .explain import rule_step
 from .expressions import (MISSING, DivisionByZero, EvalError, Scope, arith, cell_value, divide, evaluate,
                           evaluate_condition, exact_sum, mean, named_once, round_decimal, show)
 
@@ -75,9 +76,8 @@ class Results:
                          if self.households[hid].group == "intervention"]
             else:
                 items = [(None, None)]
-            text = self.goal_text(flag)
             for this, h in items:
-                trace = [{"kind": "rule", "goal": None, "clause": flag.clause, "text": text}]
+                trace = [rule_step("flag", flag)]
                 details: dict = {}
 
                 def resolve(name, point, tr, h=h, this=this):
@@ -171,7 +171,7 @@ class Results:
                      aggregate=self._aggregate, trace=trace)
 
     def figure(self, f: m.Figure) -> dict:
-        trace = [{"kind": "rule", "goal": None, "clause": f.clause, "text": self.goal_text(f)}] if self.trace else None
+        trace = [rule_step("figure", f)] if self.trace else None
         try:
             value = evaluate(f.expr, self.contract_scope(trace))
         except DivisionByZero as exc:  # the figure has no value, and its trail says why
@@ -202,7 +202,7 @@ class Results:
                 yield hid, h, None
 
     def metric(self, mt: m.Metric) -> dict:
-        trace = [{"kind": "rule", "goal": None, "clause": mt.clause, "text": self.goal_text(mt)}] if self.trace else None
+        trace = [rule_step("metric", mt)] if self.trace else None
         subjects = met = 0
         missing: list[str] = []
         for sid, h, person in self.counting_subjects(mt.level):

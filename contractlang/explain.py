@@ -117,6 +117,27 @@ def line_record(ln: dict, period: str) -> dict:
             "trace": ln["trace"] or []}
 
 
+def declaration_text(c: m.Contract, node) -> str:
+    """The whole source lines of a declaration (a goal, flag, figure or metric as the contract states it)."""
+    if node.span is None or not c.source:
+        return ""
+    lines = c.source.splitlines()
+    return "\n".join(lines[node.span.line - 1:(node.span.end_line or node.span.line)])
+
+
+def rule_step(kind: str, node) -> dict:
+    """The first step of a trail: the declaration it applies, by its id in the document's `rules` table."""
+    return {"kind": "rule", "goal": node.id if kind == "goal" else None, "clause": node.clause,
+            "rule": f"{kind}:{node.id}"}
+
+
+def rules(c: m.Contract) -> dict[str, str]:
+    """The document's table of rules: each goal's, flag's, figure's and metric's text, by the id its trails
+    name (`goal:<id>`, `flag:<id>`, `figure:<id>`, `metric:<id>`), so that no trail repeats it."""
+    kinds = (("goal", c.goals), ("flag", c.flags), ("figure", c.figures), ("metric", c.metrics))
+    return {f"{kind}:{x.id}": declaration_text(c, x) for kind, items in kinds for x in items}
+
+
 def header(c: m.Contract, files: list[dict], as_of: dt.date, text) -> dict:
     """The parts of the document that come from the contract and the inputs alone.
 
@@ -131,6 +152,7 @@ def header(c: m.Contract, files: list[dict], as_of: dt.date, text) -> dict:
         "contract": {"id": c.id, "title": c.title, "currency": c.currency, "clause": c.clause},
         "as_of": as_of.isoformat(),
         "parties": {p.id: {"name": p.name, "role": p.role} for p in c.parties},
+        "rules": rules(c),
         "goals": [{"id": g.id, "title": g.title, "clause": g.clause, "payer": g.payer,
                    "rate": _rate(g, text), "per": g.rate.per if g.rate else None,
                    "cap": money(caps[g.id].amount.value) if g.id in caps else None,

@@ -394,13 +394,17 @@ def flag_title(flag: dict, fx: Formatter) -> str:
 
 
 def goal_texts(doc: dict) -> dict[str, str]:
-    """Each goal's contract text, as the first `rule` step of its lines gives it, in goal order."""
+    """Each goal's contract text, for the goals whose lines have trails, in goal order: the text in the
+    document's `rules` table that their `rule` step names (or, in an older document, the step's own)."""
     texts: dict[str, str] = {}
+    table = doc.get("rules") or {}
     for line in doc.get("lines", []):
         for step in line.get("trace", []):
             rule = step.to_json() if not isinstance(step, dict) else step
-            if rule.get("kind") == "rule" and rule.get("goal") and rule.get("text"):
-                texts.setdefault(rule["goal"], rule["text"])
+            if rule.get("kind") == "rule" and rule.get("goal") and rule["goal"] not in texts:
+                text = table.get(rule.get("rule"), rule.get("text"))
+                if text:
+                    texts[rule["goal"]] = text
     return {g["id"]: texts[g["id"]] for g in doc.get("goals", []) if g["id"] in texts}
 
 

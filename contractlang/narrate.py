@@ -66,14 +66,15 @@ def subject_detail(step: t.Subject, fx: Formatter, mk: Plain = PLAIN) -> str:
 
 
 def _rule(s: t.Rule, say: _Say):
+    text = s.text or (say.doc.get("rules") or {}).get(s.rule) or ""  # by id from the document's table
     if s.goal:
         title = goals_by_id(say.doc).get(s.goal, {}).get("title") or ""
         key = "step.rule" if say.rule_text else "step.rule_see"
         return (say(key, goal=say.code(s.goal), title=say.mk.esc(title), clause=say.clause(s.clause)),
-                s.text if say.rule_text else None)
-    owner = say.owner or _owner_of(s.text)
+                text if say.rule_text else None)
+    owner = say.owner or (s.rule.split(":", 1)[0] if s.rule else _owner_of(text))
     key = {"flag": "step.rule_flag", "metric": "step.rule_metric", "figure": "step.rule_figure"}.get(owner, "step.rule_other")
-    return say(key, clause=say.clause(s.clause)), s.text
+    return say(key, clause=say.clause(s.clause)), text
 
 
 def _subject(s: t.Subject, say: _Say):

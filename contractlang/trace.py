@@ -50,12 +50,17 @@ def _json(kind: str, fields: Mapping[str, Any]) -> dict:
 # ---- where a line comes from ----------------------------------------------------------------
 @step
 class Rule:
-    """The contract text a trail applies: a goal's, or (goal None) a flag's, metric's or figure's."""
+    """The contract text a trail applies: a goal's, or (goal None) a flag's, metric's or figure's. The document
+    names it by `rule`, its id in the document's `rules` table (`goal:<id>`, `flag:<id>` …); a document from an
+    older engine held the `text` in the step instead."""
     goal: str | None
     clause: str | None
-    text: str
+    rule: str | None = None
+    text: str = ""
 
     def to_json(self) -> dict:
+        if self.rule is not None:
+            return _json("rule", {"goal": self.goal, "clause": self.clause, "rule": self.rule})
         return _json("rule", {"goal": self.goal, "clause": self.clause, "text": self.text})
 
 
@@ -487,7 +492,7 @@ def _subject(d: Mapping) -> Subject:
 
 
 _READERS = {
-    "rule": lambda d: Rule(goal=d.get("goal"), clause=d.get("clause"), text=d.get("text", "")),
+    "rule": lambda d: Rule(goal=d.get("goal"), clause=d.get("clause"), rule=d.get("rule"), text=d.get("text", "")),
     "subject": _subject,
     "input": lambda d: Input(file=d["file"], line=d["line"], subject=d["subject"], measure=d["measure"],
                              point=d["point"], value=d["value"]),

@@ -16,14 +16,6 @@ def source_text(contract: m.Contract, node) -> str:
     return span.cut(contract.source.splitlines()) if span is not None and contract.source else ""
 
 
-def rule_text(contract: m.Contract, node) -> str:
-    """The whole source lines of a declaration (a goal's or flag's rule as the contract states it)."""
-    if node.span is None or not contract.source:
-        return ""
-    lines = contract.source.splitlines()
-    return "\n".join(lines[node.span.line - 1:(node.span.end_line or node.span.line)])
-
-
 class Run:
     """One settlement in progress: the contract, the ledger's frames and the results of each stage."""
 

@@ -13,14 +13,14 @@ import polars as pl
 import orjson
 
 from .. import document as json_document
-from ..explain import due_date, header, money_map, period_of, public, reduction
+from ..explain import due_date, header, money_map, period_of, public, reduction, rule_step
 from ..expressions import _settled, show
 from fractions import Fraction
 from .. import model as m
 from . import exclusions
 from . import records as rec
 from . import trails
-from .context import Run, rule_text
+from .context import Run
 from .goals import stay_facts, stay_text
 from .numbers import money
 
@@ -227,8 +227,7 @@ def _trace(run: Run) -> pl.Expr:
     """Each line's audit trail (the steps inside its brackets): the goal's rule, the steps recorded up to its
     payment (`trail`), then its caps and tranches from the columns the payments stage kept."""
     c = run.contract
-    rules = {g.id: trails.json_text({"kind": "rule", "goal": g.id, "clause": g.clause, "text": rule_text(c, g)})
-             for g in c.goals}
+    rules = {g.id: trails.json_text(rule_step("goal", g)) for g in c.goals}
     goal_ids = {g.id for g in c.goals}
     ordered = [cap for cap in c.caps if cap.goal in goal_ids] + [cap for cap in c.caps if cap.goal not in goal_ids]
     index = {id(cap): k for k, cap in enumerate(c.caps)}

@@ -16,7 +16,8 @@ from ..check import figure_units
 from ..expressions import (MISSING, DivisionByZero, EvalError, Scope, _settled, add_months, arith, cell_value, divide,
                            evaluate, evaluate_condition, exact_sum, mean, named_once, round_decimal, show)
 from .compile import Compiler, Unsupported, const, line_reads
-from .context import Run, rule_text
+from ..explain import rule_step
+from .context import Run
 from .frames import HOUSEHOLD_ATTRIBUTES, line_col, value_col
 from .goals import attributes, where_mask
 from .numbers import to_value
@@ -67,7 +68,7 @@ class Results:
         """A figure's or metric's trail, begun with its rule (None: the settlement has no trails)."""
         if not self.run.trails:
             return None
-        return [{"kind": "rule", "goal": None, "clause": node.clause, "text": rule_text(self.run.contract, node)}]
+        return [rule_step("metric" if isinstance(node, m.Metric) else "figure", node)]
 
     def figure(self, f: m.Figure) -> dict:
         trace = self._rule(f)
@@ -240,7 +241,7 @@ class Results:
 
     def _evaluate_flag(self, flag: m.Flag, this, row: dict | None) -> None:
         run = self.run
-        trace = [{"kind": "rule", "goal": None, "clause": flag.clause, "text": rule_text(run.contract, flag)}]
+        trace = [rule_step("flag", flag)]
         details: dict = {}
 
         def resolve(name, point, tr):
