@@ -212,7 +212,8 @@ def line_json(run: Run, lines: pl.DataFrame, split_cols: list[str]) -> pl.Series
     lines = rec.with_text(lines, goal=pl.col("goal"), outcome=pl.col("outcome"), payer=pl.col("payer"),
                           period=pl.col("period"), point=pl.col("point"), subject=pl.col("subject"),
                           id=rec.line_id())
-    lines = lines.join(combos, on=money_cols, how="left", nulls_equal=True, maintain_order="left")
+    pieces = lines.select(money_cols).join(combos, on=money_cols, how="left", nulls_equal=True, maintain_order="left")
+    lines = lines.hstack(pieces.select("_head", "_gross", "_split", "_tranche"))  # the wide block is not copied
     return lines.select(pl.concat_str([
         pl.col("_head"), pl.col("date").dt.to_string("%Y-%m-%d"), pl.lit('","goal":'), pl.col("j:goal"),
         pl.col("_gross"), pl.col("j:id"),
