@@ -275,7 +275,7 @@ PHASES = ("reading the contract", "reading the ledger", "evaluating", "writing")
 
 def _settle(args, bar, loaded=None):
     """Load, check and settle, telling `bar` (a Progress) each phase; return (contract, document, exit code).
-    `loaded`: the contract and ledger, already loaded and checked (`_explain_line`)."""
+    `loaded`: the contract and ledger, already loaded and checked."""
     from .check import check
     from .evaluate import settle
     from .expressions import EvalError
@@ -372,11 +372,8 @@ def cmd_explain(args) -> int:
     from .progress import Progress
 
     with Progress("explain", PHASES) as bar:
-        text, loaded, absent = _explain_line(args, bar)
-        problem = None
-        if absent:  # no such line: the engine's settlement says why, or which ids are close
-            text, problem = _explain_absent(args, loaded)
-        if text is None and problem is None:  # not a line the hybrid explains: settle with trails, as always
+        text, problem, loaded = _explain_by_engine(args, bar)
+        if text is None and problem is None:  # the engine cannot settle it, or the inputs have errors
             _, doc, status = _settle(args, bar, loaded)
             if doc is None:
                 return status
@@ -389,61 +386,38 @@ def cmd_explain(args) -> int:
     return EXIT_OK
 
 
-def _explain_line(args, bar):
-    """(the explanation of the line `args.line` made by `explain_line` (the engine settles, the interpreter
-    traces the line's subject), (contract, ledger), whether the id names no line), with None for the text when
-    it is not made there: the id is no line, or not a line of a subject goal, the engine cannot settle the
-    contract, or the contract or the ledger has errors (reported, as before, by `_settle`)."""
+def _explain_by_engine(args, bar):
+    """The explanation of `args.line` from the columnar engine's settlement (`explain_line`): (text, None, the
+    contract and ledger), or (None, the problem: no such line, …); (None, None, the contract and ledger if
+    they loaded clean) when the interpreter must settle instead: the engine cannot evaluate the contract, or
+    the contract or the ledger has errors (which `_settle` then reports, as for `settle`)."""
     from .check import check
-    from .explain_line import NO_LINE, explain_line
+    from .engine import Unsupported
+    from .explain_line import explain_line
+    from .expressions import EvalError
     from .ledger import load_ledger
 
+    loaded = None
     try:
         bar.phase("reading the contract")
         contract = _load(Path(args.contract))
         if any(d.severity == "error" for d in check(contract)):
-            return None, None, False
+            return None, None, None
         as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
         bar.phase("reading the ledger")
-        ledger = load_ledger(args.ledger, contract)
-    except ContractError:
-        return None, None, False
-    bar.phase("evaluating")
-    text, why = explain_line(contract, ledger, as_of, args.line, args.lang, writing=lambda: bar.phase("writing"))
-    return text, (contract, ledger), why == NO_LINE
+        loaded = contract, load_ledger(args.ledger, contract)
+        bar.phase("evaluating")
+        return (*explain_line(contract, loaded[1], as_of, args.line, args.lang,
+                              writing=lambda: bar.phase("writing")), loaded)
+    except (ContractError, Unsupported, EvalError):
+        return None, None, loaded
 
 
-def _explain_absent(args, loaded) -> tuple[str | None, str | None]:
-    """For an id that is no line of the engine's settlement: (why the line is not there, None) when the
-    settlement excluded its subject, or (None, the ids it may have meant); (None, None) when the full
-    settlement must decide (a line of a comparison goal, a metric or figure, a contract the engine does
-    not settle, any problem)."""
-    import orjson
-
-    from .engine import settle as settle_columns
-    from .engine.records import line_id
-    from .explain import line_id_parts
-
-    contract, ledger = loaded
-    try:
-        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
-        settlement = settle_columns(contract, ledger, as_of)
-        reports = settlement.head.get("reports") or {}
-        results = {x["id"] for key in ("metrics", "figures") for x in reports.get(key) or []}
-        ids = settlement.lines.select(line_id()).to_series().to_list()
-        if args.line in results or args.line in set(ids):
-            return None, None
-        subject = orjson.dumps(line_id_parts(args.line)[1]).decode()
-        exclusions = [orjson.loads(t) for texts in settlement.texts("exclusions") for t in texts if subject in t]
-    except Exception:  # noqa: BLE001  (the full settlement reports any problem, as it always has)
-        return None, None
-    return _explanation(args, {**settlement.head, "exclusions": exclusions, "lines": []}, ids)
-
-
-def _explanation(args, doc, ids: list[str] | None = None) -> tuple[str | None, str | None]:
-    """(the explanation of the line, metric or figure `args.line`, None), or (None, why there is none).
-    `ids`: the settlement's line ids, when `doc` does not hold its lines."""
+def _explanation(args, doc) -> tuple[str | None, str | None]:
+    """(the explanation of the line, metric or figure `args.line` in the interpreter's settlement, None), or
+    (None, why there is none)."""
     from .explain import find_line
+    from .explain_line import no_line
     from .render import exclusions_of, render_line, render_no_line
 
     results = {x["id"] for key in ("metrics", "figures") for x in (doc.get("reports") or {}).get(key) or []}
@@ -451,11 +425,7 @@ def _explanation(args, doc, ids: list[str] | None = None) -> tuple[str | None, s
         return render_line(doc, args.line, args.lang), None
     if exclusions_of(doc, args.line):  # an expected line that is not there: say why
         return render_no_line(doc, args.line, args.lang), None
-    import difflib
-    ids = [ln["id"] for ln in doc["lines"]] if ids is None else ids
-    close = difflib.get_close_matches(args.line, ids, n=3)
-    return None, (f"no payment line '{args.line}'" + (f"; did you mean {', '.join(close)}?" if close else
-                  " (line ids are goal/subject/point, e.g. " + (ids[0] if ids else "none") + ")"))
+    return None, no_line(args.line, [ln["id"] for ln in doc["lines"]])
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,7 +16,7 @@ from ..expressions import MISSING, DivisionByZero, Scope, _settled, evaluate, sh
 from . import exclusions
 from .context import Run
 from .frames import line_col, value_col
-from .goals import attributes, gross_value, where_mask
+from .goals import gross_value, where_mask
 from . import records as rec
 from . import trails
 from .compile import BOOL, NUM, STR, Col
@@ -77,6 +77,7 @@ def settle_comparison_goal(run: Run, goal: m.Goal) -> None:
             raise KeyError(name)
 
         scope = Scope(resolve, None, run.tables, run.roundings)
+        traced = run.traces(goal) and (run.only is None or run.only[1] == cid)
         subject = {"kind": "subject", "subject": cid, "level": "cohort", "household": None,
                    "detail": f"cohort {cid} started {start}; " + ", ".join(
                        f"{v.height} {k} subjects" for k, v in members.items()),
@@ -91,19 +92,19 @@ def settle_comparison_goal(run: Run, goal: m.Goal) -> None:
                     "facts": {"point": point, "cohort": cid, "date": date.isoformat()}})
                 continue
             scope.point = point
-            if run.trails:  # the interpreter evaluates each point afresh, and its trail reads every group again
+            if traced:  # the interpreter evaluates each point afresh, and its trail reads every group again
                 cache.clear()
                 scope.trace = trace = [subject]
             try:
                 value = evaluate(goal.outcome, scope)
             except DivisionByZero as exc:  # a group mean of zero to divide by: the point pays nothing
                 value = MISSING
-                if run.trails:
+                if traced:
                     text = run.text(exc.expr)
                     trace.append({"kind": "note", "text": f"{text} divides by zero; this point pays nothing",
                                   "code": "division_by_zero", "facts": {"cohort": cid, "point": point, "expr": text}})
             else:
-                if run.trails:
+                if traced:
                     trace.append({"kind": "note", "text": "a group had no observed subject; this point pays nothing",
                                   "code": "no_group_mean", "facts": {"cohort": cid, "point": point}}
                                  if value is MISSING else
@@ -128,7 +129,7 @@ def settle_comparison_goal(run: Run, goal: m.Goal) -> None:
                 continue
             frac = Fraction(value)
             trail = None
-            if run.trails:
+            if traced:
                 if type(goal.rate.amount) is not m.Quantity:
                     trace.append({"kind": "value", "name": "rate", "expr": run.text(goal.rate.amount),
                                   "value": show(rate), "point": point})

@@ -19,8 +19,8 @@ def source_text(contract: m.Contract, node) -> str:
 class Run:
     """One settlement in progress: the contract, the ledger's frames and the results of each stage."""
 
-    def __init__(self, contract: m.Contract, ledger, as_of: dt.date | None, for_trails: bool = False,
-                 trails: bool = False):
+    def __init__(self, contract: m.Contract, ledger, as_of: dt.date | None, trails: bool = False,
+                 only: tuple[str, str] | None = None):
         prog = contract.programme
         self.contract = contract
         self.ledger = ledger
@@ -36,16 +36,18 @@ class Run:
         self.used: list[pl.Series] = []                   # lines of measurements.csv read
         self.imputed: dict[str, int] = {}
         self.line_frames: list[pl.DataFrame] = []
-        # What one line's audit trail needs from the whole ledger (`explain_line`), kept when `for_trails`:
-        # per (goal, point) the mean of the observed outcomes and their count, and per line each cap's
-        # running total before it (`before:<cap index>`, `before:return`). Such a run records no exclusions
-        # and no rows read: no document is made of it.
-        self.for_trails = for_trails
-        # A settlement with every line's audit trail (`trails`): each stage records its steps as columns.
+        # A settlement with audit trails (`trails`): each stage records its steps as columns, for every
+        # line, or (`only`: a goal and a subject) for the lines of one subject in one goal (`explain`).
+        # Figures and metrics have their trails either way.
         self.trails = trails
+        self.only = only
         self.results = None  # the figures and metrics (`results.Results`), whose values a trail shows
-        self.observed: dict[tuple[str, str], tuple] = {}
+        self.observed: dict[tuple[str, str], tuple] = {}  # (goal, point) -> the observed outcomes' mean, count
         self._texts: dict[int, str] = {}
+
+    def traces(self, goal: m.Goal) -> bool:
+        """Whether the lines of `goal` have trails recorded (some or all of them)."""
+        return self.trails and (self.only is None or self.only[0] == goal.id)
 
     def text(self, node) -> str:
         if id(node) not in self._texts:

@@ -13,7 +13,7 @@ import polars as pl
 import orjson
 
 from .. import document as json_document
-from ..explain import due_date, header, money_map, period_of, public, reduction, rule_step
+from ..explain import due_date, header, period_of, public, reduction, rule_step
 from ..expressions import _settled, show
 from fractions import Fraction
 from .. import model as m
@@ -21,7 +21,6 @@ from . import exclusions
 from . import records as rec
 from . import trails
 from .context import Run
-from .goals import stay_facts, stay_text
 from .numbers import money
 
 
@@ -235,9 +234,10 @@ def _trace(run: Run) -> pl.Expr:
     t = c.tranches
     rounding = None if t is None else run.roundings.get(t.rounding) or m.Rounding(id=t.rounding, places=2,
                                                                                      mode="half_up")
-    return trails.joined([pl.col("goal").replace_strict(rules, return_dtype=pl.Utf8), pl.col("trail"),
-                          *trails.cap_steps(c, ordered, index),
-                          *trails.tranche_steps(c, rounding, lambda i: _parties(t, i))])
+    steps = trails.joined([pl.col("goal").replace_strict(rules, return_dtype=pl.Utf8), pl.col("trail"),
+                           *trails.cap_steps(c, ordered, index),
+                           *trails.tranche_steps(c, rounding, lambda i: _parties(t, i))])
+    return pl.when(pl.col("trail").is_not_null()).then(steps).otherwise(pl.lit(""))  # `Run.only`: one subject's
 
 
 def _key(text: str) -> str:

@@ -3,8 +3,7 @@
 Each builder takes the frame of the rows it explains and adds them to the run as
 records (`j` = the compact JSON text) with the keys that put them in the order the
 interpreter records them: goal, phase (0 while subjects are selected, 1 when missing
-outcomes are settled), household or cohort, subject, point. A run for one line's trail
-(`Run.for_trails`) records none.
+outcomes are settled), household or cohort, subject, point.
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ def _stay(frame: pl.DataFrame, months: int) -> tuple[pl.Expr, pl.Expr]:
 def add(run, frame: pl.DataFrame, gi: int, phase: int, k1: str, k2: str, sub, goal: str, point, reason: str,
         subject: str, detail: pl.Expr, facts: list[tuple[str, pl.Expr]]) -> None:
     """Add the exclusions of `frame`'s rows (detail is prose, facts are JSON texts)."""
-    if frame.height == 0 or run.for_trails:
+    if frame.height == 0:
         return
     frame = frame.with_columns(detail.alias("_detail"))
     frame = frame.with_columns(r.text(frame, pl.col("_detail")).alias("_jdetail"),
@@ -49,8 +48,6 @@ def add(run, frame: pl.DataFrame, gi: int, phase: int, k1: str, k2: str, sub, go
 
 
 def not_counting(run, goal, gi: int, frame: pl.DataFrame, months: int) -> None:
-    if run.for_trails:
-        return
     prose, facts = _stay(frame, months)
     frame = frame.with_columns(r.text(frame, pl.col("household_id")).alias("_jhid"))
     add(run, frame, gi, 0, "household_id", "subject_id", -1, goal.id, None, "not_counting", "subject_id",
@@ -78,7 +75,7 @@ def not_due(run, goal, gi: int, j: int, point: str, frame: pl.DataFrame, limit: 
 
 def missing(run, goal, gi: int, frame: pl.DataFrame, exempt: bool) -> None:
     """A missing outcome that is not replaced (no rule, observed only, or the household was replaced)."""
-    if frame.height == 0 or run.for_trails:
+    if frame.height == 0:
         return
     ended = pl.col("end").is_not_null() & (pl.col("end") <= pl.col("date"))
     replaced = pl.col("@replaced")
@@ -118,8 +115,6 @@ def missing(run, goal, gi: int, frame: pl.DataFrame, exempt: bool) -> None:
 
 
 def rate_missing(run, goal, gi: int, frame: pl.DataFrame, price: str) -> None:
-    if run.for_trails:
-        return
     frame = frame.with_columns(r.text(frame, pl.col("point")).alias("_jpoint"))
     add(run, frame, gi, 1, "household_id", "subject_id", pl.col("point_index"), goal.id, pl.col("_jpoint"),
         "rate_missing", "subject_id", pl.lit(f"the price '{price}' reads a value that is missing for this subject"),

@@ -37,22 +37,6 @@ def where_mask(run: Run, where, level: str) -> pl.Expr:
     return col.column.fill_null(False)
 
 
-def stay_facts(row: dict) -> dict:
-    """The facts of a household's minimum stay (`counting`), as the interpreter records them."""
-    months = row["min_stay"]
-    if row["counting"]:
-        return {"start": row["start"].isoformat(), "stay_months": months, "stay_reached": row["stay_needed"].isoformat()}
-    return {"start": row["start"].isoformat(), "stay_months": months, "stay_end": row["stay_end"].isoformat(),
-            "needed": row["stay_needed"].isoformat()}
-
-
-def stay_text(row: dict) -> str:
-    months = row["min_stay"]
-    if row["counting"]:
-        return f"started {row['start']}; stay reached {months} months on {row['stay_needed']}"
-    return f"started {row['start']}; stay ended {row['stay_end']} before reaching {months} months ({row['stay_needed']})"
-
-
 class Price:
     """A goal's price: a constant, or a number column read for each line."""
 
@@ -111,7 +95,7 @@ def _evaluate_point(run: Run, goal: m.Goal, j: int, point: str, frame: pl.DataFr
     """The outcome of every due subject at one point, with the price where it is read per line."""
     compiler = Compiler(run.contract, run.L.scales, lets=goal.lets, named=run.named_value,
                         attributes=attributes(goal.level), level=goal.level)
-    if run.trails:
+    if run.traces(goal):
         compiler.trail = trails.Trail(run.text, run.results)
     outcome = as_num(compiler.compile(goal.outcome, point))
     head = compiler.trail.steps[:] if compiler.trail else None
@@ -119,17 +103,28 @@ def _evaluate_point(run: Run, goal: m.Goal, j: int, point: str, frame: pl.DataFr
     needed = compiler.needed | {(r.measure, r.point) for r in price.reads}
     frame = run.L.with_values(frame, goal.level, needed)
     checks = [mask.alias(f"_check{i}") for i, (mask, _) in enumerate(compiler.checks)]
-    if head is not None:  # the line's steps up to its outcome: who, what was read, the outcome
-        frame = frame.with_columns(rec.text(frame, pl.col("subject_id")).alias(trails.SUBJECT))
-        checks.append(trails.joined([trails.subject_step(goal.level, run.L.min_stay), *head,
-                                     trails.outcome_step(run.text(goal.outcome), point, outcome)]).alias("_trail"))
     frame = frame.with_columns(outcome.expr.alias("num"), pl.lit(10 ** outcome.scale, dtype=INT).alias("den"),
                                pl.lit(j, dtype=pl.Int32).alias("point_index"), pl.lit(point).alias("point"),
                                *checks)
     for i, (_, message) in enumerate(compiler.checks):
         if frame[f"_check{i}"].any():
             raise EvalError(message)
+    if head is not None:  # the line's steps up to its outcome: who, what was read, the outcome
+        head = trails.joined([trails.subject_step(goal.level, run.L.min_stay), *head,
+                              trails.outcome_step(run.text(goal.outcome), point, outcome)])
+        frame = _traced(run, frame, lambda f: f.with_columns(rec.text(f, pl.col("subject_id")).alias(trails.SUBJECT))
+                        .with_columns(head.alias("_trail")))
     return frame, compiler, price
+
+
+def _traced(run: Run, frame: pl.DataFrame, make) -> pl.DataFrame:
+    """`make(frame)` (the frame with its trail columns), made for the rows of `Run.only`'s subject alone when
+    the run traces one subject (the other rows keep theirs, null). The rows' order is not kept: the lines
+    are sorted once every point is settled."""
+    if run.only is None:
+        return make(frame)
+    mine = pl.col("subject_id") == run.only[1]
+    return pl.concat([make(frame.filter(mine)), frame.filter(~mine)], how="diagonal_relaxed")
 
 
 def _impute_and_price(run: Run, goal: m.Goal, gi: int, evaluated: list) -> None:
@@ -172,7 +167,7 @@ def _impute_and_price(run: Run, goal: m.Goal, gi: int, evaluated: list) -> None:
                 pl.when(pl.col("imputed")).then(pl.lit(frac.numerator, dtype=INT)).otherwise(pl.col("num")).alias("num"),
                 pl.when(pl.col("imputed")).then(pl.lit(frac.denominator, dtype=INT)).otherwise(pl.col("den")).alias("den"))
         lines = lines.with_columns(pl.lit(True).alias("_line"))
-        if run.trails:
+        if run.traces(goal):
             shown_mean, shown_n = (Decimal(0), n) if rule is None or rule.method == "zero" else \
                 (mean, n) if n else (Decimal(0), 0)
             impute = trails.impute_step(rule, point, shown_mean, shown_n) if imputed_n else None
@@ -185,17 +180,16 @@ def _impute_and_price(run: Run, goal: m.Goal, gi: int, evaluated: list) -> None:
             lines = lines.with_columns((pl.col("_rate").is_not_null()).alias("_line"))
             lines = lines.with_columns(gross_expr(pl.col("num"), pl.col("den"), Num(pl.col("_rate"), price.col.scale),
                                                   rounding).alias("gross"))
-        if run.trails:
-            lines = _with_trail(run, goal, lines, impute, price)
-        if not run.for_trails:  # the rows read, for the row accounting of a document
-            run.used.append(line_reads(frame, compiler.reads))
-            run.used.append(line_reads(lines, price.reads))
+        if run.traces(goal):
+            lines = _traced(run, lines, lambda f: _with_trail(run, goal, f, impute, price))
+        run.used.append(line_reads(frame, compiler.reads))  # the rows read, for the row accounting
+        run.used.append(line_reads(lines, price.reads))
         parts.append(lines.filter(pl.col("_line")).select(
             pl.lit(goal.id).alias("goal"), pl.lit(gi, dtype=pl.Int32).alias("goal_index"),
             pl.col("household_id").alias("k1"), pl.col("subject_id").alias("k2"), "point_index",
             pl.col("subject_id").alias("subject"), "point", "date", pl.lit(goal.payer, dtype=pl.Utf8).alias("payer"),
             "num", "den", "gross", "imputed", pl.col("household_id").alias("household"),
-            pl.col("_trail").alias("trail") if run.trails else pl.lit(None, dtype=pl.Utf8).alias("trail")))
+            pl.col("_trail").alias("trail") if run.traces(goal) else pl.lit(None, dtype=pl.Utf8).alias("trail")))
     if parts:
         run.line_frames.append(pl.concat(parts).sort("k1", "k2", "point_index"))
 
@@ -215,4 +209,4 @@ def _with_trail(run: Run, goal: m.Goal, lines: pl.DataFrame, impute, price: Pric
     pairs = pairs.with_columns(pl.Series("_pay", texts, dtype=pl.Utf8))
     lines = lines.join(pairs, on=keys, how="left", nulls_equal=True, maintain_order="left")
     return lines.with_columns(trails.joined([pl.col("_trail"), *([impute] if impute is not None else []),
-                                             *price.steps, pl.col("_pay")]).alias("_trail"))
+                                             *price.steps, pl.col("_pay")]).alias("_trail")).drop("_pay")

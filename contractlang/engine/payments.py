@@ -60,14 +60,14 @@ def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
 
     `lines` are in cap order (row i has `seq` i). Each cap works on the amounts of the lines it meets,
     gathered by position and scattered back, so the wide frame of lines is not copied per cap. A run for
-    trails (`Run.for_trails`, `Run.trails`) also keeps each cap's running total before each line it meets
-    (`before:<cap index>`, `before:return`; null where the line meets no such cap), and a run with trails
-    what met the cap and what it let through (`in:…`, `out:…`)."""
+    trails (`Run.trails`) also keeps, for each line's cap steps, each cap's running total before each line it
+    meets (`before:<cap index>`, `before:return`; null where the line meets no such cap), what met the cap
+    and what it let through (`in:…`, `out:…`)."""
     c = run.contract
     goal_ids = {g.id for g in c.goals}
     amount = lines.get_column("gross").clone()
     befores: dict[str, pl.Series] = {}
-    keep = run.for_trails or run.trails
+    keep = run.trails
 
     def nulls() -> pl.Series:
         return pl.repeat(None, lines.height, dtype=INT, eager=True)
@@ -82,7 +82,7 @@ def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
         part = _capped(part, limit, ["_period"] if period is not None else None, keep=name if keep else None)
         if keep:
             befores[name] = nulls().scatter(at, part.get_column(name))
-        if run.trails:  # what met the cap and what it let through, for the line's trail
+        if keep:  # what met the cap and what it let through, for the line's trail
             key = name.split(":", 1)[1]
             befores[f"in:{key}"] = nulls().scatter(at, part.get_column("_amount"))
             befores[f"out:{key}"] = nulls().scatter(at, part.get_column("_after"))
@@ -116,7 +116,7 @@ def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
             return_cut = int(through(at, scaled(rc.amount.value, MONEY_SCALE), None, "before:return").sum())
     if keep:
         keys = [str(index[id(cap)]) for cap in c.caps] + ["return"]
-        names = [f"{what}:{k}" for k in keys for what in (("before", "in", "out") if run.trails else ("before",))]
+        names = [f"{what}:{k}" for k in keys for what in ("before", "in", "out")]
         lines = lines.with_columns((befores[n] if n in befores else nulls()).alias(n) for n in names)
     return lines.with_columns(after_goal_cap.alias("after_goal_cap"), amount.alias("amount")), goal_cap_cut, return_cut
 

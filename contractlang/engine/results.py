@@ -13,7 +13,7 @@ import polars as pl
 
 from .. import model as m
 from ..check import figure_units
-from ..expressions import (MISSING, DivisionByZero, EvalError, Scope, _settled, add_months, arith, cell_value, divide,
+from ..expressions import (MISSING, DivisionByZero, EvalError, Scope, add_months, arith, cell_value, divide,
                            evaluate, evaluate_condition, exact_sum, mean, named_once, round_decimal, show)
 from .compile import Compiler, Unsupported, const, line_reads
 from ..explain import rule_step

@@ -23,7 +23,7 @@ import polars as pl
 
 from .. import model as m
 from ..expressions import arith, cell_value, money, price, round_decimal, show
-from .compile import BOOL, DATE, MISS, NUM, STR, Col
+from .compile import BOOL, DATE, NUM, STR, Col
 from .numbers import Num, money_text, rescale
 
 _SORTED = orjson.OPT_SORT_KEYS
