@@ -296,13 +296,15 @@ def _settle(args, bar, loaded=None):
         bar.phase("evaluating")
         try:
             fmt = getattr(args, "format", None)
-            if fmt in COLUMNAR:
+            trails = args.trails if fmt in COLUMNAR else not getattr(args, "no_trace", False)
+            if fmt is not None:  # `settle`; `explain` comes here when the engine cannot settle the contract
                 from .engine import Unsupported, settle as settle_columns
                 try:
-                    return contract, settle_columns(contract, ledger, as_of, trails=args.trails), EXIT_OK
+                    settled = settle_columns(contract, ledger, as_of, trails=trails)
+                    # The reports read the document as a dict; the JSON and the tables are written from columns.
+                    return contract, settled if fmt in COLUMNAR else settled.document(), EXIT_OK
                 except Unsupported:
                     pass  # a construct the columnar engine cannot evaluate exactly: the interpreter settles it
-            trails = args.trails if fmt in COLUMNAR else not getattr(args, "no_trace", False)
             return contract, settle(contract, ledger, as_of, trace=trails), EXIT_OK
         except EvalError as exc:  # the checker should have caught it; say so instead of a traceback
             raise ContractError([error("CL017", f"the contract cannot be evaluated: {exc}", contract.span)]) from None
