@@ -20,8 +20,9 @@ times; the table shows the best wall time and the largest peak resident memory
   trails    contractlang settle --format json --trails -o FILE (every line's audit trail)  [--trails]
   explain   contractlang explain CONTRACT LINE                 (one line's trail)          [--explain]
             (the first employment line; explain-imputed and explain-cut: the first imputed line and
-            the first line a cap cuts, of a goal paid per subject; the engine settles, the interpreter
-            traces the line's subject: contractlang/explain_line.py)
+            the first line a cap cuts, of a goal paid per subject; explain-cohort: the first line of the
+            comparison goal, whose trail reads every member of its cohort. The engine settles and
+            records the trail of the line's subject alone: contractlang/explain_line.py)
 
 The totals of the settlement (per goal, per payer, per recipient, the return cap's cut,
 imputed lines per goal) are compared with the script's; a difference fails the run
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pandas-script", type=Path, default=PANDAS_SCRIPT)
     ap.add_argument("--no-pandas", action="store_true", help="time contractlang only (e.g. at 1 M persons)")
     ap.add_argument("--trails", action="store_true", help="time settle --trails too")
-    ap.add_argument("--explain", action="store_true", help="time explain of single lines too (an employment line, an imputed one, a cut one)")
+    ap.add_argument("--explain", action="store_true", help="time explain of single lines too (an employment line, an imputed one, a cut one, a cohort's)")
     args = ap.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     led = ledger(args)
@@ -143,14 +144,16 @@ def main(argv: list[str] | None = None) -> int:
     if "error" not in results["json"]:
         with out_json.open(encoding="utf-8") as fh:
             for text in fh:  # each line record is one line of the document: no need to parse all of it
-                if '"after_goal_cap"' not in text or '"goal":"school_absence"' in text:  # a subject goal's line
+                if '"after_goal_cap"' not in text:
                     continue
                 record = json.loads(text.strip().rstrip(","))
+                cohort = record["goal"] == "school_absence"
                 for name, wanted in (("explain", record["goal"] == "employment"),
-                                     ("explain-imputed", record["imputed"]), ("explain-cut", record["cut"])):
+                                     ("explain-imputed", record["imputed"] and not cohort),
+                                     ("explain-cut", record["cut"] and not cohort), ("explain-cohort", cohort)):
                     if wanted and name not in explained:
                         explained[name] = record["id"]
-                if len(explained) == 3:
+                if len(explained) == 4:
                     break
     if args.explain:
         for name, lid in explained.items():

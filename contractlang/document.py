@@ -9,6 +9,8 @@ line by line. Parsed, the document is the same whichever engine wrote it.
 
 from __future__ import annotations
 
+import queue
+import threading
 from typing import Iterable
 
 import orjson
@@ -62,21 +64,43 @@ def document_json(doc: dict, records: dict[str, Iterable[bytes]] | None = None) 
 
 
 def write_document_json(doc: dict, fh, records: dict[str, Iterable[bytes]] | None = None) -> None:
-    """Write `document_json(doc)` to the binary file `fh` in batches, so a large settlement is never held whole."""
-    batch: list[bytes] = []
-    size = 0
-    for chunk in _chunks(doc, records or {}):
-        if len(chunk) >= 1 << 20:  # a block of records: written as it is, not copied into a batch
-            if batch:
-                fh.write(b"".join(batch))
-                batch.clear()
-                size = 0
-            fh.write(chunk)
-            continue
-        batch.append(chunk)
-        size += len(chunk)
-        if size >= 1 << 20:
-            fh.write(b"".join(batch))
-            batch.clear()
-            size = 0
-    fh.write(b"".join(batch))
+    """Write `document_json(doc)` to the binary file `fh` in batches, so a large settlement is never held whole.
+
+    The batches are written by a thread of their own while the next ones are made (making a block of
+    records and writing it both run outside Python's lock), at most two waiting at a time."""
+    pending: queue.Queue = queue.Queue(maxsize=2)
+    failed: list[BaseException] = []
+
+    def writer():
+        while (data := pending.get()) is not None:
+            if not failed:
+                try:
+                    fh.write(data)
+                except BaseException as exc:  # noqa: BLE001  (raised again in the caller's thread)
+                    failed.append(exc)
+
+    thread = threading.Thread(target=writer, name="contractlang-writer", daemon=True)
+    thread.start()
+    try:
+        batch: list[bytes] = []
+        size = 0
+        for chunk in _chunks(doc, records or {}):
+            if failed:
+                break
+            if len(chunk) >= 1 << 20:  # a block of records: written as it is, not copied into a batch
+                if batch:
+                    pending.put(b"".join(batch))
+                    batch, size = [], 0
+                pending.put(chunk)
+                continue
+            batch.append(chunk)
+            size += len(chunk)
+            if size >= 1 << 20:
+                pending.put(b"".join(batch))
+                batch, size = [], 0
+        pending.put(b"".join(batch))
+    finally:
+        pending.put(None)
+        thread.join()
+    if failed:
+        raise failed[0]
