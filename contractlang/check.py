@@ -17,7 +17,8 @@ from decimal import Decimal
 import attrs
 
 from . import model as m
-from .check_consistency import CONSISTENCY_CHECKS, FIGURE_CHECKS, Run, did_you_mean, fmt, listing, shown
+from .check_consistency import FIGURE_CHECKS, Run, did_you_mean, fmt, listing, shown
+from .check_stated import CONSISTENCY_CHECKS
 from .check_types import BOOL, _HOUSEHOLD, check_expressions, figure_units  # noqa: F401  (figure_units: read from here)
 from .errors import Diagnostic, error
 from .limits import MAX_AMOUNT, MAX_INTEGER_DIGITS, MAX_MONTHS, date_problem, decimal_problem
