@@ -53,7 +53,9 @@ def settle(contract, ledger_dir, as_of=None, trace=True, check=True):
 
     The contract is checked first, as `contractlang settle` does: if the checker finds errors,
     `CheckError` is raised, listing them located (warnings and notes do not stop a settlement).
-    Pass `check=False` only for a contract already checked.
+    Pass `check=False` only for a contract already checked. The columnar engine settles (with every line's
+    audit trail when `trace`); a contract it cannot evaluate exactly is settled by the interpreter, to the
+    same document.
     """
     if check:
         errors = [d for d in _check_module.check(contract) if d.severity == "error"]
@@ -62,7 +64,13 @@ def settle(contract, ledger_dir, as_of=None, trace=True, check=True):
 
             sources = {contract.path: contract.source} if contract.path and contract.source else {}
             raise CheckError(errors, sources)
-    return _evaluate_module.settle(contract, _ledger_module.load_ledger(ledger_dir, contract), as_of, trace)
+    from .engine import Unsupported, settle as settle_columns
+
+    ledger = _ledger_module.load_ledger(ledger_dir, contract)
+    try:
+        return settle_columns(contract, ledger, as_of, trails=trace).document()
+    except Unsupported:
+        return _evaluate_module.settle(contract, ledger, as_of, trace)
 
 
 def explain(document, line_id, lang="en"):
