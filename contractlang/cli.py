@@ -96,7 +96,18 @@ def _check_one(path: Path) -> list[Diagnostic]:
         return list(exc.diagnostics)
 
 
+def _missing(paths: list[str]) -> bool:
+    """Say so, and return True, when a path named on the command line does not exist (a usage error, exit 2:
+    a CI job that names a file it does not have is misconfigured, not a contract with errors)."""
+    missing = [p for p in paths if not Path(p).exists()]
+    for p in missing:
+        print(f"contractlang: {p}: no such file or directory", file=sys.stderr)
+    return bool(missing)
+
+
 def cmd_check(args) -> int:
+    if _missing(args.files):
+        return EXIT_USAGE
     files = _contract_files(args.files)
     if not files:
         print("contractlang: no contract files found", file=sys.stderr)
@@ -125,6 +136,8 @@ def cmd_check(args) -> int:
 def cmd_fmt(args) -> int:
     from .printer import format_contract
 
+    if _missing(args.files):
+        return EXIT_USAGE
     status = EXIT_OK
     for f in _contract_files(args.files):
         try:

@@ -236,6 +236,8 @@ def _join(words: list[str]) -> str:
 _DANISH_THOUSANDS = re.compile(r"(?<![\w.])[1-9]\d{0,2}(?:\.\d{3}){2,}(?:,\d+)?(?![\w.])"
                                r"|(?<![\w.])[1-9]\d{0,2}\.\d{3}(?:,\d+)?(?=\s*(?:kr\b|DKK))")
 _DECIMAL_COMMA = re.compile(r"(?<![\w.,])\d+,\d+(?=\s*%|(?![\d\s,]))")
+# Thousands separated by commas, as English writes them (two groups or more: `1,400` alone is a decimal comma).
+_COMMA_THOUSANDS = re.compile(r"(?<![\w.,])[1-9]\d{0,2}(?:,\d{3}){2,}(?:\.\d+)?(?![\w,])")
 _KR = re.compile(r"(?<=\d)\s*kr\.?(?!\w)")
 _BRACKET = re.compile(r"[(){}\[\]]")
 _DIGITS = re.compile(r"(?<![\w.])\d[\d_]*(?:\.\d*)?")
@@ -256,14 +258,16 @@ def _prescan(text: str, path: str) -> list:
         line = bisect.bisect_right(starts, pos)
         return _span(path, line, pos - starts[line - 1] + 1, width)
 
-    for rx, code, what, fix in (
-        (_DANISH_THOUSANDS, "CL003", "a number with '.' between thousands", lambda s: s.split(",")[0].replace(".", "_")),
-        (_DECIMAL_COMMA, "CL003", "a decimal comma", lambda s: s.replace(",", ".")),
-        (_KR, "CL003", "'kr.' as a unit", lambda s: " DKK"),
+    for rx, code, what, style, fix in (
+        (_DANISH_THOUSANDS, "CL003", "a number with '.' between thousands", "Danish",
+         lambda s: s.replace(".", "_").replace(",", ".")),  # every digit kept: 8.600,50 is 8_600.50
+        (_DECIMAL_COMMA, "CL003", "a decimal comma", "Danish", lambda s: s.replace(",", ".")),
+        (_COMMA_THOUSANDS, "CL003", "a number with ',' between thousands", "English", lambda s: s.replace(",", "_")),
+        (_KR, "CL003", "'kr.' as a unit", "Danish", lambda s: " DKK"),
     ):
         for mo in itertools.islice(rx.finditer(masked), MAX_ERRORS):
             found = mo.group(0).strip()
-            diags.append(error(code, f"{what}: '{found}' is written in Danish format", at(mo.start(), len(mo.group(0))),
+            diags.append(error(code, f"{what}: '{found}' is written in {style} format", at(mo.start(), len(mo.group(0))),
                                hint=f"write '{fix(found).strip()}' (digits may be grouped with '_', e.g. 1_400_000 DKK)"))
     too_long = (mo for mo in _DIGITS.finditer(masked)
                 if mo.end() - mo.start() > 10 and text_number_problem(mo.group(0)))  # ≤ 10 characters: within limits

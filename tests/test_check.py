@@ -831,3 +831,15 @@ def test_the_parser_tables_are_cached_in_a_private_directory_only(tmp_path, monk
     assert loaded == fresh
     os.chmod(tmp_path / "cache" / "contractlang", 0o777)  # a directory others may write to is not trusted
     assert _cache_file(grammar) is None
+
+
+@pytest.mark.parametrize("command", [["check"], ["check", "--format", "github"], ["fmt", "--check"]])
+def test_a_file_that_does_not_exist_is_a_usage_error(tmp_path, capsys, command):
+    """A CI job naming a file it does not have is misconfigured: exit 2, the path named, nothing checked."""
+    from contractlang.cli import main
+
+    good = Path(__file__).resolve().parents[1] / "contracts" / "examples" / "rate-card"
+    missing = tmp_path / "gone.contract"
+    assert main([*command, str(good), str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"{missing}: no such file or directory" in err

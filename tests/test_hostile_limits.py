@@ -127,12 +127,18 @@ def test_half_an_ore_is_not_a_danish_thousands_separator(tmp_path):
     assert contract.goals[0].rate.amount.value == Decimal("0.005")
 
 
-@pytest.mark.parametrize("written, fixed", [("1.500.000 DKK", "1_500_000"), ("1.500 DKK", "1_500"), ("12.000 kr", "12_000")])
-def test_danish_thousands_are_still_caught(written, fixed):
+@pytest.mark.parametrize("written, fixed, style", [
+    ("1.500.000 DKK", "1_500_000", "Danish"), ("1.500 DKK", "1_500", "Danish"), ("12.000 kr", "12_000", "Danish"),
+    ("8.600,50 DKK", "8_600.50", "Danish"), ("1.400.000,25 DKK", "1_400_000.25", "Danish"),  # the øre are kept
+    ("1,400,000 DKK", "1_400_000", "English"), ("2,500,000.50 DKK", "2_500_000.50", "English")])
+def test_thousands_separators_are_caught_and_the_hint_keeps_every_digit(written, fixed, style):
     with pytest.raises(ParseError) as exc:
         parse_text(f'contract x "X"\nparty K "K" recipient\ngrant K {written}\n', "d.contract")
     d = next(d for d in exc.value.diagnostics if d.code == "CL003" and "thousands" in d.message)
     assert (d.span.line, d.span.column) == (3, 9) and f"write '{fixed}'" in d.hint
+    assert f"{style} format" in d.message
+    numbers = [d for d in exc.value.diagnostics if d.code == "CL003" and "kr." not in d.message]
+    assert len(numbers) == 1  # one number, one diagnostic (not also a decimal comma)
 
 
 def test_a_date_beyond_the_calendar_is_an_eval_error_not_a_crash():

@@ -41,6 +41,9 @@ class Run:
         # Figures and metrics have their trails either way.
         self.trails = trails
         self.only = only
+        # Whether the document accounts for every ledger row: not in a run for one subject's trail, whose
+        # document is read for that subject's lines and exclusions alone (`explain`).
+        self.accounts = only is None
         self.results = None  # the figures and metrics (`results.Results`), whose values a trail shows
         self.observed: dict[tuple[str, str], tuple] = {}  # (goal, point) -> the observed outcomes' mean, count
         self._texts: dict[int, str] = {}

@@ -93,7 +93,7 @@ def build(run: Run, lines: pl.DataFrame, parties: list[str], goal_cap_cut: dict,
                             "due": due_date(last, due_rule).isoformat(), "amount": money(amounts[name]),
                             "by_goal": _mm(by_goal[name]), "by_payer": _mm(by_payer_p[name]),
                             "by_recipient": _mm(by_recipient_p[name]), "cumulative": money(cumulative)})
-    accounting, unused = row_accounting(run)
+    accounting, unused = row_accounting(run) if run.accounts else ({"rows": {}}, pl.DataFrame(schema={"line": pl.Int64}))
     doc = {
         **header(c, run.ledger.files, run.as_of, run.text),
         "totals": {

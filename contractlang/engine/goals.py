@@ -182,8 +182,9 @@ def _impute_and_price(run: Run, goal: m.Goal, gi: int, evaluated: list) -> None:
                                                   rounding).alias("gross"))
         if run.traces(goal):
             lines = _traced(run, lines, lambda f: _with_trail(run, goal, f, impute, price))
-        run.used.append(line_reads(frame, compiler.reads))  # the rows read, for the row accounting
-        run.used.append(line_reads(lines, price.reads))
+        if run.accounts:  # the rows read, for the row accounting
+            run.used.append(line_reads(frame, compiler.reads))
+            run.used.append(line_reads(lines, price.reads))
         parts.append(lines.filter(pl.col("_line")).select(
             pl.lit(goal.id).alias("goal"), pl.lit(gi, dtype=pl.Int32).alias("goal_index"),
             pl.col("household_id").alias("k1"), pl.col("subject_id").alias("k2"), "point_index",
