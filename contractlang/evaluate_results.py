@@ -14,7 +14,7 @@ from fractions import Fraction
 from . import model as m
 from .check import figure_units
 from .explain import rule_step
-from .expressions import (MISSING, DivisionByZero, EvalError, Scope, arith, cell_value, divide, evaluate,
+from .expressions import (MISSING, DivisionByZero, EvalError, Scope, arith, cell_value, divide, evaluate, metric_result,
                           evaluate_condition, exact_sum, mean, named_once, round_decimal, show)
 
 ZERO = Decimal(0)
@@ -220,35 +220,7 @@ class Results:
                 continue
             subjects += 1
             met += bool(v)
-        share = arith("*", divide(Decimal(met), Decimal(subjects)), HUNDRED) if subjects else MISSING
-        rounded = share
-        rule = self.roundings.get(mt.rounding) if mt.rounding else None
-        if trace is not None:
-            trace.append({"kind": "compute", "name": "share", "expr": f"{met} of {subjects} {mt.level} × 100",
-                          "value": show(share), "facts": {"count": met, "subjects": subjects, "level": mt.level}})
-            if missing:
-                trace.append({"kind": "note", "text": f"{len(missing)} {mt.level} without an observed value are "
-                                                      f"left out of the share: {', '.join(missing[:20])}",
-                              "code": "share_missing",
-                              "facts": {"missing": len(missing), "level": mt.level, "subjects": missing[:20]}})
-        if rule is not None and share is not MISSING:
-            rounded = round_decimal(share, rule.places, rule.mode)
-            if trace is not None:
-                trace.append({"kind": "round", "rule": rule.id, "places": rule.places, "mode": rule.mode,
-                              "before": show(share), "after": format(rounded, "f"), "clause": rule.clause})
-        out = {"kind": "metric", "id": mt.id, "title": mt.title, "clause": mt.clause, "subjects": subjects,
-               "count": met, "missing": len(missing), "share": show(share),
-               "share_rounded": show(rounded), "value": show(share),
-               "_value": divide(share, HUNDRED) if share is not MISSING else MISSING, "trace": trace}
-        if mt.target is not None:
-            target = mt.target.value
-            gap = arith("-", rounded, target) if rounded is not MISSING else MISSING
-            out.update(target=show(target), gap_pp=show(gap), met=(gap is not MISSING and gap >= 0))
-            if trace is not None:
-                trace.append({"kind": "compute", "name": "gap to target", "value": show(gap),
-                              "expr": f"{show(rounded)} − {show(target)} (percentage points)",
-                              "facts": {"rounded": show(rounded), "target": show(target)}})
-        return out
+        return metric_result(mt, met, subjects, missing, self.roundings, trace)
 
     def _aggregate(self, func: str, arg, point, trace):
         """`total(measure)` / `mean(measure)`: over the observed values of the counting intervention subjects."""

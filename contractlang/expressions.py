@@ -192,6 +192,41 @@ def named_once(name: str, results: dict, busy: set, compute, tr) -> object:
     return result["_value"]
 
 
+def metric_result(mt: m.Metric, met: int, subjects: int, missing: list[str], roundings: dict, trace) -> dict:
+    """A metric's result from its counts (of `subjects` with a value, `met` meet the share; `missing`: those
+    without one, in subject order), with its trail's steps appended to `trace` (None: no trail). Both
+    evaluators count their own way and make the result here."""
+    share = arith("*", divide(Decimal(met), Decimal(subjects)), _HUNDRED) if subjects else MISSING
+    rounded = share
+    rule = roundings.get(mt.rounding) if mt.rounding else None
+    if trace is not None:
+        trace.append({"kind": "compute", "name": "share", "expr": f"{met} of {subjects} {mt.level} × 100",
+                      "value": show(share), "facts": {"count": met, "subjects": subjects, "level": mt.level}})
+        if missing:
+            trace.append({"kind": "note", "text": f"{len(missing)} {mt.level} without an observed value are "
+                                                  f"left out of the share: {', '.join(missing[:20])}",
+                          "code": "share_missing",
+                          "facts": {"missing": len(missing), "level": mt.level, "subjects": missing[:20]}})
+    if rule is not None and share is not MISSING:
+        rounded = round_decimal(share, rule.places, rule.mode)
+        if trace is not None:
+            trace.append({"kind": "round", "rule": rule.id, "places": rule.places, "mode": rule.mode,
+                          "before": show(share), "after": format(rounded, "f"), "clause": rule.clause})
+    out = {"kind": "metric", "id": mt.id, "title": mt.title, "clause": mt.clause, "subjects": subjects,
+           "count": met, "missing": len(missing), "share": show(share), "share_rounded": show(rounded),
+           "value": show(share), "_value": divide(share, _HUNDRED) if share is not MISSING else MISSING,
+           "trace": trace}
+    if mt.target is not None:
+        target = mt.target.value
+        gap = arith("-", rounded, target) if rounded is not MISSING else MISSING
+        out.update(target=show(target), gap_pp=show(gap), met=(gap is not MISSING and gap >= 0))
+        if trace is not None:
+            trace.append({"kind": "compute", "name": "gap to target", "value": show(gap),
+                          "expr": f"{show(rounded)} − {show(target)} (percentage points)",
+                          "facts": {"rounded": show(rounded), "target": show(target)}})
+    return out
+
+
 _CENT = Decimal("0.01")
 
 

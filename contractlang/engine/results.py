@@ -14,7 +14,8 @@ import polars as pl
 from .. import model as m
 from ..check import figure_units
 from ..expressions import (MISSING, DivisionByZero, EvalError, Scope, add_months, arith, cell_value, divide,
-                           evaluate, evaluate_condition, exact_sum, mean, named_once, round_decimal, show)
+                           evaluate, evaluate_condition, exact_sum, mean, metric_result, named_once, round_decimal,
+                           show)
 from .compile import Compiler, Unsupported, const, line_reads
 from ..explain import rule_step
 from .context import Run
@@ -107,36 +108,7 @@ class Results:
         subjects = present.height
         met = int(present.select((pl.col("_share").cast(pl.Boolean) if share.kind != "bool" else pl.col("_share"))
                                  .sum()).item() or 0) if subjects else 0
-        share_value = arith("*", divide(Decimal(met), Decimal(subjects)), HUNDRED) if subjects else MISSING
-        rounded = share_value
-        rule = run.roundings.get(mt.rounding) if mt.rounding else None
-        trace = self._rule(mt)
-        if trace is not None:
-            trace.append({"kind": "compute", "name": "share", "expr": f"{met} of {subjects} {mt.level} × 100",
-                          "value": show(share_value), "facts": {"count": met, "subjects": subjects, "level": mt.level}})
-            if missing:
-                trace.append({"kind": "note", "text": f"{len(missing)} {mt.level} without an observed value are "
-                                                      f"left out of the share: {', '.join(missing[:20])}",
-                              "code": "share_missing",
-                              "facts": {"missing": len(missing), "level": mt.level, "subjects": missing[:20]}})
-        if rule is not None and share_value is not MISSING:
-            rounded = round_decimal(share_value, rule.places, rule.mode)
-            if trace is not None:
-                trace.append({"kind": "round", "rule": rule.id, "places": rule.places, "mode": rule.mode,
-                              "before": show(share_value), "after": format(rounded, "f"), "clause": rule.clause})
-        out = {"kind": "metric", "id": mt.id, "title": mt.title, "clause": mt.clause, "subjects": subjects,
-               "count": met, "missing": len(missing), "share": show(share_value), "share_rounded": show(rounded),
-               "value": show(share_value),
-               "_value": divide(share_value, HUNDRED) if share_value is not MISSING else MISSING, "trace": trace}
-        if mt.target is not None:
-            target = mt.target.value
-            gap = arith("-", rounded, target) if rounded is not MISSING else MISSING
-            out.update(target=show(target), gap_pp=show(gap), met=(gap is not MISSING and gap >= 0))
-            if trace is not None:
-                trace.append({"kind": "compute", "name": "gap to target", "value": show(gap),
-                              "expr": f"{show(rounded)} − {show(target)} (percentage points)",
-                              "facts": {"rounded": show(rounded), "target": show(target)}})
-        return out
+        return metric_result(mt, met, subjects, missing, run.roundings, self._rule(mt))
 
     # ---- ledger aggregates in expressions --------------------------------------------------
     def count(self, details: dict, this):
