@@ -38,17 +38,30 @@ def explain_line(contract: m.Contract, ledger: Ledger, as_of: dt.date | None, li
     Raises:
         engine.Unsupported: the columnar engine cannot settle the contract.
     """
+    settlement = settle_for(contract, ledger, as_of, line_id)
+    if writing is not None:
+        writing()
+    return explain_settled(contract, settlement, line_id, lang)
+
+
+def settle_for(contract: m.Contract, ledger: Ledger, as_of: dt.date | None, line_id: str):
+    """The engine's settlement with the trail of what `line_id` names: its subject's lines in its goal, or
+    (a metric or figure) no line's. Raises engine.Unsupported."""
     from . import engine
+
+    named = {x.id for x in (*contract.metrics, *contract.figures)}
+    goal, subject, _ = line_id_parts(line_id)
+    return engine.settle(contract, ledger, as_of, trails=True, only=("", "") if line_id in named else (goal, subject))
+
+
+def explain_settled(contract: m.Contract, settlement, line_id: str, lang: str) -> tuple[str | None, str | None]:
+    """`explain_line`'s answer from a settlement made by `settle_for(…, line_id)`, in one language."""
     from .engine.records import line_id as line_id_expr
     from .render import exclusions_of, render_line, render_no_line
 
     named = {x.id for x in (*contract.metrics, *contract.figures)}
     goal, subject, point = line_id_parts(line_id)
-    settlement = engine.settle(contract, ledger, as_of, trails=True,
-                               only=("", "") if line_id in named else (goal, subject))
     head = settlement.head
-    if writing is not None:
-        writing()
     if line_id in named:
         return render_line({**head, "lines": []}, line_id, lang), None
     lines = settlement.lines
@@ -73,4 +86,4 @@ def no_line(line_id: str, ids: list[str]) -> str:
             " (line ids are goal/subject/point, e.g. " + (ids[0] if ids else "none") + ")"))
 
 
-__all__ = ["explain_line", "no_line"]
+__all__ = ["explain_line", "explain_settled", "no_line", "settle_for"]
