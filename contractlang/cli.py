@@ -73,9 +73,9 @@ def _sources(diags) -> dict[str, str]:
     return out
 
 
-def _emit(diags: list[Diagnostic], fmt: str) -> None:
+def _emit(diags: list[Diagnostic], fmt: str, files: int | None = None, counted=None) -> None:
     if fmt == "json":
-        print(render_json(diags))
+        print(render_json(diags, files, counted))
     elif fmt == "github":
         if diags:
             print(render_github(diags))
@@ -122,8 +122,9 @@ def cmd_check(args) -> int:
     else:
         for f in files:
             diags.extend(_check_one(f))
-    shown = [d for d in diags if args.notes or d.severity != "note"]
-    _emit(shown, args.format)
+    notes = args.notes if args.notes is not None else args.format != "github"  # annotations: no notes unless asked
+    shown = [d for d in diags if notes or d.severity != "note"]
+    _emit(shown, args.format, len(files), diags)
     errors = sum(d.severity == "error" for d in diags)
     warnings = sum(d.severity == "warning" for d in diags)
     if args.format == "text":
@@ -452,7 +453,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("files", nargs="+", help="contract files or directories")
     c.add_argument("--format", choices=("text", "json", "github"), default="text")
     c.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
-    c.add_argument("--no-notes", dest="notes", action="store_false", help="hide notes (assumptions, derivations)")
+    c.add_argument("--no-notes", dest="notes", action="store_false",
+                   help="hide notes (assumptions, derivations); --format github hides them unless --notes")
+    c.add_argument("--notes", dest="notes", action="store_true", help="show notes (the default but with --format github)")
+    c.set_defaults(notes=None)
     c.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
                    help="check with N processes (default: one per CPU; 1 = no parallelism)")
     c.set_defaults(func=cmd_check)

@@ -66,6 +66,8 @@ class Diagnostic:
         d = {"severity": self.severity, "code": self.code, "message": self.message}
         if self.span:
             d.update(file=self.span.file, line=self.span.line, column=self.span.column)
+            if self.span.end_line:
+                d.update(end_line=self.span.end_line, end_column=self.span.end_column or self.span.column)
         if self.clause:
             d["clause"] = self.clause
         if self.hint:
@@ -169,17 +171,40 @@ def render_text(diags: Iterable[Diagnostic], sources: dict[str, str] | None = No
     return "\n".join(out)
 
 
-def render_json(diags: Iterable[Diagnostic]) -> str:
-    return json.dumps([d.to_dict() for d in diags], ensure_ascii=False, indent=2)
+def summary(diags: Iterable[Diagnostic], files: int | None = None) -> dict:
+    """How many diagnostics of each severity (and files checked, when known)."""
+    diags = list(diags)
+    counts = {f"{s}s": sum(d.severity == s for d in diags) for s in (ERROR, WARNING, NOTE)}
+    return {"files": files, **counts} if files is not None else counts
+
+
+def render_json(diags: Iterable[Diagnostic], files: int | None = None, counted: Iterable[Diagnostic] | None = None) -> str:
+    """`{"summary": {files, errors, warnings, notes}, "diagnostics": [...]}`: each with its file, line and
+    column, and where the finder knows it the end (`end_line`, `end_column`). `counted`: what the summary
+    counts, when more than is shown (notes hidden by `--no-notes` are still counted)."""
+    diags = list(diags)
+    return json.dumps({"summary": summary(diags if counted is None else counted, files),
+                       "diagnostics": [d.to_dict() for d in diags]}, ensure_ascii=False, indent=2)
+
+
+def _property(value) -> str:
+    """A value of a workflow command's property, escaped as GitHub reads it."""
+    return (str(value).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            .replace(":", "%3A").replace(",", "%2C"))
 
 
 def render_github(diags: Iterable[Diagnostic]) -> str:
-    """GitHub Actions workflow commands (`::error file=…,line=…::message`)."""
+    """GitHub Actions workflow commands (`::error file=…,line=…,endLine=…::message`)."""
     out = []
     for d in diags:
         level = {"error": "error", "warning": "warning"}.get(d.severity, "notice")
-        loc = f" file={d.span.file},line={d.span.line},col={d.span.column}" if d.span else ""
+        props = []
+        if d.span:
+            props = [f"file={_property(d.span.file)}", f"line={d.span.line}", f"col={d.span.column}"]
+            if d.span.end_line:
+                props += [f"endLine={d.span.end_line}", f"endColumn={d.span.end_column or d.span.column}"]
+        props.append(f"title={_property(d.code)}")
         msg = d.message + (f" (§ {d.clause})" if d.clause else "")
         msg = msg.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        out.append(f"::{level}{loc},title={d.code}::{msg}" if loc else f"::{level} title={d.code}::{msg}")
+        out.append(f"::{level} {','.join(props)}::{msg}")
     return "\n".join(out)

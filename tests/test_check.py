@@ -793,7 +793,9 @@ def test_a_broken_file_gives_a_located_error_and_exit_1(kind, tmp_path, capsys):
     path.write_bytes(_broken_files()[kind])
     assert main(["check", "--format", "json", str(path)]) == 1
     import json
-    found = json.loads(capsys.readouterr().out)
+    report = json.loads(capsys.readouterr().out)
+    found = report["diagnostics"]
+    assert report["summary"]["files"] == 1 and report["summary"]["errors"] >= 1
     errors = [d for d in found if d["severity"] == "error"]
     assert errors, found
     first = errors[0]
@@ -843,3 +845,28 @@ def test_a_file_that_does_not_exist_is_a_usage_error(tmp_path, capsys, command):
     assert main([*command, str(good), str(missing)]) == 2
     err = capsys.readouterr().err
     assert f"{missing}: no such file or directory" in err
+
+
+def test_json_and_github_output_carry_end_positions_and_github_leaves_notes_out(capsys):
+    """CI output: JSON has a summary and each diagnostic's end where it is known; GitHub annotations have
+    endLine/endColumn and no notes (which would flood a pull request) unless --notes."""
+    import json
+
+    from contractlang.cli import main
+
+    viborg = str(Path(__file__).resolve().parents[1] / "contracts" / "viborg" / "viborg.contract")
+    main(["check", "--format", "json", viborg])
+    report = json.loads(capsys.readouterr().out)
+    diags = report["diagnostics"]
+    assert report["summary"] == {"files": 1, "errors": 0, "warnings": sum(d["severity"] == "warning" for d in diags),
+                                 "notes": sum(d["severity"] == "note" for d in diags)}
+    assert report["summary"]["notes"] > 0 and report["summary"]["warnings"] > 0
+    ended = [d for d in diags if "end_line" in d]
+    assert ended and all((d["end_line"], d["end_column"]) >= (d["line"], d["column"]) for d in ended)
+    main(["check", "--format", "github", viborg])
+    github = capsys.readouterr().out.splitlines()
+    assert github and not any(x.startswith("::notice") for x in github)
+    assert len(github) == report["summary"]["warnings"]
+    assert all(",endLine=" in x and ",endColumn=" in x for x in github if x.startswith("::warning file="))
+    main(["check", "--format", "github", "--notes", viborg])
+    assert sum(x.startswith("::notice") for x in capsys.readouterr().out.splitlines()) == report["summary"]["notes"]
