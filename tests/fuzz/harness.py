@@ -298,9 +298,10 @@ def _judge_located(case: dict, stdout: str, stderr: str) -> list[Failure]:
         text = "\n".join(_github_as_text(ln) for ln in marks) or text
     elif case["target"] == "check" and fmt == "json":
         try:
-            found = json.loads(stdout)
-        except ValueError:
-            return [_fail(case, "bad-json", "check --format json printed something that does not parse", "check:json")]
+            found = json.loads(stdout)["diagnostics"]
+        except (ValueError, TypeError, KeyError):
+            return [_fail(case, "bad-json", "check --format json printed something that does not parse as its "
+                                            "summary and diagnostics", "check:json")]
         text = "\n".join((f"{d['file']}:{d['line']}:{d['column']}: " if "line" in d else "")
                          + f"{d['severity']}[{d['code']}]: {d['message']}" for d in found)
     diags = [ln for ln in text.splitlines() if _DIAG.search(ln)]
@@ -322,11 +323,14 @@ def _judge_located(case: dict, stdout: str, stderr: str) -> list[Failure]:
 
 
 def _github_as_text(line: str) -> str:
-    m = re.match(r"::(\w+)(?: file=(.*?),line=(\d+),col=(\d+))?,? ?title=(CL\d+)::(.*)", line)
+    m = re.match(r"::(\w+) (?:file=(.*?),line=(\d+),col=(\d+)(?:,endLine=\d+,endColumn=\d+)?,)?title=(CL\d+)::(.*)",
+                 line)
     if not m:
         return line
     sev = "warning" if m[1] == "warning" else "error"
-    where = f"{m[2]}:{m[3]}:{m[4]}: " if m[2] else ""
+    file = m[2] and m[2].replace("%3A", ":").replace("%2C", ",").replace("%0D", "\r").replace("%0A", "\n") \
+        .replace("%25", "%")
+    where = f"{file}:{m[3]}:{m[4]}: " if m[2] else ""
     return f"{where}{sev}[{m[5]}]: {m[6]}"
 
 
