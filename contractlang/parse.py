@@ -169,7 +169,79 @@ def _keywords(expected: set[str]) -> list[str]:
     return words
 
 
+def _offset(text: str, line: int, column: int) -> int:
+    """The index in `text` of a 1-based line and column."""
+    start = 0
+    for _ in range(line - 1):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return len(text)
+    return start + column - 1
+
+
+def _unclosed(text: str, end: int) -> tuple[int, int, str] | None:
+    """The innermost '{' (or '(' or '[') before `end` that is not closed by then, outside strings and
+    comments: (line, column, the text of its line), or None."""
+    masked = _MASK.sub(lambda mo: " " * len(mo.group(0)), text[:end])
+    stack = []
+    for mo in _BRACKET.finditer(masked):
+        if mo.group() in "({[":
+            stack.append(mo.start())
+        elif stack:
+            stack.pop()
+    if not stack:
+        return None
+    at = stack[-1]
+    line = text.count("\n", 0, at) + 1
+    begin = text.rfind("\n", 0, at) + 1
+    stop = text.find("\n", at)
+    return line, at - begin + 1, text[begin:stop if stop >= 0 else len(text)]
+
+
+def _open_string(line_text: str) -> int | None:
+    """The 1-based column of the string a line opens and does not close where meant: with an odd number of
+    quotes, the first quote (the string runs to the next quote, taking the rest of what was meant)."""
+    quotes = [i for i, ch in enumerate(line_text) if ch == '"' and (i == 0 or line_text[i - 1] != "\\")]
+    comment = line_text.find("#")
+    if comment >= 0 and all(q > comment for q in quotes[:1]):
+        return None
+    return quotes[0] + 1 if len(quotes) % 2 == 1 else None
+
+
 def _syntax_diagnostic(path: str, err: UnexpectedInput, text: str = ""):
+    """The located error of a syntax error; where a bracket or a string is left open, it names where it
+    opened (where the mistake is), not only where the parser gave up."""
+    d = _plain_syntax_diagnostic(path, err, text)
+    if not text or d.span is None:
+        return d
+    line_text = text.split("\n")[d.span.line - 1] if d.span.line - 1 < text.count("\n") + 1 else ""
+    opened = _open_string(line_text)
+    if opened is not None and opened < d.span.column:
+        return error("CL001", f"{d.message}; the string that opens at line {d.span.line}, column {opened} "
+                     "ends at the next '\"' on the line", _span(path, d.span.line, opened),
+                     hint="is a closing '\"' missing?")
+    at_end = isinstance(err, UnexpectedEOF) or isinstance(err, UnexpectedToken) and err.token.type == "$END"
+    # A block left open shows where the next declaration begins: a keyword at the start of a line where
+    # the block's '}' was still expected.
+    next_declaration = (isinstance(err, UnexpectedToken) and "RBRACE" in set(err.expected)
+                        and err.token.type != "NAME" and err.column == 1)
+    if at_end or next_declaration:
+        where = _unclosed(text, _offset(text, d.span.line, d.span.column))
+        if where is not None:
+            line, column, source = where
+            what = source.strip()
+            what = what if len(what) <= 60 else what[:57] + "…"
+            until = "by the end of the file" if at_end else f"before line {d.span.line}"
+            return error("CL001", f"the '{source[column - 1]}' opened at line {line}, column {column} ({what}) is not "
+                         f"closed {until}: {d.message}", _span(path, line, column),
+                         hint=f"is a closing '{_CLOSING[source[column - 1]]}' missing {until}?")
+    return d
+
+
+_CLOSING = {"{": "}", "(": ")", "[": "]"}
+
+
+def _plain_syntax_diagnostic(path: str, err: UnexpectedInput, text: str = ""):
     if isinstance(err, UnexpectedToken) and err.token.type == "$END":
         expected = sorted(_describe(t) for t in err.expected)
         return error("CL001", "the file ends in the middle of a declaration; expected "

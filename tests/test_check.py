@@ -870,3 +870,40 @@ def test_json_and_github_output_carry_end_positions_and_github_leaves_notes_out(
     assert all(",endLine=" in x and ",endColumn=" in x for x in github if x.startswith("::warning file="))
     main(["check", "--format", "github", "--notes", viborg])
     assert sum(x.startswith("::notice") for x in capsys.readouterr().out.splitlines()) == report["summary"]["notes"]
+
+
+RATE_CARD = Path(__file__).resolve().parents[1] / "contracts" / "examples" / "rate-card" / "rate-card.contract"
+
+
+def _syntax_error(text: str):
+    with pytest.raises(ParseError) as exc:
+        parse_text(text, "t.contract")
+    return next(d for d in exc.value.diagnostics if d.code == "CL001")
+
+
+def test_a_block_left_open_is_reported_where_it_opened():
+    lines = RATE_CARD.read_text(encoding="utf-8").split("\n")
+    goal = next(i for i, x in enumerate(lines) if x.startswith("goal "))
+    close = next(i for i in range(goal, len(lines)) if lines[i].startswith("}"))
+    d = _syntax_error("\n".join(lines[:close] + lines[close + 1:]))
+    assert (d.span.line, d.span.column) == (goal + 1, lines[goal].index("{") + 1), d
+    assert f"the '{{' opened at line {goal + 1}" in d.message and "is not closed before line" in d.message
+    assert "'}' missing" in d.hint
+    d = _syntax_error(RATE_CARD.read_text(encoding="utf-8").rstrip().removesuffix("}"))
+    last = max(i for i, x in enumerate(lines) if x.rstrip().endswith("{"))
+    assert d.span.line == last + 1 and "by the end of the file" in d.message
+
+
+def test_a_string_left_open_is_reported_where_it_opened():
+    text = RATE_CARD.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    goal = next(i for i, x in enumerate(lines) if x.startswith("goal ") and '" §' in x)
+    lines[goal] = lines[goal].replace('" §', " §", 1)
+    d = _syntax_error("\n".join(lines))
+    assert (d.span.line, d.span.column) == (goal + 1, lines[goal].index('"') + 1), d
+    assert "the string that opens at" in d.message and d.hint == "is a closing '\"' missing?"
+
+
+def test_an_unexpected_word_inside_a_closed_block_is_not_called_an_open_block():
+    d = _syntax_error('contract x "X"\nparty K "K" recipient\nprogramme {\n  blah 3\n}\n')
+    assert (d.span.line, d.span.column) == (4, 3) and "not closed" not in d.message
