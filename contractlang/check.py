@@ -20,7 +20,7 @@ from . import model as m
 from .check_consistency import FIGURE_CHECKS, Run, did_you_mean, fmt, listing, shown
 from .check_stated import CONSISTENCY_CHECKS
 from .check_types import BOOL, _HOUSEHOLD, check_expressions, figure_units  # noqa: F401  (figure_units: read from here)
-from .errors import Diagnostic, error
+from .errors import Diagnostic, error, warning
 from .limits import MAX_AMOUNT, MAX_INTEGER_DIGITS, MAX_MONTHS, date_problem, decimal_problem
 from .vocabulary import END_REASONS, GROUPS, ROUNDING_MODES
 
@@ -247,4 +247,25 @@ def check(contract: m.Contract) -> list[Diagnostic]:
         except Exception as exc:  # a checker bug must never hide the other findings
             out.append(error("CL017", f"the check '{fn.__name__}' could not finish on this contract "
                              f"({type(exc).__name__}: {exc}); please report this", contract.span))
-    return sorted(out, key=_key)
+    return sorted(acknowledged(contract, out), key=_key)
+
+
+def acknowledged(contract: m.Contract, diags: list[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics with each warning the contract acknowledges marked with its reason (shown, not
+    silenced); an acknowledgement that matches no warning is itself a warning (CL025), so that one left
+    behind after the figures were corrected does not hide a new finding of the same code."""
+    out, used = [], set()
+    for d in diags:
+        ack = next((a for a in contract.acknowledgements if d.severity == "warning" and a.code == d.code
+                    and (a.subject is None or a.subject == d.subject)), None)
+        if ack is not None:
+            used.add(id(ack))
+            d = attrs.evolve(d, acknowledged=ack.reason)
+        out.append(d)
+    for a in contract.acknowledgements:
+        if id(a) not in used:
+            on = f" on {a.subject}" if a.subject is not None else ""
+            out.append(warning("CL025", f"'acknowledge {a.code}{on}' matches no warning of the contract: the "
+                               "warning it accepted is gone (or it names an error, which cannot be acknowledged)",
+                               a.span, a.clause, hint="delete the acknowledgement, or correct its code or name"))
+    return out

@@ -57,13 +57,14 @@ def check_schedule(c: m.Contract) -> list[Diagnostic]:
             "CL020", f"the disbursement schedule{_in_clause(d.clause)} pays {party} {how}, but {party}'s grant"
             f"{_in_clause(grant_of[party].clause)} is {fmt(total)} {cur}: the instalments come to {more}",
             amounts[0].span if amounts else d.span, d.clause,
-            hint="correct the instalments or the grant so that they agree, or record which one is binding"))
+            hint="correct the instalments or the grant so that they agree, or record which one is binding",
+            subject=party))
     for party, amounts in paid.items():
         if party not in granted:
             got = sum((a.amount.value for a in amounts), Decimal(0))
             out.append(warning("CL020", f"the disbursement schedule{_in_clause(d.clause)} pays {party} "
                                f"{fmt(got)} {cur}, but the contract grants {party} nothing",
-                               amounts[0].span, d.clause))
+                               amounts[0].span, d.clause, subject=party))
     return out
 
 
@@ -127,7 +128,8 @@ def _row_checks(c, t: m.Table, chk: m.TableCheck, rows, col_ix) -> list[Diagnost
             out.append(warning(
                 "CL021", f"table '{t.id}'{_in_clause(r.clause or t.clause)}, row {_name(r)}: the row states "
                 f"{_col_name(target_col)} {fmt(total)}{u}, but {cols} = {parts} = {fmt(got)}{u} "
-                f"(difference {fmt(abs(total - got))}{u})", r.cells[ti].span or r.span, r.clause or t.clause))
+                f"(difference {fmt(abs(total - got))}{u})", r.cells[ti].span or r.span, r.clause or t.clause,
+                subject=t.id))
     return out
 
 
@@ -176,7 +178,8 @@ def _sum_rows(c, t: m.Table, rows) -> list[Diagnostic]:
             out.append(warning(
                 "CL021", f"table '{t.id}'{_in_clause(r.clause or t.clause)}, {_name(r)}, column {_col_name(col)}: "
                 f"the table states {fmt(stated)}{u}, but {which} add up to {detail}{fmt(got)}{u} "
-                f"(difference {fmt(abs(stated - got))}{u}{blank})", r.cells[i].span or r.span, r.clause or t.clause))
+                f"(difference {fmt(abs(stated - got))}{u}{blank})", r.cells[i].span or r.span, r.clause or t.clause,
+                subject=t.id))
     return out
 
 
@@ -198,7 +201,8 @@ def _weighted(c, t, r, i, w, items, stated) -> list[Diagnostic]:
         "CL021", f"table '{t.id}'{_in_clause(r.clause or t.clause)}, {_name(r)}, column {_col_name(col)}: the "
         f"table states {fmt(stated)} %, but the mean of the rows weighted by '{t.columns[w].id}' is "
         f"{fmt(mean.quantize(Decimal('0.001'), rounding=ROUND_HALF_UP))} %, which is {fmt(shown_mean)} % "
-        f"to {places} decimal{'s' if places != 1 else ''}", r.cells[i].span or r.span, r.clause or t.clause)]
+        f"to {places} decimal{'s' if places != 1 else ''}", r.cells[i].span or r.span, r.clause or t.clause,
+        subject=t.id)]
 
 
 # ---- CL022: tranche shares against grant shares --------------------------------------

@@ -126,9 +126,11 @@ def cmd_check(args) -> int:
     shown = [d for d in diags if notes or d.severity != "note"]
     _emit(shown, args.format, len(files), diags)
     errors = sum(d.severity == "error" for d in diags)
-    warnings = sum(d.severity == "warning" for d in diags)
+    warnings = sum(d.severity == "warning" and d.acknowledged is None for d in diags)  # what --strict fails on
     if args.format == "text":
-        print(f"{len(files)} file(s) checked: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
+        accepted = sum(d.acknowledged is not None for d in diags)
+        print(f"{len(files)} file(s) checked: {errors} error(s), {warnings} warning(s)"
+              + (f", {accepted} acknowledged" if accepted else ""), file=sys.stderr)
     if errors or (args.strict and warnings):
         return EXIT_ERRORS
     return EXIT_OK

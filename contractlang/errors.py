@@ -22,7 +22,7 @@ NOTE = "note"
 CODES = {
     "CL001": "syntax error",
     "CL002": "file cannot be read as a contract (size, encoding, nesting)",
-    "CL003": "number written in Danish format",
+    "CL003": "number written in Danish (or English) format",
     "CL004": "declared twice",
     "CL010": "undefined name",
     "CL011": "duplicate name",
@@ -39,6 +39,7 @@ CODES = {
     "CL022": "tranche shares differ from grant shares",
     "CL023": "return cap against its interest formula",
     "CL024": "assumption",
+    "CL025": "acknowledgement that matches no warning",
     "CL030": "YAML form invalid",
     "CL040": "ledger file missing or unreadable",
     "CL041": "ledger row malformed",
@@ -61,6 +62,10 @@ class Diagnostic:
     #: The text of the line at `span`, when the finder has it at hand (a ledger row): the renderer
     #: then need not read the file again.
     source_line: str | None = attrs.field(default=None, eq=False, repr=False)
+    #: What a warning is about (a party's or table's id), which an `acknowledge … on NAME` names.
+    subject: str | None = attrs.field(default=None, eq=False, repr=False)
+    #: The reason the contract gives for accepting this warning (`acknowledge`), or None.
+    acknowledged: str | None = None
 
     def to_dict(self) -> dict:
         d = {"severity": self.severity, "code": self.code, "message": self.message}
@@ -72,6 +77,8 @@ class Diagnostic:
             d["clause"] = self.clause
         if self.hint:
             d["hint"] = self.hint
+        if self.acknowledged is not None:
+            d["acknowledged"] = self.acknowledged
         return d
 
 
@@ -106,8 +113,9 @@ def error(code: str, message: str, span=None, clause=None, hint=None, source_lin
                       source_line=source_line)
 
 
-def warning(code: str, message: str, span=None, clause=None, hint=None) -> Diagnostic:
-    return Diagnostic(severity=WARNING, code=code, message=message, span=span, clause=clause, hint=hint)
+def warning(code: str, message: str, span=None, clause=None, hint=None, subject=None) -> Diagnostic:
+    return Diagnostic(severity=WARNING, code=code, message=message, span=span, clause=clause, hint=hint,
+                      subject=subject)
 
 
 def note(code: str, message: str, span=None, clause=None, hint=None) -> Diagnostic:
@@ -144,7 +152,8 @@ def render_text(diags: Iterable[Diagnostic], sources: dict[str, str] | None = No
         if max_per_code is not None and shown[d.code] > max_per_code:
             continue
         where = f"{d.span}: " if d.span else ""
-        out.append(f"{where}{d.severity}[{d.code}]: {d.message}")
+        marked = " (acknowledged)" if d.acknowledged is not None else ""
+        out.append(f"{where}{d.severity}[{d.code}]{marked}: {d.message}")
         line = None
         if d.span:
             line = d.source_line
@@ -163,7 +172,9 @@ def render_text(diags: Iterable[Diagnostic], sources: dict[str, str] | None = No
             out.append("    " + " " * (d.span.column - 1) + "^" + "~" * (width - 1))
         if d.clause:
             out.append(f"    clause: § {d.clause}")
-        if d.hint:
+        if d.acknowledged is not None:
+            out.append(f"    acknowledged: {d.acknowledged}")
+        elif d.hint:
             out.append(f"    hint: {d.hint}")
     for code, count in shown.items():
         if max_per_code is not None and count > max_per_code:
@@ -172,9 +183,11 @@ def render_text(diags: Iterable[Diagnostic], sources: dict[str, str] | None = No
 
 
 def summary(diags: Iterable[Diagnostic], files: int | None = None) -> dict:
-    """How many diagnostics of each severity (and files checked, when known)."""
+    """How many diagnostics of each severity (and files checked, when known); `warnings` counts those not
+    acknowledged, `acknowledged` the warnings the contract accepts."""
     diags = list(diags)
-    counts = {f"{s}s": sum(d.severity == s for d in diags) for s in (ERROR, WARNING, NOTE)}
+    counts = {f"{s}s": sum(d.severity == s and d.acknowledged is None for d in diags) for s in (ERROR, WARNING, NOTE)}
+    counts["acknowledged"] = sum(d.acknowledged is not None for d in diags)
     return {"files": files, **counts} if files is not None else counts
 
 
@@ -198,13 +211,17 @@ def render_github(diags: Iterable[Diagnostic]) -> str:
     out = []
     for d in diags:
         level = {"error": "error", "warning": "warning"}.get(d.severity, "notice")
+        if d.acknowledged is not None:  # shown, not silenced; it does not fail the check
+            level = "notice"
         props = []
         if d.span:
             props = [f"file={_property(d.span.file)}", f"line={d.span.line}", f"col={d.span.column}"]
             if d.span.end_line:
                 props += [f"endLine={d.span.end_line}", f"endColumn={d.span.end_column or d.span.column}"]
-        props.append(f"title={_property(d.code)}")
+        props.append(f"title={_property(d.code + (' (acknowledged)' if d.acknowledged is not None else ''))}")
         msg = d.message + (f" (§ {d.clause})" if d.clause else "")
+        if d.acknowledged is not None:
+            msg += f" Acknowledged: {d.acknowledged}"
         msg = msg.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
         out.append(f"::{level} {','.join(props)}::{msg}")
     return "\n".join(out)

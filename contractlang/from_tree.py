@@ -95,6 +95,13 @@ class _Builder:
     def decision(self, meta, ch):
         return _Decision(_unquote(ch[0]))
 
+    def acknowledge(self, meta, ch):
+        code, *rest = ch
+        clause = rest.pop().text if rest and isinstance(rest[-1], _Clause) else None
+        reason = _unquote(rest.pop())
+        return m.Acknowledgement(code=str(code), subject=str(rest[0]) if rest else None, reason=reason,
+                                 clause=clause, span=self._sp(meta))
+
     def assumption(self, meta, ch):
         return _Assumption(_unquote(ch[0]) if ch else "")
 
@@ -507,7 +514,7 @@ class _Builder:
         kw: dict = {}
         lists = {m.Party: "parties", m.Grant: "grants", m.Table: "tables", m.Point: "points",
                  m.Measure: "measures", m.Rounding: "roundings", m.Goal: "goals", m.Cap: "caps",
-                 m.Flag: "flags", m.Metric: "metrics", m.Figure: "figures"}
+                 m.Flag: "flags", m.Metric: "metrics", m.Figure: "figures", m.Acknowledgement: "acknowledgements"}
         singles = {m.Disbursement: "disbursement", m.Programme: "programme", m.Reduction: "reduction",
                    m.ReturnCap: "return_cap", m.Tranches: "tranches", m.Settlement: "settlement"}
         collected: dict[str, list] = {name: [] for name in lists.values()}

@@ -549,6 +549,19 @@ class Figure:
 
 
 @node
+class Acknowledgement:
+    """A checker warning the parties accept, with their reason (`acknowledge CL021 on budget "…"`): `check`
+    still shows it, marked acknowledged, and `check --strict` does not fail on it. `subject` narrows it to
+    the warnings about one party, table or tranche; without it, every warning of the code is meant."""
+
+    code: str
+    subject: str | None = None
+    reason: str
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
 class Contract:
     """A whole contract file."""
 
@@ -574,6 +587,7 @@ class Contract:
     metrics: tuple[Metric, ...] = ()
     figures: tuple[Figure, ...] = ()
     decisions: tuple[str, ...] = ()
+    acknowledgements: tuple[Acknowledgement, ...] = ()
     source: str | None = field(default=None, eq=False, repr=False)
     path: str | None = field(default=None, eq=False, repr=False)
     span: SourceSpan | None = _span()

@@ -192,6 +192,11 @@ def _cl(clause: str | None) -> str:
     return f"§ {quote(clause)}" if clause is not None else ""
 
 
+def _acknowledgement(a: m.Acknowledgement) -> str:
+    on = f" on {a.subject}" if a.subject is not None else ""
+    return " ".join(x for x in (f"acknowledge {a.code}{on} {quote(a.reason)}", _cl(a.clause)) if x)
+
+
 def _title(text: str | None) -> str:
     return quote(text) if text is not None else ""
 
@@ -419,4 +424,5 @@ def format_contract(contract: m.Contract) -> str:
     add([line for x in c.metrics for line in _metric(x)])
     add([_figure(f) for f in c.figures])
     add([f"decision {quote(d)}" for d in c.decisions])
+    add([_acknowledgement(a) for a in c.acknowledgements])
     return "\n\n".join("\n".join(s) for s in sections) + "\n"

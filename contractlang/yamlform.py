@@ -5,7 +5,7 @@ The scheme mirrors the model (contractlang/model.py) one to one:
 * Every node is a mapping whose keys are the model's attribute names, in the
   model's field order; a value equal to the field's default is left out. The
   top level is the `Contract` (`id`, `title`, `clause`, `currency`, `parties`,
-  … `decisions`); lists of nodes are YAML lists of mappings.
+  … `decisions`, `acknowledgements`); lists of nodes are YAML lists of mappings.
 * Names (ids, parties, points, enum values …) are plain strings; lists of names
   are flow lists: `points: [m12, m18, m24]`.
 * A quantity is one string, number then unit: `1_400_000 DKK`, `5.07 %`,
@@ -64,7 +64,8 @@ _DATE = re.compile(r"\d\d\d\d-\d\d-\d\d\Z")
 # ---- the scheme: how each model field is written --------------------------------------
 
 _SKIP = {"span", "source", "path"}
-_TEXT = {"title", "label", "decisions", "assumption", "data_collection_assumption", "intervention_assumption"}
+_TEXT = {"title", "label", "decisions", "assumption", "data_collection_assumption", "intervention_assumption",
+         "reason"}
 _CHOICES = {
     (m.Quantity, "unit"): m.UNITS,
     (m.Column, "unit"): m.UNITS,

@@ -858,18 +858,20 @@ def test_json_and_github_output_carry_end_positions_and_github_leaves_notes_out(
     main(["check", "--format", "json", viborg])
     report = json.loads(capsys.readouterr().out)
     diags = report["diagnostics"]
-    assert report["summary"] == {"files": 1, "errors": 0, "warnings": sum(d["severity"] == "warning" for d in diags),
+    accepted = [d for d in diags if "acknowledged" in d]
+    assert report["summary"] == {"files": 1, "errors": 0, "warnings": 0, "acknowledged": len(accepted),
                                  "notes": sum(d["severity"] == "note" for d in diags)}
-    assert report["summary"]["notes"] > 0 and report["summary"]["warnings"] > 0
+    assert report["summary"]["notes"] > 0 and len(accepted) == 6 and all(d["severity"] == "warning" for d in accepted)
     ended = [d for d in diags if "end_line" in d]
     assert ended and all((d["end_line"], d["end_column"]) >= (d["line"], d["column"]) for d in ended)
     main(["check", "--format", "github", viborg])
     github = capsys.readouterr().out.splitlines()
-    assert github and not any(x.startswith("::notice") for x in github)
-    assert len(github) == report["summary"]["warnings"]
-    assert all(",endLine=" in x and ",endColumn=" in x for x in github if x.startswith("::warning file="))
+    assert len(github) == len(accepted)  # the acknowledged warnings, as notices; no notes
+    assert all(x.startswith("::notice file=") and "(acknowledged)" in x and "Acknowledged: " in x for x in github)
+    assert all(",endLine=" in x and ",endColumn=" in x for x in github)
     main(["check", "--format", "github", "--notes", viborg])
-    assert sum(x.startswith("::notice") for x in capsys.readouterr().out.splitlines()) == report["summary"]["notes"]
+    notices = [x for x in capsys.readouterr().out.splitlines() if x.startswith("::notice")]
+    assert len(notices) == report["summary"]["notes"] + len(accepted)
 
 
 RATE_CARD = Path(__file__).resolve().parents[1] / "contracts" / "examples" / "rate-card" / "rate-card.contract"
@@ -907,3 +909,49 @@ def test_a_string_left_open_is_reported_where_it_opened():
 def test_an_unexpected_word_inside_a_closed_block_is_not_called_an_open_block():
     d = _syntax_error('contract x "X"\nparty K "K" recipient\nprogramme {\n  blah 3\n}\n')
     assert (d.span.line, d.span.column) == (4, 3) and "not closed" not in d.message
+
+
+def test_an_acknowledged_warning_is_shown_with_its_reason_and_does_not_fail_strict(tmp_path, capsys):
+    """`acknowledge CODE [on NAME] "reason"`: the warning stays in the output, marked, with the reason;
+    `--strict` passes; an acknowledgement that matches nothing is a warning (CL025) that fails `--strict`."""
+    from contractlang.cli import main
+
+    viborg = Path(__file__).resolve().parents[1] / "contracts" / "viborg" / "viborg.contract"
+    assert main(["check", "--strict", "--no-notes", str(viborg)]) == 0
+    out = capsys.readouterr()
+    assert out.out.count("(acknowledged)") == 6 and out.out.count("    acknowledged: Bilag") == 6
+    assert "0 warning(s), 6 acknowledged" in out.err
+    text = viborg.read_text(encoding="utf-8")
+    narrowed = tmp_path / "narrowed.contract"  # the budget's acknowledgement gone: its two warnings fail again
+    narrowed.write_text("\n".join(x for x in text.split("\n") if not x.startswith("acknowledge CL021 on budget")),
+                        encoding="utf-8")
+    assert main(["check", "--strict", "--no-notes", str(narrowed)]) == 1
+    out = capsys.readouterr()
+    assert "2 warning(s), 4 acknowledged" in out.err
+    stale = tmp_path / "stale.contract"
+    stale.write_text(text + '\nacknowledge CL021 on prices "gone"\nacknowledge CL010 "an error"\n', encoding="utf-8")
+    assert main(["check", "--strict", "--no-notes", str(stale)]) == 1
+    out = capsys.readouterr().out
+    assert out.count("warning[CL025]") == 2 and "'acknowledge CL021 on prices' matches no warning" in out
+
+
+def test_acknowledgements_round_trip_through_the_formatter_and_yaml():
+    from contractlang.printer import format_contract
+    from contractlang.yamlform import dump_yaml, load_yaml
+
+    c = parse_text('contract x "X"\nacknowledge CL021 on budget "as printed" § "4.1"\nacknowledge CL022 "agreed"\n',
+                   "a.contract")
+    assert [(a.code, a.subject, a.reason, a.clause) for a in c.acknowledgements] == [
+        ("CL021", "budget", "as printed", "4.1"), ("CL022", None, "agreed", None)]
+    assert parse_text(format_contract(c), "b.contract") == c
+    assert load_yaml(dump_yaml(c), "c.yaml") == c
+
+
+def test_the_acknowledge_examples_of_the_language_reference_parse():
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "language.md").read_text(encoding="utf-8")
+    examples = [x for x in doc.split("\n") if x.startswith("acknowledge ")]
+    examples += [x.strip("`") for x in re.findall(r"`acknowledge [^`]+`", doc) if " on " in x or '"' in x]
+    assert len(examples) >= 3
+    for x in examples:
+        c = parse_text(f'contract x "X"\n{x}\n', "language.md")
+        assert len(c.acknowledgements) == 1 and c.acknowledgements[0].reason
