@@ -138,13 +138,16 @@ def cmd_check(args) -> int:
 
 def cmd_fmt(args) -> int:
     from .printer import format_contract
+    from .yamlform import dump_yaml
 
     if _missing(args.files):
         return EXIT_USAGE
     status = EXIT_OK
     for f in _contract_files(args.files):
         try:
-            text = format_contract(_load(f))
+            contract = _load(f)
+            # A file is formatted in its own form: YAML stays YAML (comments and all in the DSL).
+            text = dump_yaml(contract) if f.suffix in (".yaml", ".yml") else format_contract(contract)
         except ContractError as exc:
             _emit(list(exc.diagnostics), "text")
             status = EXIT_ERRORS
@@ -155,13 +158,6 @@ def cmd_fmt(args) -> int:
                 print(f"{f}: not in canonical form (run: contractlang fmt {f})")
                 status = EXIT_ERRORS
         elif args.write:
-            comments = _comment_lines(current) if f.suffix == ".contract" else []
-            if current != text and comments and not args.drop_comments:
-                print(f"{f}: not rewritten: the canonical form has no place for its {len(comments)} comment line(s) "
-                      f"(first on line {comments[0]}); move them into titles or `decision \"…\"` lines, "
-                      "or pass --drop-comments", file=sys.stderr)
-                status = EXIT_ERRORS
-                continue
             if current != text:
                 try:
                     _replace_file(f, lambda fh: fh.write(text.encode("utf-8")))
@@ -173,13 +169,6 @@ def cmd_fmt(args) -> int:
         else:
             sys.stdout.write(text)
     return status
-
-
-def _comment_lines(text: str) -> list[int]:
-    """Line numbers of `#` comments (outside quoted text)."""
-    from .parse import _MASK
-
-    return sorted({text.count("\n", 0, mo.start()) + 1 for mo in _MASK.finditer(text) if mo.group(0).startswith("#")})
 
 
 def cmd_convert(args) -> int:
@@ -468,7 +457,6 @@ def build_parser() -> argparse.ArgumentParser:
     g = f.add_mutually_exclusive_group()
     g.add_argument("--check", action="store_true", help="exit 1 if a file is not in canonical form")
     g.add_argument("--write", action="store_true", help="rewrite files in place (refused for a file with comments)")
-    f.add_argument("--drop-comments", action="store_true", help="with --write: rewrite even if comments are lost")
     f.set_defaults(func=cmd_fmt)
 
     v = sub.add_parser("convert", help="convert between the DSL and the YAML form")

@@ -392,37 +392,138 @@ def _figure(f: m.Figure) -> str:
 
 
 def format_contract(contract: m.Contract) -> str:
-    """The canonical DSL text of `contract`; parsing it gives back an equal model."""
+    """The canonical DSL text of `contract`; parsing it gives back an equal model.
+
+    A contract parsed from DSL text keeps its author's order of declarations (after the `contract` and
+    `currency` lines) and its `#` comments: a run of comment lines stays before the declaration it
+    precedes (a comment inside a block moves to before the block; one after the last declaration stays
+    at the end). Otherwise (a contract from YAML, or built in code) the declarations come in the order of
+    the language reference: parties, grants, …, decisions, acknowledgements."""
     c = contract
-    sections: list[list[str]] = [_header(c)]
-
-    def add(lines: list[str]) -> None:
-        if lines:
-            sections.append(lines)
-
-    def spaced(blocks: list[list[str]]) -> list[str]:
-        out: list[str] = []
-        for b in blocks:
-            out += ([""] if out else []) + b
-        return out
-
-    add([_party(p) for p in c.parties])
-    add([_grant(g) for g in c.grants])
-    add(_disbursement(c.disbursement) if c.disbursement else [])
-    add(spaced([_table(t) for t in c.tables]))
-    add(_programme(c.programme) if c.programme else [])
-    add([_reduction(c.reduction)] if c.reduction else [])
-    add([_point(p) for p in c.points])
-    add([line for x in c.measures for line in _measure(x)])
-    add([_rounding(r) for r in c.roundings])
-    add(spaced([_goal(g) for g in c.goals]))
-    add([_cap(x) for x in c.caps])
-    add(_return_cap(c.return_cap) if c.return_cap else [])
-    add(_tranches(c.tranches) if c.tranches else [])
-    add(_settlement(c.settlement) if c.settlement else [])
-    add([line for f in c.flags for line in _flag(f)])
-    add([line for x in c.metrics for line in _metric(x)])
-    add([_figure(f) for f in c.figures])
-    add([f"decision {quote(d)}" for d in c.decisions])
-    add([_acknowledgement(a) for a in c.acknowledgements])
+    items = _declarations(c)
+    comments: dict[int, list[str]] = {}
+    trailing: list[str] = []
+    head_comments: list[str] = []
+    source = c.source if c.source and not (c.path or "").endswith((".yaml", ".yml")) else None
+    if source is not None and all(start is not None for _, start, _, _ in items):
+        items.sort(key=lambda item: item[1])  # stable: the author's order
+        runs = _comment_runs(source)
+        header_line = c.span.line if c.span is not None else 1
+        for line, text in runs:
+            if line <= header_line:  # before the `contract` line, or after it on its line
+                head_comments += text
+                continue
+            inside = [k for k, (_, start, end, _) in enumerate(items) if start <= line <= end]  # in a block
+            later = [k for k, (_, start, _, _) in enumerate(items) if start > line]
+            if inside or later:
+                comments.setdefault(inside[0] if inside else later[0], []).extend(text)
+            else:
+                trailing += text
+    sections: list[list[str]] = [head_comments + _header(c)]
+    previous = None
+    for k, (kind, _, _, lines) in enumerate(items):
+        lead = comments.get(k, [])
+        if kind != previous or lead:
+            sections.append(lead + lines)
+        else:
+            section = sections[-1]
+            section += ([""] if kind in _SPACED else []) + lines
+        previous = kind
+    while trailing and not trailing[-1]:
+        trailing.pop()
+    if trailing:
+        sections.append(trailing)
     return "\n\n".join("\n".join(s) for s in sections) + "\n"
+
+
+#: Declarations written as blocks, a blank line between two of them.
+_SPACED = ("table", "goal")
+
+
+def _declarations(c: m.Contract) -> list[tuple[str, int | None, int | None, list[str]]]:
+    """(kind, the lines it starts and ends on in the source or None, its lines) of each declaration after
+    the header, in the order of the language reference."""
+    out: list[tuple[str, int | None, int | None, list[str]]] = []
+
+    def add(kind: str, node, lines: list[str]) -> None:
+        span = node.span
+        out.append((kind, span and span.line, span and (span.end_line or span.line), lines))
+
+    for p in c.parties:
+        add("party", p, [_party(p)])
+    for g in c.grants:
+        add("grant", g, [_grant(g)])
+    if c.disbursement:
+        add("disbursement", c.disbursement, _disbursement(c.disbursement))
+    for t in c.tables:
+        add("table", t, _table(t))
+    if c.programme:
+        add("programme", c.programme, _programme(c.programme))
+    if c.reduction:
+        add("reduction", c.reduction, [_reduction(c.reduction)])
+    for p in c.points:
+        add("point", p, [_point(p)])
+    for x in c.measures:
+        add("measure", x, _measure(x))
+    for r in c.roundings:
+        add("rounding", r, [_rounding(r)])
+    for g in c.goals:
+        add("goal", g, _goal(g))
+    for x in c.caps:
+        add("cap", x, [_cap(x)])
+    for kind, node, make in (("return_cap", c.return_cap, _return_cap), ("tranches", c.tranches, _tranches),
+                             ("settlement", c.settlement, _settlement)):
+        if node is not None:
+            add(kind, node, make(node))
+    for f in c.flags:
+        add("flag", f, _flag(f))
+    for x in c.metrics:
+        add("metric", x, _metric(x))
+    for f in c.figures:
+        add("figure", f, [_figure(f)])
+    lines = _top_level_decisions(c.source) if c.source else []
+    for k, d in enumerate(c.decisions):  # a decision has no span: its line is found in the source
+        line = lines[k] if len(lines) == len(c.decisions) else None
+        out.append(("decision", line, line, [f"decision {quote(d)}"]))
+    for a in c.acknowledgements:
+        add("acknowledge", a, [_acknowledgement(a)])
+    return out
+
+
+_MASKED = re.compile(r'"([^"\\\n]|\\.)*"|#[^\n]*')
+
+
+def _top_level_decisions(source: str) -> list[int]:
+    """The lines of the `decision` lines outside any block (a top-level decision has no span of its own)."""
+    masked = _MASKED.sub(lambda mo: " " * len(mo.group(0)), source)
+    out, depth = [], 0
+    for n, line in enumerate(masked.split("\n"), 1):
+        if depth == 0 and re.match(r"\s*decision\b", line):
+            out.append(n)
+        depth += line.count("{") - line.count("}")
+    return out
+
+
+_STRINGS = re.compile(r'"([^"\\\n]|\\.)*"')
+
+
+def _comment_runs(source: str) -> list[tuple[int, list[str]]]:
+    """Runs of whole-line `#` comments: (the line of the run's last comment, its lines, stripped of
+    indentation). A blank line or code ends a run; a run followed by a blank line keeps it (a comment
+    that stands on its own, as at the head of a file), as a last empty line. A comment after code on a
+    line is a run of its own, on that line."""
+    runs: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    for n, line in enumerate(source.split("\n"), 1):
+        if line.lstrip().startswith("#"):
+            current.append(line.strip())
+            continue
+        if current:
+            runs.append((n - 1, current + ([""] if not line.strip() else [])))
+            current = []
+        hash_at = _STRINGS.sub(lambda mo: " " * len(mo.group(0)), line).find("#")
+        if hash_at > 0:
+            runs.append((n, [line[hash_at:].strip()]))
+    if current:
+        runs.append((len(source.split("\n")), current))
+    return runs

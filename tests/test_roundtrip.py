@@ -7,6 +7,7 @@ import textwrap
 from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -108,7 +109,7 @@ def test_yaml_roundtrip(path):
     back = load_yaml(text, "x.yaml")
     assert back == c
     assert dump_yaml(back) == text
-    assert format_contract(back) == format_contract(c)
+    assert format_contract(back) == format_contract(attrs.evolve(c, source=None))  # YAML has no comments
 
 
 def test_committed_viborg_yaml_matches_contract():
@@ -120,15 +121,17 @@ def test_committed_viborg_yaml_matches_contract():
 def test_kitchen_sink_roundtrips_through_dsl_and_yaml():
     c = roundtrip(KITCHEN_SINK)
     assert load_yaml(dump_yaml(c), "k.yaml") == c
-    assert format_contract(load_yaml(dump_yaml(c), "k.yaml")) == format_contract(c)
+    # YAML holds the declarations in the reference's order, not the author's (nor the comments)
+    assert format_contract(load_yaml(dump_yaml(c), "k.yaml")) == format_contract(attrs.evolve(c, source=None))
     assert c.grants[1].amount.assumption == "the seed gives no figure"
     assert c.points[1].offset.assumption == "assumed"
 
 
 def test_viborg_layout():
     text = format_contract(parse_file(VIBORG))
-    assert text.startswith('contract viborg_relationel_velfaerd "Relationel Velfærd, Viborg Kommune" § "Tilsagn"\n'
-                           "currency DKK\n\n")
+    assert text.startswith("# Relationel Velfærd, Viborg")  # the head comment kept
+    assert ('\n\ncontract viborg_relationel_velfaerd "Relationel Velfærd, Viborg Kommune" § "Tilsagn"\n'
+            "currency DKK\n\n") in text
     assert "grant DSI 3_912_500 DKK § \"Tilsagn 3.1\"\n" in text
     assert "  interest 5.07 % per year, 365 days, capitalised 12-31\n" in text
     assert "  tranche 1 until 5_275_000 DKK: DSI 74 %, LBF 26 %\n" in text
@@ -142,10 +145,12 @@ def test_viborg_layout():
     assert text.endswith("\n") and not text.endswith("\n\n")
 
 
-def test_format_drops_comments_and_normalises_layout():
-    text = 'contract   x  # c\n# whole line\ngrant A   1400000 DKK\nparty A funder\ncap g 1000 DKK'
+def test_format_keeps_comments_and_normalises_layout():
+    """A comment after code on its line is kept too, on a line of its own before the declaration."""
+    text = 'contract   x  # c\n# whole line\ngrant A   1400000 DKK\nparty A funder  # the funder\ncap g 1000 DKK'
     assert format_contract(parse_text(text)) == (
-        "contract x\ncurrency DKK\n\nparty A funder\n\ngrant A 1_400_000 DKK\n\ncap g 1_000 DKK\n")
+        "# c\ncontract x\ncurrency DKK\n\n# whole line\ngrant A 1_400_000 DKK\n\n# the funder\nparty A funder\n\n"
+        "cap g 1_000 DKK\n")
 
 
 # ---- printer: expressions ------------------------------------------------------------------
@@ -462,16 +467,39 @@ def test_not_a_mapping_and_empty_and_syntax_error():
     assert "not valid YAML" in d.message and d.span.line == 2
 
 
-def test_fmt_write_refuses_to_drop_comments(tmp_path):
+def test_fmt_keeps_comments_and_the_authors_order(tmp_path):
+    """Comments stay before the declaration they precede (one inside a block moves before the block, one at
+    the end stays there), declarations keep the author's order, and the result is a fixed point."""
     from contractlang.cli import main
+    from contractlang.parse import parse_text
+    from contractlang.printer import format_contract
 
     path = tmp_path / "c.contract"
-    text = '# keep me\ncontract x "X"\ncurrency DKK\n\n\nparty A "A" funder\n'
+    text = ('# About this file.\n\ncontract x "X"\ncurrency DKK\n\n\n# the payer\nparty K "K" funder\n'
+            'decision "first, before the grant"\n  # the grant\ngrant K 1_000 DKK\nparty A "A" recipient\n'
+            'goal g {\n  payer K\n  # inside the goal\n  subjects households\n  points end\n'
+            '  outcome 1\n  pay 10 DKK per success\n}\n# the end\n')
     path.write_text(text, encoding="utf-8")
-    assert main(["fmt", "--write", str(path)]) == 1
-    assert path.read_text(encoding="utf-8") == text
-    assert main(["fmt", "--write", "--drop-comments", str(path)]) == 0
-    assert "# keep me" not in path.read_text(encoding="utf-8")
+    assert main(["fmt", "--write", str(path)]) == 0
+    out = path.read_text(encoding="utf-8")
+    assert out == ('# About this file.\n\ncontract x "X"\ncurrency DKK\n\n# the payer\nparty K "K" funder\n\n'
+                   'decision "first, before the grant"\n\n# the grant\ngrant K 1_000 DKK\n\nparty A "A" recipient\n\n'
+                   '# inside the goal\ngoal g {\n  payer K\n  subjects households\n  points end\n  outcome 1\n'
+                   '  pay 10 DKK per success\n}\n\n# the end\n'), out
+    assert parse_text(out, "c.contract") == parse_text(text, "c.contract")
+    assert format_contract(parse_text(out, str(path))) == out
+    assert main(["fmt", "--check", str(path)]) == 0
+
+
+def test_fmt_of_a_yaml_file_stays_yaml(tmp_path, capsys):
+    from contractlang.cli import main
+
+    yaml_file = Path(__file__).resolve().parents[1] / "contracts" / "viborg" / "viborg.yaml"
+    copy = tmp_path / "v.yaml"
+    copy.write_text(yaml_file.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert main(["fmt", "--check", str(copy)]) == 1  # the extra blank line
+    assert main(["fmt", "--write", str(copy)]) == 0
+    assert copy.read_text(encoding="utf-8") == yaml_file.read_text(encoding="utf-8")
 
 
 def test_an_assumed_intervention_period_round_trips_and_is_noted():
