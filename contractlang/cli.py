@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from . import __version__
-from .errors import ContractError, Diagnostic, error, render_github, render_json, render_text
+from .errors import ContractError, Diagnostic, error, render_github, render_json, render_sarif, render_text
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 CONTRACT_SUFFIXES = (".contract", ".yaml", ".yml")
@@ -79,6 +79,8 @@ def _emit(diags: list[Diagnostic], fmt: str, files: int | None = None, counted=N
     elif fmt == "github":
         if diags:
             print(render_github(diags))
+    elif fmt == "sarif":
+        print(render_sarif(diags, __version__))
     elif diags:
         print(render_text(diags, _sources(diags)))
 
@@ -442,7 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="check contract files (syntax, names, units, stated figures)")
     c.add_argument("files", nargs="+", help="contract files or directories")
-    c.add_argument("--format", choices=("text", "json", "github"), default="text")
+    c.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text")
     c.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
     c.add_argument("--no-notes", dest="notes", action="store_false",
                    help="hide notes (assumptions, derivations); --format github hides them unless --notes")

@@ -225,3 +225,30 @@ def render_github(diags: Iterable[Diagnostic]) -> str:
         msg = msg.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
         out.append(f"::{level} {','.join(props)}::{msg}")
     return "\n".join(out)
+
+
+def render_sarif(diags: Iterable[Diagnostic], version: str) -> str:
+    """SARIF 2.1.0 (the static-analysis format code-scanning tools read): one run of the tool `contractlang`,
+    a rule per code, a result per diagnostic with its region. An acknowledged warning is a `note` whose
+    message ends with the reason."""
+    diags = list(diags)
+    codes = sorted({d.code for d in diags})
+    results = []
+    for d in diags:
+        level = {"error": "error", "warning": "warning"}.get(d.severity, "note")
+        text = d.message + (f" (§ {d.clause})" if d.clause else "")
+        if d.acknowledged is not None:
+            level, text = "note", f"{text} Acknowledged: {d.acknowledged}"
+        result = {"ruleId": d.code, "level": level, "message": {"text": text}}
+        if d.span:
+            region = {"startLine": d.span.line, "startColumn": d.span.column}
+            if d.span.end_line:
+                region.update(endLine=d.span.end_line, endColumn=d.span.end_column or d.span.column)
+            result["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": d.span.file},
+                                                         "region": region}}]
+        results.append(result)
+    run = {"tool": {"driver": {"name": "contractlang", "version": version,
+                               "rules": [{"id": c, "shortDescription": {"text": CODES.get(c, c)}} for c in codes]}},
+           "results": results}
+    return json.dumps({"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
+                       "runs": [run]}, ensure_ascii=False, indent=2)

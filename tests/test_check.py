@@ -955,3 +955,43 @@ def test_the_acknowledge_examples_of_the_language_reference_parse():
     for x in examples:
         c = parse_text(f'contract x "X"\n{x}\n', "language.md")
         assert len(c.acknowledgements) == 1 and c.acknowledgements[0].reason
+
+
+def test_sarif_output_has_a_result_per_diagnostic_with_its_region(capsys):
+    import json
+
+    from contractlang.cli import main
+
+    viborg = str(Path(__file__).resolve().parents[1] / "contracts" / "viborg" / "viborg.contract")
+    main(["check", "--format", "json", viborg])
+    diags = json.loads(capsys.readouterr().out)["diagnostics"]
+    assert main(["check", "--format", "sarif", viborg]) == 0
+    sarif = json.loads(capsys.readouterr().out)
+    assert sarif["version"] == "2.1.0" and len(sarif["runs"]) == 1
+    run = sarif["runs"][0]
+    assert run["tool"]["driver"]["name"] == "contractlang"
+    assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {d["code"] for d in diags}
+    assert len(run["results"]) == len(diags)
+    for d, r in zip(diags, run["results"]):
+        region = r["locations"][0]["physicalLocation"]["region"]
+        assert (r["ruleId"], region["startLine"], region["startColumn"]) == (d["code"], d["line"], d["column"])
+        assert r["level"] == ("note" if "acknowledged" in d or d["severity"] == "note" else d["severity"])
+
+
+def test_the_pre_commit_hooks_run_the_commands_they_name(capsys):
+    """Each hook of .pre-commit-hooks.yaml is a contractlang command that passes on the bundled contracts."""
+    import shlex
+
+    import yaml
+
+    from contractlang.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    hooks = yaml.safe_load((root / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    assert {h["id"] for h in hooks} == {"contractlang-check", "contractlang-fmt"}
+    files = [str(p) for p in sorted((root / "contracts").rglob("*.contract"))]
+    for hook in hooks:
+        argv = shlex.split(hook["entry"])
+        assert argv[0] == "contractlang" and hook["language"] == "python"
+        assert all(re.search(hook["files"], f) for f in files)
+        assert main([*argv[1:], *files]) == 0, hook["id"]
