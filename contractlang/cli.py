@@ -444,7 +444,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="check contract files (syntax, names, units, stated figures)")
     c.add_argument("files", nargs="+", help="contract files or directories")
-    c.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text")
+    c.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text",
+                   help="text: located messages; json: a summary and the diagnostics; github: workflow "
+                        "annotations; sarif: SARIF 2.1.0 (see docs/ci.md)")
     c.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
     c.add_argument("--no-notes", dest="notes", action="store_false",
                    help="hide notes (assumptions, derivations); --format github hides them unless --notes")
@@ -454,17 +456,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check with N processes (default: one per CPU; 1 = no parallelism)")
     c.set_defaults(func=cmd_check)
 
-    f = sub.add_parser("fmt", help="print contract files in canonical form")
-    f.add_argument("files", nargs="+")
+    f = sub.add_parser("fmt", help="print contract files in canonical form (comments and the author's order kept)")
+    f.add_argument("files", nargs="+", help="contract files (.contract, or YAML: formatted as YAML) or directories")
     g = f.add_mutually_exclusive_group()
     g.add_argument("--check", action="store_true", help="exit 1 if a file is not in canonical form")
-    g.add_argument("--write", action="store_true", help="rewrite files in place (refused for a file with comments)")
+    g.add_argument("--write", action="store_true", help="rewrite the files that are not in canonical form")
     f.set_defaults(func=cmd_fmt)
 
     v = sub.add_parser("convert", help="convert between the DSL and the YAML form")
-    v.add_argument("file")
-    v.add_argument("--to", choices=("yaml", "dsl"))
-    v.add_argument("-o", "--output")
+    v.add_argument("file", help="a .contract or .yaml file")
+    v.add_argument("--to", choices=("yaml", "dsl"), help="the form to write (default: the other one)")
+    v.add_argument("-o", "--output", help="write to a file instead of standard output")
     v.set_defaults(func=cmd_convert)
 
     for name, func, helptext in (("settle", cmd_settle, "evaluate a contract against a ledger"),
@@ -486,6 +488,26 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("line", help="line id (goal/subject/point, e.g. school_absence/c1/m18), or a metric or figure id")
         s.set_defaults(func=func)
     return p
+
+
+def reference() -> str:
+    """The command-line reference (docs/cli.md), made from the parser itself so that it cannot drift:
+    each command's help as `--help` prints it, at a fixed width."""
+    import functools
+
+    parser = build_parser()
+    fixed = functools.partial(argparse.HelpFormatter, width=100)
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    out = ["# Command-line reference", "",
+           "Made from the command's own parser (`contractlang.cli.reference`); "
+           "`tests/test_cli_reference.py` fails when this page and the parser differ.", ""]
+    for name, sub in [("contractlang", parser), *commands.choices.items()]:
+        sub.formatter_class = fixed
+        title = name if name == "contractlang" else f"contractlang {name}"
+        out += [f"## `{title}`", "", "```text", sub.format_help().rstrip(), "```", ""]
+    out += ["Exit codes: 0 clean, 1 errors in the input (or warnings not acknowledged, with `--strict`; or a file "
+            "`fmt --check` would change), 2 usage errors.", ""]
+    return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
