@@ -1,0 +1,49 @@
+"""A Pygments lexer for the contract language, so that contract code is highlighted wherever Pygments is
+used (the docs site, `pygmentize`, editors and tools built on it). It is registered as the Pygments
+lexer `contractlang` (file names `*.contract`) by the package's entry point `pygments.lexers`.
+
+The keywords are read from the grammar itself (every quoted word of `grammar/contract.lark`), so a
+keyword added to the language is highlighted without a second list to keep.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pygments.lexer import RegexLexer, words
+from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Text
+
+from .parse import _grammar_path
+
+
+def keywords() -> tuple[str, ...]:
+    """Every word the grammar quotes (`"goal"`, `"per"`, …), longest first."""
+    text = _grammar_path().read_text(encoding="utf-8")
+    found = {w for w in re.findall(r'"([a-z_]+)"', text)}
+    return tuple(sorted(found, key=lambda w: (-len(w), w)))
+
+
+class ContractLexer(RegexLexer):
+    """Contract files of contractlang (`.contract`)."""
+
+    name = "contractlang"
+    aliases = ["contractlang", "contract"]
+    filenames = ["*.contract"]
+
+    tokens = {
+        "root": [
+            (r"\s+", Text.Whitespace),
+            (r"#[^\n]*", Comment.Single),
+            (r'"(\\.|[^"\\\n])*"', String.Double),
+            (r"§", Keyword.Pseudo),
+            (r"\d{4}-\d{2}-\d{2}\b", Number.Other),          # a date
+            (r"\d[\d_]*(\.\d+)?", Number),
+            (words(keywords(), prefix=r"\b", suffix=r"\b"), Keyword),
+            (r"\b[A-Z]{3}\b", Name.Constant),                  # a currency
+            (r"%", Name.Constant),
+            (r"=>|[<>!=]=|[<>]|[-+*/@=]", Operator),
+            (r"[{}()\[\],:.]", Punctuation),
+            (r"[A-Za-z_][A-Za-z0-9_]*", Name),
+            (r".", Text),
+        ],
+    }
