@@ -23,6 +23,29 @@ def keywords() -> tuple[str, ...]:
     return tuple(sorted(found, key=lambda w: (-len(w), w)))
 
 
+def textmate_grammar() -> dict:
+    """A TextMate grammar of the language (VS Code and most editors read them), with the lexer's rules:
+    committed as editors/vscode/syntaxes/contractlang.tmLanguage.json and held to this by a test."""
+    return {
+        "$schema": "https://raw.githubusercontent.com/martinring/tmlanguage/master/tmlanguage.json",
+        "name": "contractlang",
+        "scopeName": "source.contractlang",
+        "fileTypes": ["contract"],
+        "patterns": [
+            {"name": "comment.line.number-sign.contractlang", "match": "#.*$"},
+            {"name": "string.quoted.double.contractlang", "begin": '"', "end": '"|$',
+             "patterns": [{"name": "constant.character.escape.contractlang", "match": "\\\\."}]},
+            {"name": "keyword.other.clause.contractlang", "match": "§"},
+            {"name": "constant.numeric.date.contractlang", "match": "\\b\\d{4}-\\d{2}-\\d{2}\\b"},
+            {"name": "constant.numeric.contractlang", "match": "\\b\\d[\\d_]*(\\.\\d+)?"},
+            {"name": "keyword.control.contractlang", "match": "\\b(" + "|".join(keywords()) + ")\\b"},
+            {"name": "support.constant.unit.contractlang", "match": "\\b[A-Z]{3}\\b|%"},
+            {"name": "keyword.operator.contractlang", "match": "=>|[<>!=]=|[<>]|[-+*/@=]"},
+            {"name": "punctuation.contractlang", "match": "[{}()\\[\\],:.]"},
+        ],
+    }
+
+
 class ContractLexer(RegexLexer):
     """Contract files of contractlang (`.contract`)."""
 

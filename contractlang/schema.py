@@ -3,8 +3,9 @@
 
 Editors with a YAML language server (VS Code's YAML extension and others) validate and complete a
 contract's YAML against it as it is typed: docs/editors.md says how to point them at it. It is
-shipped in the package (`contractlang/contract.schema.json`) and published with the docs
-(`docs/contract.schema.json`); `tests/test_schema.py` holds both to `contract_schema()`, validates
+shipped in the package (`contractlang/contract.schema.json`), published with the docs
+(`docs/contract.schema.json`) and given to VS Code's YAML language server by the extension in
+`editors/vscode/`; `tests/test_schema.py` holds the three to `contract_schema()`, validates
 every YAML contract of the repository against it, and checks that it rejects what the loader rejects
 for its structure. What the schema cannot say (a name that must be declared, a unit that must fit) is
 the checker's, as for the DSL.

@@ -46,3 +46,27 @@ def test_every_quoted_word_of_the_grammar_is_a_keyword():
     for word in words:
         [(kind, value), *_] = ContractLexer().get_tokens(word)
         assert value == word and kind in Keyword, word
+
+
+def test_the_textmate_grammar_is_the_committed_one_and_its_rules_compile():
+    import json
+    import os
+
+    from contractlang.lexer import textmate_grammar
+
+    editors = ROOT / "editors" / "vscode"
+    path = editors / "syntaxes" / "contractlang.tmLanguage.json"
+    text = json.dumps(textmate_grammar(), ensure_ascii=False, indent=2) + "\n"
+    if os.environ.get("CONTRACTLANG_REGOLD") == "1":
+        path.write_text(text, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == text
+    grammar = json.loads(text)
+    for rule in grammar["patterns"]:
+        for key in ("match", "begin", "end"):
+            if key in rule:
+                re.compile(rule[key])
+    keyword = re.compile(next(r["match"] for r in grammar["patterns"] if r["name"].startswith("keyword.control")))
+    assert all(keyword.fullmatch(w) for w in keywords()) and not keyword.fullmatch("employment")
+    package = json.loads((editors / "package.json").read_text(encoding="utf-8"))
+    assert package["contributes"]["grammars"][0]["scopeName"] == grammar["scopeName"]
+    assert (editors / package["contributes"]["grammars"][0]["path"]).exists()

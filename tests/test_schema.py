@@ -20,7 +20,8 @@ from contractlang.schema import contract_schema, schema_text
 from contractlang.yamlform import dump_yaml, load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-COPIES = (ROOT / "contractlang" / "contract.schema.json", ROOT / "docs" / "contract.schema.json")
+COPIES = (ROOT / "contractlang" / "contract.schema.json", ROOT / "docs" / "contract.schema.json",
+          ROOT / "editors" / "vscode" / "contract.schema.json")
 VALIDATOR = jsonschema.Draft202012Validator(contract_schema())
 
 
