@@ -94,7 +94,7 @@ class Formatter:
     def t(self, key: str, **kw) -> str:
         """The catalogue entry `key` in this language, with `kw` filled in."""
         text = CATALOGUE[key][self._i]
-        return text.format(**kw) if kw else text
+        return without_empty_clause(text, kw).format(**kw) if kw else text
 
     def raw(self, key: str) -> str:
         """The catalogue entry `key` unformatted, for callers that mark up the values first."""
@@ -285,9 +285,17 @@ def cap_per(per, fx: Formatter) -> str:
 _FACT_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
 
 
+def without_empty_clause(template: str, kw: dict) -> str:
+    """A sentence's template with its clause reference left out when the step has none: `(… § {clause})`
+    would read `( )` or `, )` (a rule or cap the contract gives no clause)."""
+    if "clause" in kw and not kw["clause"]:
+        template = template.replace(" ({clause})", "").replace(", {clause})", ")").replace("({clause})", "")
+    return template
+
+
 def _say(fx: Formatter, mk: Plain, key: str, **kw) -> str:
     """A catalogue sentence with values already marked up by `mk`."""
-    return mk.tpl(fx.raw(key)).format(**kw)
+    return mk.tpl(without_empty_clause(fx.raw(key), kw)).format(**kw)
 
 
 def _day(fx: Formatter, mk: Plain, value) -> str:

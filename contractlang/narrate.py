@@ -14,7 +14,8 @@ from typing import Callable
 
 from . import trace as t
 from .i18n import (CATALOGUE, PLAIN, Formatter, Plain, _FACT_ERRORS, _day, _owner_of, _say, cap_per, detail_value,
-                   exemption_text, goals_by_id, is_number, key_label, missing_text, row_list, stay_text, to_decimal)
+                   exemption_text, goals_by_id, is_number, key_label, missing_text, row_list, stay_text, to_decimal,
+                   without_empty_clause)
 
 
 class _Say:
@@ -25,7 +26,7 @@ class _Say:
         self.code = mk.code
 
     def __call__(self, key: str, **kw) -> str:
-        return self.mk.tpl(self.fx.raw(key)).format(**kw)
+        return self.mk.tpl(without_empty_clause(self.fx.raw(key), kw)).format(**kw)
 
     def money(self, v) -> str:
         return self.mk.esc(self.fx.money(v)) if v is not None else self.mk.esc(self.fx.t("none"))
