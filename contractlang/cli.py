@@ -469,6 +469,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("-o", "--output", help="write to a file instead of standard output")
     v.set_defaults(func=cmd_convert)
 
+    lsp = sub.add_parser("lsp", help="run the language server over standard input and output (for editors; "
+                                     "needs pygls: pip install 'contractlang[lsp]')")
+    lsp.set_defaults(func=cmd_lsp)
+
     for name, func, helptext in (("settle", cmd_settle, "evaluate a contract against a ledger"),
                                  ("explain", cmd_explain, "print the audit trail of one payment line")):
         s = sub.add_parser(name, help=helptext)
@@ -488,6 +492,15 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("line", help="line id (goal/subject/point, e.g. school_absence/c1/m18), or a metric or figure id")
         s.set_defaults(func=func)
     return p
+
+
+def cmd_lsp(args) -> int:
+    try:
+        from .lsp import main as serve
+    except ImportError:
+        print("contractlang: the language server needs pygls: pip install 'contractlang[lsp]'", file=sys.stderr)
+        return EXIT_USAGE
+    return serve()
 
 
 def reference() -> str:
