@@ -273,6 +273,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                    "Rounded{at} {before} to {after} ({places} {decimals}, {mode}; rounding rule {rule}, {clause})."),
     "decimal": ("decimal", "decimal"),
     "decimals": ("decimaler", "decimals"),
+    "exact_value": ("Nøjagtig værdi", "Exact value"),
     "step.impute": ("Imputeret{at} ({reason}): værdien erstattes af gennemsnittet {mean} af de {observations} værdier, "
                     "der er opnået ved samme måling ({clause}).",
                     "Imputed{at} ({reason}): the value is replaced by the mean {mean} of the {observations} values "

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from .i18n import (Formatter, cap_per, detail_value, exclusion_detail, flag_title, is_number, key_label, metric_status,
                    results, to_decimal)
@@ -23,12 +23,24 @@ MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 
 
+class _Rounded:
+    """A value with more digits than a spreadsheet number keeps: shown to 15 significant digits, exact in a
+    comment."""
+
+    __slots__ = ("shown", "text")
+
+    def __init__(self, value: Decimal, text: str):
+        self.shown = value.normalize(Context(prec=SPREADSHEET_DIGITS))
+        self.text = text
+
+
 def sheet_name(key: str, lang: str) -> str:
     return SHEETS[key][0 if lang == "da" else 1]
 
 
 def render_xlsx(doc: dict, fx: Formatter) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.writer.excel import ExcelWriter
 
@@ -49,10 +61,15 @@ def render_xlsx(doc: dict, fx: Formatter) -> bytes:
         return d if SPREADSHEET_FIRST_DATE <= d <= SPREADSHEET_LAST_DATE else d.isoformat()
 
     def number(v):
-        """A number when a spreadsheet keeps it exactly; else its full text (`"15.9420289855…"` stays as given)."""
-        if not is_number(v) or str(v).endswith("…") or len(to_decimal(v).as_tuple().digits) > SPREADSHEET_DIGITS:
+        """A number when a spreadsheet keeps it exactly; a value with more digits (an imputed mean, 50 digits)
+        as the number to 15 significant digits with its exact text in the cell's comment (`_Rounded`); a
+        value that is no number (`missing`, a shortened `"15.94…"`) as its text."""
+        if not is_number(v) or str(v).endswith("…"):
             return fx.value(v) if str(v) == "missing" else str(v)
-        return to_decimal(v)
+        d = to_decimal(v)
+        if len(d.as_tuple().digits) > SPREADSHEET_DIGITS:
+            return _Rounded(d, str(v))
+        return d
 
     def sheet(key, header, rows, kinds):
         """kinds: per column, one of text, money, rate (money, or the text of a price expression), num, date,
@@ -77,7 +94,11 @@ def render_xlsx(doc: dict, fx: Formatter) -> bytes:
                     out.append(int(v))
                 else:
                     out.append(v)
-            ws.append(_cells(out))
+            exact = {i: x.text for i, x in enumerate(out) if isinstance(x, _Rounded)}
+            ws.append(_cells([x.shown if isinstance(x, _Rounded) else x for x in out]))
+            for i, text in exact.items():  # the exact value one click away
+                ws.cell(row=ws.max_row, column=i + 1).comment = Comment(f"{fx.t('exact_value')}: {text}",
+                                                                        "contractlang", width=400, height=60)
         for row in ws.iter_rows(min_row=2):
             for cell, kind in zip(row, kinds):
                 if kind in ("money", "rate") and isinstance(cell.value, Decimal):

@@ -167,3 +167,15 @@ def test_xlsx_amounts_and_dates_beyond_a_spreadsheet_are_exact_text():
     ws = wb["Lines"]
     row = next(r for r in ws.iter_rows(min_row=2) if r[0].value == doc["lines"][0]["id"])
     assert big in [c.value for c in row] and "1899-12-31" in [c.value for c in row]
+
+
+def test_xlsx_a_value_with_more_digits_than_a_spreadsheet_keeps_is_a_number_with_its_exact_text_in_a_comment():
+    doc = copy.deepcopy(DOC)
+    exact = "0.23958333333333333333333333333333333333333333333333"  # an imputed mean, 50 digits
+    doc["lines"][0]["outcome"] = exact
+    wb = openpyxl.load_workbook(io.BytesIO(render(doc, "xlsx", "da")))
+    ws = wb["Linjer"]
+    row = next(r for r in ws.iter_rows(min_row=2) if r[0].value == doc["lines"][0]["id"])
+    cell = next(c for c in row if c.comment is not None)
+    assert isinstance(cell.value, float) and abs(cell.value - 0.239583333333333) < 1e-15
+    assert cell.comment.text == f"Nøjagtig værdi: {exact}"
