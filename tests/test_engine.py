@@ -127,3 +127,27 @@ def test_a_cap_cuts_lines_as_the_running_total_does(amounts, limit, years):
     for year in ("2024", "2025"):
         idx = [i for i, y in enumerate(years[:len(amounts)]) if y == year]
         assert [by_year[i] for i in idx] == _caps_row_by_row([amounts[i] for i in idx], limit)
+
+
+def test_ids_with_control_characters_are_escaped_in_trails_as_the_document_writer_escapes_them(tmp_path):
+    """A household and person id holding a control character, a quote and a backslash: the engine's trail
+    texts (made over columns) are the interpreter's (orjson's) bytes, and the document parses."""
+    import json
+    import shutil
+
+    d = Path(__file__).resolve().parents[1] / "contracts" / "examples" / "rate-card"
+    ledger = tmp_path / "ledger"
+    shutil.copytree(d / "ledger", ledger)
+    odd = 'H\x01"\\1'
+    for name in ("households.csv", "persons.csv"):
+        path = ledger / name
+        text = path.read_text(encoding="utf-8").replace("H001,", f'"{odd.replace(chr(34), chr(34) * 2)}",', 1)
+        path.write_text(text, encoding="utf-8")
+    contract = load(_contract(d))
+    loaded = load_ledger(ledger, contract)
+    assert odd in {h.id for h in loaded.households.values()}
+    rows = document_json(settle_rows(contract, loaded, None, trace=True))
+    columns = settle_columns(contract, loaded, None, trails=True).json()
+    assert columns == rows
+    doc = json.loads(columns)
+    assert any(step.get("household") == odd for line in doc["lines"] for step in line["trace"])

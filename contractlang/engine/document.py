@@ -281,16 +281,15 @@ def row_accounting(run: Run) -> tuple[dict, pl.DataFrame]:
 def row_json(run: Run, unused: pl.DataFrame) -> pl.Series:
     """The records of excluded ledger rows (a slice of `row_accounting`'s frame)."""
     as_of, months = run.as_of, run.L.min_stay
-    iso = lambda e: e.dt.to_string("%Y-%m-%d")  # noqa: E731
-    stay = pl.concat_str([pl.lit("started "), iso(pl.col("start")), pl.lit("; stay ended "), iso(pl.col("stay_end")),
-                          pl.lit(f" before reaching {months} months ("), iso(pl.col("stay_needed")), pl.lit(")")])
+    stay = pl.concat_str([pl.lit("started "), rec.iso(pl.col("start")), pl.lit("; stay ended "), rec.iso(pl.col("stay_end")),
+                          pl.lit(f" before reaching {months} months ("), rec.iso(pl.col("stay_needed")), pl.lit(")")])
     detail = (pl.when(pl.col("reason") == "not_started").then(pl.concat_str(
-                  [pl.lit("household "), pl.col("household_id"), pl.lit(" starts "), iso(pl.col("start")),
+                  [pl.lit("household "), pl.col("household_id"), pl.lit(" starts "), rec.iso(pl.col("start")),
                    pl.lit(f", after {as_of}")]))
               .when(pl.col("reason") == "not_counting").then(pl.concat_str(
                   [pl.lit("household "), pl.col("household_id"), pl.lit(" "), stay]))
               .when(pl.col("reason") == "not_due").then(pl.concat_str(
-                  [pl.lit("measured "), iso(pl.col("date")), pl.lit(f", after {as_of}")]))
+                  [pl.lit("measured "), rec.iso(pl.col("date")), pl.lit(f", after {as_of}")]))
               .otherwise(pl.concat_str([pl.lit("no goal, flag or comparison of the contract reads "), pl.col("measure"),
                                         pl.lit(" at "), pl.col("point"), pl.lit(
                                             " for this subject (eligibility, point not due, or not needed)")])))

@@ -17,14 +17,10 @@ from . import records as r
 KEY_SCHEMA = {"gi": pl.Int32, "phase": pl.Int32, "k1": pl.Utf8, "k2": pl.Utf8, "sub": pl.Int32, "j": pl.Utf8}
 
 
-def _iso(expr: pl.Expr) -> pl.Expr:
-    return expr.dt.to_string("%Y-%m-%d")
-
-
 def _stay(frame: pl.DataFrame, months: int) -> tuple[pl.Expr, pl.Expr]:
     """A non-counting household's stay as prose (after 'household X ') and as facts."""
-    prose = pl.concat_str([pl.lit("started "), _iso(pl.col("start")), pl.lit("; stay ended "), _iso(pl.col("stay_end")),
-                           pl.lit(f" before reaching {months} months ("), _iso(pl.col("stay_needed")), pl.lit(")")])
+    prose = pl.concat_str([pl.lit("started "), r.iso(pl.col("start")), pl.lit("; stay ended "), r.iso(pl.col("stay_end")),
+                           pl.lit(f" before reaching {months} months ("), r.iso(pl.col("stay_needed")), pl.lit(")")])
     facts = [("needed", r.date(pl.col("stay_needed"))), ("start", r.date(pl.col("start"))),
              ("stay_end", r.date(pl.col("stay_end"))), ("stay_months", pl.lit(str(months)))]
     return prose, facts
@@ -68,7 +64,7 @@ def not_eligible(run, goal, gi: int, frame: pl.DataFrame, condition: str) -> Non
 
 
 def not_due(run, goal, gi: int, j: int, point: str, frame: pl.DataFrame, limit: dt.date) -> None:
-    detail = pl.concat_str([pl.lit(f"{point} falls on "), _iso(pl.col("date")), pl.lit(f", after {limit}")])
+    detail = pl.concat_str([pl.lit(f"{point} falls on "), r.iso(pl.col("date")), pl.lit(f", after {limit}")])
     add(run, frame, gi, 0, "household_id", "subject_id", j, goal.id, point, "not_due", "subject_id", detail,
         [("date", r.date(pl.col("date"))), ("limit", r.literal(limit.isoformat())), ("point", r.literal(point))])
 
@@ -81,7 +77,7 @@ def missing(run, goal, gi: int, frame: pl.DataFrame, exempt: bool) -> None:
     replaced = pl.col("@replaced")
     reason = pl.when(ended).then(pl.concat_str([
         pl.lit("household "), pl.col("household_id"), pl.lit(" ended ("), pl.col("end_reason"), pl.lit(") on "),
-        _iso(pl.col("end")), pl.lit(", before the point ("), _iso(pl.col("date")), pl.lit(")")])).otherwise(
+        r.iso(pl.col("end")), pl.lit(", before the point ("), r.iso(pl.col("date")), pl.lit(")")])).otherwise(
         pl.lit("no measurement row for a due point"))
     if exempt:
         exemption = pl.when(replaced).then(pl.concat_str([pl.lit("household replaced by "), pl.col("replaced_by"),

@@ -12,20 +12,23 @@ import polars as pl
 
 from .numbers import money_text
 
-_CONTROL = r"[\x00-\x1f]"
 _SPECIAL = r'["\\\x00-\x1f]'
+#: Each character orjson escapes in a string, and how: a quote, a backslash and the control characters.
+_ESCAPES = {c: orjson.dumps(c).decode()[1:-1] for c in ('"', "\\", *map(chr, range(0x20)))}
+
+
+def quoted(expr: pl.Expr) -> pl.Expr:
+    """A text expression as JSON string literals, escaped exactly as orjson escapes; null stays null."""
+    escaped = expr.str.replace_many(list(_ESCAPES), list(_ESCAPES.values()))
+    return pl.concat_str([pl.lit('"'), escaped, pl.lit('"')])
 
 
 def text(frame: pl.DataFrame, expr: pl.Expr) -> pl.Series:
-    """A text column as JSON string literals, escaped exactly as orjson escapes; null stays null."""
+    """A text column of `frame` as JSON string literals (`quoted`), made at once."""
     values = frame.select(expr.cast(pl.Utf8).alias("v")).to_series()
     if not values.str.contains(_SPECIAL).any():  # the common case: nothing to escape
         return ('"' + values + '"').rename(values.name)
-    if values.drop_nulls().str.contains(_CONTROL).any():  # rare: escape those strings one by one
-        mapping = {v: orjson.dumps(v).decode() for v in values.drop_nulls().unique().to_list()}
-        return values.replace_strict(mapping, default=None, return_dtype=pl.Utf8)
-    escaped = values.str.replace_all("\\", "\\\\", literal=True).str.replace_all('"', '\\"', literal=True)
-    return ('"' + escaped + '"').rename(values.name)
+    return values.to_frame().select(quoted(pl.col(values.name))).to_series().rename(values.name)
 
 
 def line_id() -> pl.Expr:
@@ -38,8 +41,14 @@ def literal(value) -> pl.Expr:
     return pl.lit(orjson.dumps(value).decode())
 
 
+def iso(expr: pl.Expr) -> pl.Expr:
+    """A date column as ISO text (`2025-01-31`)."""
+    return expr.dt.to_string("%Y-%m-%d")
+
+
 def date(expr: pl.Expr) -> pl.Expr:
-    return pl.concat_str([pl.lit('"'), expr.dt.to_string("%Y-%m-%d"), pl.lit('"')])
+    """A date column as JSON strings."""
+    return pl.concat_str([pl.lit('"'), iso(expr), pl.lit('"')])
 
 
 def integer(expr: pl.Expr) -> pl.Expr:

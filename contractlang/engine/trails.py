@@ -24,7 +24,9 @@ import polars as pl
 from .. import model as m
 from ..expressions import arith, cell_value, money, price, round_decimal, show
 from .compile import BOOL, DATE, NUM, STR, Col
-from .numbers import Num, money_text, rescale
+from .numbers import Num, rescale
+from .records import date, iso, quoted
+from .records import money as money_json
 
 _SORTED = orjson.OPT_SORT_KEYS
 _HOLE = "\x00hole{}\x00"
@@ -68,12 +70,6 @@ def joined(parts: list[pl.Expr]) -> pl.Expr:
     return pl.concat_str(parts, separator=",", ignore_nulls=True) if parts else pl.lit(None, dtype=pl.Utf8)
 
 
-def quoted(expr: pl.Expr) -> pl.Expr:
-    """A text column as JSON strings (escaping what orjson escapes in names: a quote and a backslash)."""
-    escaped = expr.str.replace_all("\\", "\\\\", literal=True).str.replace_all('"', '\\"', literal=True)
-    return pl.concat_str([pl.lit('"'), escaped, pl.lit('"')])
-
-
 def number_text(x: Num) -> pl.Expr:
     """A scaled number as `show` writes a Decimal: every digit it has, no trailing zeros, no point for a whole."""
     v = x.expr
@@ -104,7 +100,7 @@ def shown(c: Col) -> pl.Expr:
     elif c.kind == BOOL:
         text = pl.when(c.expr).then(pl.lit('"true"')).otherwise(pl.lit('"false"'))
     elif c.kind == DATE:
-        text = pl.concat_str([pl.lit('"'), c.expr.dt.to_string("%Y-%m-%d"), pl.lit('"')])
+        text = date(c.expr)
     elif c.kind == STR:
         text = quoted(c.expr)
     else:
@@ -195,11 +191,10 @@ class Trail:
 
 def subject_step(level: str, min_stay: int) -> pl.Expr:
     """Who the line is for: the subject, its household and the household's stay (and a person's age)."""
-    iso = lambda e: e.dt.to_string("%Y-%m-%d")  # noqa: E731
     detail = [pl.lit("started "), iso(pl.col("start")), pl.lit(f"; stay reached {min_stay} months on "),
               iso(pl.col("stay_needed"))]
-    facts = {"start": Hole(quoted(iso(pl.col("start")))), "stay_months": min_stay,
-             "stay_reached": Hole(quoted(iso(pl.col("stay_needed"))))}
+    facts = {"start": Hole(date(pl.col("start"))), "stay_months": min_stay,
+             "stay_reached": Hole(date(pl.col("stay_needed")))}
     if level in ("persons", "person"):
         detail += [pl.lit("; age "), pl.col("@age").cast(pl.Utf8), pl.lit(" at the household's start")]
         facts["age"] = Hole(pl.col("@age").cast(pl.Utf8))
@@ -216,7 +211,6 @@ def outcome_step(text: str, point: str, outcome: Num) -> pl.Expr:
 
 def impute_step(rule: m.Missing, point: str, mean, n: int) -> pl.Expr:
     """The imputation of a missing outcome (on the rows `imputed`): why it is missing, and the mean put in."""
-    iso = lambda e: e.dt.to_string("%Y-%m-%d")  # noqa: E731
     reason_reason = pl.col("end_reason").fill_null("None")
     ended = pl.col("end").is_not_null() & (pl.col("end") <= pl.col("date"))
     exempt = rule.exempt == "replaced"
@@ -229,7 +223,7 @@ def impute_step(rule: m.Missing, point: str, mean, n: int) -> pl.Expr:
         iso(pl.col("end")), pl.lit(", before the point ("), iso(pl.col("date")), pl.lit(")")]))),
         "facts": {"missing": "ended", "household": Hole(quoted(pl.col("household_id"))),
                   "end_reason": Hole(quoted(pl.col("end_reason")).fill_null("null")),
-                  "end": Hole(quoted(iso(pl.col("end")))), "point_date": Hole(quoted(iso(pl.col("date")))),
+                  "end": Hole(date(pl.col("end"))), "point_date": Hole(date(pl.col("date"))),
                   **extra}})
     otherwise = step({**common, "reason": "no measurement row for a due point",
                       "facts": {"missing": "no_row", **extra}})
@@ -263,16 +257,16 @@ def cap_steps(contract: m.Contract, ordered: list[m.Cap], index: dict) -> list[p
             period = None
         out.append(pl.when(pl.col(f"before:{k}").is_not_null()).then(step({
             "kind": "cap", "cap": cap.goal, "limit": money(cap.amount.value),
-            "running_before": Hole(quoted(money_text(pl.col(f"before:{k}")))),
-            "before": Hole(quoted(money_text(pl.col(f"in:{k}")))), "after": Hole(quoted(money_text(pl.col(f"out:{k}")))),
+            "running_before": Hole(money_json(pl.col(f"before:{k}"))),
+            "before": Hole(money_json(pl.col(f"in:{k}"))), "after": Hole(money_json(pl.col(f"out:{k}"))),
             "clause": cap.clause, "period": period, "per": cap.per})))
     rc = contract.return_cap
     if rc is not None:
         out.append(pl.when(pl.col("before:return").is_not_null()).then(step({
             "kind": "cap", "cap": "return", "limit": money(rc.amount.value),
-            "running_before": Hole(quoted(money_text(pl.col("before:return")))),
-            "before": Hole(quoted(money_text(pl.col("in:return")))),
-            "after": Hole(quoted(money_text(pl.col("out:return")))), "clause": rc.clause})))
+            "running_before": Hole(money_json(pl.col("before:return"))),
+            "before": Hole(money_json(pl.col("in:return"))),
+            "after": Hole(money_json(pl.col("out:return"))), "clause": rc.clause})))
     return out
 
 
@@ -285,10 +279,10 @@ def tranche_steps(contract: m.Contract, rounding: m.Rounding, parties_of) -> lis
     out = []
     position = pl.col("pool_before")
     for i, tranche in enumerate(t.tranches):
-        split = {q: Hole(quoted(money_text(pl.col(f"t{i}:{q}")))) for q in sorted(parties_of(i))}
+        split = {q: Hole(money_json(pl.col(f"t{i}:{q}"))) for q in sorted(parties_of(i))}
         out.append(pl.when(pl.col(f"t{i}").is_not_null()).then(step({
-            "kind": "tranche", "tranche": tranche.number, "amount": Hole(quoted(money_text(pl.col(f"t{i}")))),
-            "pool_before": Hole(quoted(money_text(position))),
+            "kind": "tranche", "tranche": tranche.number, "amount": Hole(money_json(pl.col(f"t{i}"))),
+            "pool_before": Hole(money_json(position)),
             "until": money(tranche.until.value) if tranche.until is not None else None,
             "shares": {s.party: show(s.percent.value) for s in tranche.shares}, "split": split,
             "remainder": t.remainder, "rounding": rounding.mode, "clause": t.clause})))
