@@ -99,11 +99,36 @@ def fraction(n: int, scale: int) -> Fraction:
     return Fraction(n, 10 ** scale)
 
 
+def number_text(x: Num) -> pl.Expr:
+    """A scaled number as `show` writes a Decimal: every digit it has, no trailing zeros, no point for a whole."""
+    v = x.expr
+    if x.scale == 0:
+        return v.cast(pl.Utf8)
+    a, unit = v.abs(), 10 ** x.scale
+    whole = (a // unit).cast(pl.Utf8)
+    places = (a % unit).cast(pl.Utf8).str.zfill(x.scale).str.strip_chars_end("0")
+    return _signed(v, pl.when(places == "").then(whole).otherwise(pl.concat_str([whole, pl.lit("."), places])))
+
+
+def fixed_text(x: Num, places: int) -> pl.Expr:
+    """A number with exactly `places` decimals (a value rounded to them, `x.scale <= places`), as
+    `format(Decimal, "f")` writes it: money (`-1234.05`), or the result of a declared rounding."""
+    v = rescale(x, places)
+    if places == 0:
+        return v.cast(pl.Utf8)
+    unit = 10 ** places
+    a = v.abs()
+    return _signed(v, pl.concat_str([(a // unit).cast(pl.Utf8), pl.lit("."), (a % unit).cast(pl.Utf8).str.zfill(places)]))
+
+
+def _signed(v: pl.Expr, digits: pl.Expr) -> pl.Expr:
+    """`digits` (of |v|) with a minus sign where v is negative."""
+    return pl.concat_str([pl.when(v < 0).then(pl.lit("-")).otherwise(pl.lit("")), digits])
+
+
 def money_text(expr: pl.Expr) -> pl.Expr:
     """Whole øre as the document's money text, `-1234.05`."""
-    a = expr.abs()
-    sign = pl.when(expr < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-    return pl.concat_str([sign, (a // 100).cast(pl.Utf8), pl.lit("."), (a % 100).cast(pl.Utf8).str.zfill(2)])
+    return fixed_text(Num(expr, MONEY_SCALE), MONEY_SCALE)
 
 
 def money(n: int) -> str:

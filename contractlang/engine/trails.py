@@ -24,7 +24,7 @@ import polars as pl
 from .. import model as m
 from ..expressions import arith, cell_value, money, price, round_decimal, show
 from .compile import BOOL, DATE, NUM, STR, Col
-from .numbers import Num, rescale
+from .numbers import Num, fixed_text, number_text
 from .records import date, iso, quoted
 from .records import money as money_json
 
@@ -68,29 +68,6 @@ def json_text(value) -> str:
 def joined(parts: list[pl.Expr]) -> pl.Expr:
     """Steps joined by commas, leaving out those that are null on a row (null if all are)."""
     return pl.concat_str(parts, separator=",", ignore_nulls=True) if parts else pl.lit(None, dtype=pl.Utf8)
-
-
-def number_text(x: Num) -> pl.Expr:
-    """A scaled number as `show` writes a Decimal: every digit it has, no trailing zeros, no point for a whole."""
-    v = x.expr
-    if x.scale == 0:
-        return v.cast(pl.Utf8)
-    a, unit = v.abs(), 10 ** x.scale
-    whole = (a // unit).cast(pl.Utf8)
-    places = (a % unit).cast(pl.Utf8).str.zfill(x.scale).str.strip_chars_end("0")
-    body = pl.when(places == "").then(whole).otherwise(pl.concat_str([whole, pl.lit("."), places]))
-    return pl.concat_str([pl.when(v < 0).then(pl.lit("-")).otherwise(pl.lit("")), body])
-
-
-def fixed_text(x: Num, places: int) -> pl.Expr:
-    """A number with exactly `places` decimals (a rounded value, as `format(Decimal, "f")` writes it)."""
-    v = rescale(x, places) if x.scale < places else x.expr
-    if places == 0:
-        return v.cast(pl.Utf8)
-    unit = 10 ** places
-    a = v.abs()
-    body = pl.concat_str([(a // unit).cast(pl.Utf8), pl.lit("."), (a % unit).cast(pl.Utf8).str.zfill(places)])
-    return pl.concat_str([pl.when(v < 0).then(pl.lit("-")).otherwise(pl.lit("")), body])
 
 
 def shown(c: Col) -> pl.Expr:
