@@ -16,11 +16,11 @@ from .. import document as json_document
 from ..explain import due_date, header, period_of, public, reduction, rule_step
 from ..expressions import _settled, show
 from fractions import Fraction
-from .. import model as m
 from . import exclusions
 from . import records as rec
 from . import trails
 from .context import Run
+from .payments import caps_in_order, tranche_rounding
 from .numbers import money
 
 
@@ -228,15 +228,11 @@ def _trace(run: Run) -> pl.Expr:
     payment (`trail`), then its caps and tranches from the columns the payments stage kept."""
     c = run.contract
     rules = {g.id: trails.json_text(rule_step("goal", g)) for g in c.goals}
-    goal_ids = {g.id for g in c.goals}
-    ordered = [cap for cap in c.caps if cap.goal in goal_ids] + [cap for cap in c.caps if cap.goal not in goal_ids]
-    index = {id(cap): k for k, cap in enumerate(c.caps)}
     t = c.tranches
-    rounding = None if t is None else run.roundings.get(t.rounding) or m.Rounding(id=t.rounding, places=2,
-                                                                                     mode="half_up")
     steps = trails.joined([pl.col("goal").replace_strict(rules, return_dtype=pl.Utf8), pl.col("trail"),
-                           *trails.cap_steps(c, ordered, index),
-                           *trails.tranche_steps(c, rounding, lambda i: _parties(t, i))])
+                           *trails.cap_steps(c, caps_in_order(c)),
+                           *([] if t is None else trails.tranche_steps(c, tranche_rounding(run),
+                                                                       lambda i: _parties(t, i)))])
     return pl.when(pl.col("trail").is_not_null()).then(steps).otherwise(pl.lit(""))  # `Run.only`: one subject's
 
 

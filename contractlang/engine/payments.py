@@ -39,6 +39,20 @@ def order_lines(run: Run, lines: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(columns).with_columns(pl.int_range(pl.len()).alias("seq"))
 
 
+def caps_in_order(contract: m.Contract) -> list[tuple[int, m.Cap]]:
+    """The caps in the order a line meets them — its goal's, then its payer's, each in contract order —
+    with each cap's index in the contract (which names its running-total columns, `before:<index>`)."""
+    goal_ids = {g.id for g in contract.goals}
+    indexed = list(enumerate(contract.caps))
+    return [x for x in indexed if x[1].goal in goal_ids] + [x for x in indexed if x[1].goal not in goal_ids]
+
+
+def tranche_rounding(run: Run) -> m.Rounding:
+    """The rounding the tranches split a part by (the contract's rule of that name, else 2 places half up)."""
+    name = run.contract.tranches.rounding
+    return run.roundings.get(name) or m.Rounding(id=name, places=2, mode="half_up")
+
+
 def _capped(frame: pl.DataFrame, limit: int, over: list[str] | None, keep: str | None = None) -> pl.DataFrame:
     """`_after`: what a cap lets through of each line of `frame` (in cap order), per period where `over`
     names one. The running total of what passes is r_i = min(r_{i-1} + a_i, limit): a positive line is cut
@@ -95,15 +109,12 @@ def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
             return lines.get_column("date").dt.year()
         return lines.get_column("subject") if per == "subject" else None
 
-    # Each line meets its goal's caps, then its payer's, each in contract order.
-    ordered = [cap for cap in c.caps if cap.goal in goal_ids] + [cap for cap in c.caps if cap.goal not in goal_ids]
-    index = {id(cap): k for k, cap in enumerate(c.caps)}
     cuts = []
-    for cap in ordered:
+    for k, cap in caps_in_order(c):
         on = "goal" if cap.goal in goal_ids else "payer"
         at = lines.select(pl.arg_where(pl.col(on) == cap.goal)).to_series()
         if at.len():
-            cut = through(at, scaled(cap.amount.value, MONEY_SCALE), period(cap.per), f"before:{index[id(cap)]}")
+            cut = through(at, scaled(cap.amount.value, MONEY_SCALE), period(cap.per), f"before:{k}")
             cuts.append(pl.DataFrame({"goal": lines.get_column("goal").gather(at), "_cut": cut}))
     goal_cap_cut = (dict(pl.concat(cuts).group_by("goal").agg(pl.col("_cut").sum()).iter_rows()) if cuts else {})
     after_goal_cap = amount.clone()
@@ -115,7 +126,7 @@ def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
         if at.len():
             return_cut = int(through(at, scaled(rc.amount.value, MONEY_SCALE), None, "before:return").sum())
     if keep:
-        keys = [str(index[id(cap)]) for cap in c.caps] + ["return"]
+        keys = [str(k) for k in range(len(c.caps))] + ["return"]
         names = [f"{what}:{k}" for k in keys for what in ("before", "in", "out")]
         lines = lines.with_columns((befores[n] if n in befores else nulls()).alias(n) for n in names)
     return lines.with_columns(after_goal_cap.alias("after_goal_cap"), amount.alias("amount")), goal_cap_cut, return_cut
@@ -128,7 +139,7 @@ def split(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     lines = lines.with_columns((pl.col("amount").cum_sum() - pl.col("amount")).alias("pool_before"))
     if t is None:
         return lines, []
-    rule = run.roundings.get(t.rounding) or m.Rounding(id=t.rounding, places=2, mode="half_up")
+    rule = tranche_rounding(run)
     a, p = pl.col("amount"), pl.col("pool_before")
     lower = None  # the first tranche takes everything below its threshold
     parties = sorted({s.party for tr in t.tranches for s in tr.shares} | {t.remainder})

@@ -220,12 +220,11 @@ def payment_texts(goal: m.Goal, outcome, rate: Decimal, rounding: m.Rounding) ->
 
 # ---- caps and tranches, after the lines are ordered -------------------------------------------------
 
-def cap_steps(contract: m.Contract, ordered: list[m.Cap], index: dict) -> list[pl.Expr]:
-    """The steps of each cap a line meets (goal's and payer's caps, then the return cap), from the columns
-    `apply_caps` kept: `before:`, `in:` and `out:` of each cap."""
+def cap_steps(contract: m.Contract, ordered: list[tuple[int, m.Cap]]) -> list[pl.Expr]:
+    """The steps of each cap a line meets (`payments.caps_in_order`: goal's and payer's caps; then the return
+    cap), from the columns `apply_caps` kept: `before:`, `in:` and `out:` of each cap."""
     out = []
-    for cap in ordered:
-        k = index[id(cap)]
+    for k, cap in ordered:
         if cap.per in ("year", "years"):
             period = Hole(quoted(pl.col("date").dt.year().cast(pl.Utf8)))
         elif cap.per == "subject":
@@ -251,8 +250,6 @@ def tranche_steps(contract: m.Contract, rounding: m.Rounding, parties_of) -> lis
     """The steps of each tranche a line has a part in (`payments.split`'s columns `t{i}`, `t{i}:{party}`): the
     pool before the part, the tranche's shares and the part's split."""
     t = contract.tranches
-    if t is None:
-        return []
     out = []
     position = pl.col("pool_before")
     for i, tranche in enumerate(t.tranches):
