@@ -378,6 +378,7 @@ def _settle_and_write(args, bar) -> int:
 
 
 def cmd_explain(args) -> int:
+    from .explain_line import explanation
     from .progress import Progress
 
     with Progress("explain", PHASES) as bar:
@@ -387,7 +388,7 @@ def cmd_explain(args) -> int:
             if doc is None:
                 return status
             bar.phase("writing")
-            text, problem = _explanation(args, doc)
+            text, problem = explanation(doc, args.line, args.lang)
     if problem:  # printed once the progress line is gone
         print(f"contractlang: {problem}", file=sys.stderr)
         return EXIT_ERRORS
@@ -420,21 +421,6 @@ def _explain_by_engine(args, bar):
                               writing=lambda: bar.phase("writing")), loaded)
     except (ContractError, Unsupported, EvalError):
         return None, None, loaded
-
-
-def _explanation(args, doc) -> tuple[str | None, str | None]:
-    """(the explanation of the line, metric or figure `args.line` in the interpreter's settlement, None), or
-    (None, why there is none)."""
-    from .explain import find_line
-    from .explain_line import no_line
-    from .render import exclusions_of, render_line, render_no_line
-
-    results = {x["id"] for key in ("metrics", "figures") for x in (doc.get("reports") or {}).get(key) or []}
-    if find_line(doc, args.line) is not None or args.line in results:
-        return render_line(doc, args.line, args.lang), None
-    if exclusions_of(doc, args.line):  # an expected line that is not there: say why
-        return render_no_line(doc, args.line, args.lang), None
-    return None, no_line(args.line, [ln["id"] for ln in doc["lines"]])
 
 
 def build_parser() -> argparse.ArgumentParser:

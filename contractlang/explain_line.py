@@ -55,28 +55,35 @@ def settle_for(contract: m.Contract, ledger: Ledger, as_of: dt.date | None, line
 
 
 def explain_settled(contract: m.Contract, settlement, line_id: str, lang: str) -> tuple[str | None, str | None]:
-    """`explain_line`'s answer from a settlement made by `settle_for(…, line_id)`, in one language."""
+    """`explain_line`'s answer from a settlement made by `settle_for(…, line_id)`, in one language: the
+    document's head with the one line's record, or, when there is no such line, the subject's exclusions."""
     from .engine.records import line_id as line_id_expr
-    from .render import exclusions_of, render_line, render_no_line
 
-    named = {x.id for x in (*contract.metrics, *contract.figures)}
     goal, subject, point = line_id_parts(line_id)
-    head = settlement.head
-    if line_id in named:
-        return render_line({**head, "lines": []}, line_id, lang), None
-    lines = settlement.lines
+    head, lines = settlement.head, settlement.lines
     row = lines.filter((pl.col("goal") == goal) & (pl.col("subject") == subject) & (pl.col("point") == point))
-    if row.height == 1:
+    if row.height == 1 or line_id in {x.id for x in (*contract.metrics, *contract.figures)}:
         _, make = settlement.records["lines"]
-        record = orjson.loads(make(row)[0])
-        return render_line({**head, "lines": [record]}, line_id, lang), None
+        return explanation({**head, "lines": [orjson.loads(t) for t in make(row)]}, line_id, lang)
     mention = orjson.dumps(subject).decode()  # the subject's exclusions, read back from their records
     exclusions = [orjson.loads(t) for texts in settlement.texts("exclusions") for t in texts if mention in t]
-    doc = {**head, "exclusions": exclusions, "lines": []}
+    return explanation({**head, "exclusions": exclusions, "lines": []}, line_id, lang,
+                       lines.select(line_id_expr()).to_series().to_list())
+
+
+def explanation(doc: dict, line_id: str, lang: str, ids: list[str] | None = None) -> tuple[str | None, str | None]:
+    """(the text of `contractlang explain` for a line, metric or figure of a settlement document, None), or
+    (None, the problem: no such line). `doc` may hold only the line, or, for a line that is not there, its
+    subject's exclusions, with `ids` the settlement's line ids (default: those of `doc`)."""
+    from .explain import find_line
+    from .render import exclusions_of, render_line, render_no_line
+
+    results = {x["id"] for key in ("metrics", "figures") for x in (doc.get("reports") or {}).get(key) or []}
+    if find_line(doc, line_id) is not None or line_id in results:
+        return render_line(doc, line_id, lang), None
     if exclusions_of(doc, line_id):  # an expected line that is not there: say why
         return render_no_line(doc, line_id, lang), None
-    ids = lines.select(line_id_expr()).to_series().to_list()
-    return None, no_line(line_id, ids)
+    return None, no_line(line_id, [ln["id"] for ln in doc["lines"]] if ids is None else ids)
 
 
 def no_line(line_id: str, ids: list[str]) -> str:
@@ -86,4 +93,4 @@ def no_line(line_id: str, ids: list[str]) -> str:
             " (line ids are goal/subject/point, e.g. " + (ids[0] if ids else "none") + ")"))
 
 
-__all__ = ["explain_line", "explain_settled", "no_line", "settle_for"]
+__all__ = ["explain_line", "explain_settled", "explanation", "no_line", "settle_for"]
