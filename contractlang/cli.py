@@ -18,7 +18,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from . import __version__
-from .errors import ContractError, Diagnostic, error, render_github, render_json, render_sarif, render_text
+from .errors import (ContractError, Diagnostic, error, render_github, render_json, render_sarif, render_text,
+                     summary)
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 CONTRACT_SUFFIXES = (".contract", ".yaml", ".yml")
@@ -127,10 +128,10 @@ def cmd_check(args) -> int:
     notes = args.notes if args.notes is not None else args.format != "github"  # annotations: no notes unless asked
     shown = [d for d in diags if notes or d.severity != "note"]
     _emit(shown, args.format, len(files), diags)
-    errors = sum(d.severity == "error" for d in diags)
-    warnings = sum(d.severity == "warning" and d.acknowledged is None for d in diags)  # what --strict fails on
+    counts = summary(diags)  # warnings: those not acknowledged, what --strict fails on
+    errors, warnings = counts["errors"], counts["warnings"]
     if args.format == "text":
-        accepted = sum(d.acknowledged is not None for d in diags)
+        accepted = counts["acknowledged"]
         print(f"{len(files)} file(s) checked: {errors} error(s), {warnings} warning(s)"
               + (f", {accepted} acknowledged" if accepted else ""), file=sys.stderr)
     if errors or (args.strict and warnings):
@@ -270,7 +271,7 @@ def _write_stdout(write) -> int:
     return EXIT_OK
 
 
-#: Formats settled by the columnar engine (with audit trails when asked), the interpreter settling what it cannot.
+#: Formats written from the engine's settlement as it is (its columns); the reports read it as a dict.
 COLUMNAR = ("json", "csv", "parquet")
 #: Formats that are bytes, not text: written to a file only.
 BINARY = ("xlsx", "parquet")
