@@ -313,7 +313,8 @@ _COMMA_THOUSANDS = re.compile(r"(?<![\w.,])[1-9]\d{0,2}(?:,\d{3}){2,}(?:\.\d+)?(
 _KR = re.compile(r"(?<=\d)\s*kr\.?(?!\w)")
 _BRACKET = re.compile(r"[(){}\[\]]")
 _DIGITS = re.compile(r"(?<![\w.])\d[\d_]*(?:\.\d*)?")
-_MASK = re.compile(r'"([^"\\\n]|\\.)*"|#[^\n]*')
+_STRING = re.compile(r'"([^"\\\n]|\\.)*"')  # a quoted text (on one line)
+_MASK = re.compile(_STRING.pattern + r'|#[^\n]*')  # a quoted text or a comment: what bracket counts skip
 
 
 def _prescan(text: str, path: str) -> list:

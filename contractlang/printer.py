@@ -490,12 +490,11 @@ def _declarations(c: m.Contract) -> list[tuple[str, int | None, int | None, list
     return out
 
 
-_MASKED = re.compile(r'"([^"\\\n]|\\.)*"|#[^\n]*')
-
-
 def _top_level_decisions(source: str) -> list[int]:
     """The lines of the `decision` lines outside any block (a top-level decision has no span of its own)."""
-    masked = _MASKED.sub(lambda mo: " " * len(mo.group(0)), source)
+    from .parse import _MASK
+
+    masked = _MASK.sub(lambda mo: " " * len(mo.group(0)), source)
     out, depth = [], 0
     for n, line in enumerate(masked.split("\n"), 1):
         if depth == 0 and re.match(r"\s*decision\b", line):
@@ -504,14 +503,13 @@ def _top_level_decisions(source: str) -> list[int]:
     return out
 
 
-_STRINGS = re.compile(r'"([^"\\\n]|\\.)*"')
-
-
 def _comment_runs(source: str) -> list[tuple[int, list[str]]]:
     """Runs of whole-line `#` comments: (the line of the run's last comment, its lines, stripped of
     indentation). A blank line or code ends a run; a run followed by a blank line keeps it (a comment
     that stands on its own, as at the head of a file), as a last empty line. A comment after code on a
     line is a run of its own, on that line."""
+    from .parse import _STRING
+
     runs: list[tuple[int, list[str]]] = []
     current: list[str] = []
     for n, line in enumerate(source.split("\n"), 1):
@@ -521,7 +519,7 @@ def _comment_runs(source: str) -> list[tuple[int, list[str]]]:
         if current:
             runs.append((n - 1, current + ([""] if not line.strip() else [])))
             current = []
-        hash_at = _STRINGS.sub(lambda mo: " " * len(mo.group(0)), line).find("#")
+        hash_at = _STRING.sub(lambda mo: " " * len(mo.group(0)), line).find("#")
         if hash_at > 0:
             runs.append((n, [line[hash_at:].strip()]))
     if current:
