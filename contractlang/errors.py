@@ -67,12 +67,24 @@ class Diagnostic:
     #: The reason the contract gives for accepting this warning (`acknowledge`), or None.
     acknowledged: str | None = None
 
+    @property
+    def end(self) -> tuple[int, int] | None:
+        """The line and column the finding ends at, where the finder knows it."""
+        if self.span is None or not self.span.end_line:
+            return None
+        return self.span.end_line, self.span.end_column or self.span.column
+
+    @property
+    def said(self) -> str:
+        """The message with its clause, as a one-line report (an annotation, a SARIF result) gives it."""
+        return self.message + (f" (§ {self.clause})" if self.clause else "")
+
     def to_dict(self) -> dict:
         d = {"severity": self.severity, "code": self.code, "message": self.message}
         if self.span:
             d.update(file=self.span.file, line=self.span.line, column=self.span.column)
-            if self.span.end_line:
-                d.update(end_line=self.span.end_line, end_column=self.span.end_column or self.span.column)
+            if self.end:
+                d.update(end_line=self.end[0], end_column=self.end[1])
         if self.clause:
             d["clause"] = self.clause
         if self.hint:
@@ -216,10 +228,10 @@ def render_github(diags: Iterable[Diagnostic]) -> str:
         props = []
         if d.span:
             props = [f"file={_property(d.span.file)}", f"line={d.span.line}", f"col={d.span.column}"]
-            if d.span.end_line:
-                props += [f"endLine={d.span.end_line}", f"endColumn={d.span.end_column or d.span.column}"]
+            if d.end:
+                props += [f"endLine={d.end[0]}", f"endColumn={d.end[1]}"]
         props.append(f"title={_property(d.code + (' (acknowledged)' if d.acknowledged is not None else ''))}")
-        msg = d.message + (f" (§ {d.clause})" if d.clause else "")
+        msg = d.said
         if d.acknowledged is not None:
             msg += f" Acknowledged: {d.acknowledged}"
         msg = msg.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -236,14 +248,14 @@ def render_sarif(diags: Iterable[Diagnostic], version: str) -> str:
     results = []
     for d in diags:
         level = {"error": "error", "warning": "warning"}.get(d.severity, "note")
-        text = d.message + (f" (§ {d.clause})" if d.clause else "")
+        text = d.said
         if d.acknowledged is not None:
             level, text = "note", f"{text} Acknowledged: {d.acknowledged}"
         result = {"ruleId": d.code, "level": level, "message": {"text": text}}
         if d.span:
             region = {"startLine": d.span.line, "startColumn": d.span.column}
-            if d.span.end_line:
-                region.update(endLine=d.span.end_line, endColumn=d.span.end_column or d.span.column)
+            if d.end:
+                region.update(endLine=d.end[0], endColumn=d.end[1])
             result["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": d.span.file},
                                                          "region": region}}]
         results.append(result)

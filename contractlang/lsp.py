@@ -42,9 +42,9 @@ def diagnostics_of(text: str, path: str) -> tuple[list[Diagnostic], m.Contract |
 def to_lsp(d: Diagnostic) -> types.Diagnostic:
     """A diagnostic as the protocol has it (0-based lines and characters; the end where known)."""
     line, col = (d.span.line - 1, d.span.column - 1) if d.span else (0, 0)
-    end_line = (d.span.end_line - 1) if d.span and d.span.end_line else line
-    end_col = (d.span.end_column - 1) if d.span and d.span.end_column else col + 1
-    message = d.message + (f" (§ {d.clause})" if d.clause else "")
+    end_line = d.end[0] - 1 if d.end else line
+    end_col = d.span.end_column - 1 if d.end and d.span.end_column else col + 1
+    message = d.said
     if d.acknowledged is not None:
         message += f"\nAcknowledged: {d.acknowledged}"
     elif d.hint:
