@@ -14,8 +14,8 @@ from fractions import Fraction
 from . import model as m
 from .check import figure_units
 from .explain import rule_step
-from .expressions import (MISSING, DivisionByZero, EvalError, Scope, arith, cell_value, divide, evaluate, metric_result,
-                          evaluate_condition, exact_sum, mean, named_once, round_decimal, show)
+from .expressions import (MISSING, EvalError, Scope, arith, cell_value, divide, evaluate_condition, exact_sum,
+                          figure_result, mean, metric_result, named_once, round_decimal, show)
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -171,23 +171,10 @@ class Results:
                      aggregate=self._aggregate, trace=trace)
 
     def figure(self, f: m.Figure) -> dict:
-        trace = [rule_step("figure", f)] if self.trace else None
-        try:
-            value = evaluate(f.expr, self.contract_scope(trace))
-        except DivisionByZero as exc:  # the figure has no value, and its trail says why
-            value = MISSING
-            if trace is not None:
-                text = _expr_text(self, exc.expr)
-                trace.append({"kind": "note", "text": f"{text} divides by zero; the figure has no value",
-                              "code": "division_by_zero", "facts": {"expr": text}})
-        if isinstance(value, bool):
-            value = Decimal(1) if value else ZERO
-        if trace is not None:
-            trace.append({"kind": "value", "name": f.id, "expr": _expr_text(self, f.expr), "value": show(value)})
         if self.figure_units is None:
             self.figure_units = figure_units(self.c)
-        return {"kind": "figure", "id": f.id, "title": f.title, "clause": f.clause, "value": show(value),
-                "unit": self.figure_units.get(f.id), "_value": value, "trace": trace}
+        scope = self.contract_scope([rule_step("figure", f)] if self.trace else None)
+        return figure_result(f, scope, lambda e: _expr_text(self, e), self.figure_units.get(f.id))
 
     def counting_subjects(self, level: str):
         """(subject id, household, person|None) of the counting intervention households, in id order."""

@@ -192,6 +192,27 @@ def named_once(name: str, results: dict, busy: set, compute, tr) -> object:
     return result["_value"]
 
 
+def figure_result(f: m.Figure, scope: Scope, text, unit: str | None) -> dict:
+    """A figure's result: its expression evaluated in `scope` (whose trace, if any, gets the trail's steps;
+    a division by zero leaves it without a value and says so), with `unit` (`check.figure_units`).
+    `text(expr)` gives an expression's source text. Both evaluators make their figures here."""
+    trace = scope.trace
+    try:
+        value = evaluate(f.expr, scope)
+    except DivisionByZero as exc:  # the figure has no value, and its trail says why
+        value = MISSING
+        if trace is not None:
+            where = text(exc.expr)
+            trace.append({"kind": "note", "text": f"{where} divides by zero; the figure has no value",
+                          "code": "division_by_zero", "facts": {"expr": where}})
+    if isinstance(value, bool):
+        value = Decimal(1) if value else ZERO
+    if trace is not None:
+        trace.append({"kind": "value", "name": f.id, "expr": text(f.expr), "value": show(value)})
+    return {"kind": "figure", "id": f.id, "title": f.title, "clause": f.clause, "value": show(value),
+            "unit": unit, "_value": value, "trace": trace}
+
+
 def metric_result(mt: m.Metric, met: int, subjects: int, missing: list[str], roundings: dict, trace) -> dict:
     """A metric's result from its counts (of `subjects` with a value, `met` meet the share; `missing`: those
     without one, in subject order), with its trail's steps appended to `trace` (None: no trail). Both

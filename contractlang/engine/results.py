@@ -13,9 +13,8 @@ import polars as pl
 
 from .. import model as m
 from ..check import figure_units
-from ..expressions import (MISSING, DivisionByZero, EvalError, Scope, add_months, arith, cell_value, divide,
-                           evaluate, evaluate_condition, exact_sum, mean, metric_result, named_once, round_decimal,
-                           show)
+from ..expressions import (MISSING, EvalError, Scope, add_months, arith, cell_value, divide, evaluate_condition,
+                           exact_sum, figure_result, mean, metric_result, named_once, round_decimal, show)
 from .compile import Compiler, Unsupported, const, line_reads
 from ..explain import rule_step
 from .context import Run
@@ -72,25 +71,11 @@ class Results:
         return [rule_step("metric" if isinstance(node, m.Metric) else "figure", node)]
 
     def figure(self, f: m.Figure) -> dict:
-        trace = self._rule(f)
         scope = Scope(self._resolve_named, None, self.run.tables, self.run.roundings, count=self.count({}, None),
-                      aggregate=self.aggregate, trace=trace)
-        try:
-            value = evaluate(f.expr, scope)
-        except DivisionByZero as exc:  # the figure has no value, and its trail says why
-            value = MISSING
-            if trace is not None:
-                text = self.run.text(exc.expr)
-                trace.append({"kind": "note", "text": f"{text} divides by zero; the figure has no value",
-                              "code": "division_by_zero", "facts": {"expr": text}})
-        if isinstance(value, bool):
-            value = Decimal(1) if value else ZERO
-        if trace is not None:
-            trace.append({"kind": "value", "name": f.id, "expr": self.run.text(f.expr), "value": show(value)})
+                      aggregate=self.aggregate, trace=self._rule(f))
         if self._units is None:
             self._units = figure_units(self.run.contract)
-        return {"kind": "figure", "id": f.id, "title": f.title, "clause": f.clause, "value": show(value),
-                "unit": self._units.get(f.id), "_value": value, "trace": trace}
+        return figure_result(f, scope, self.run.text, self._units.get(f.id))
 
     def metric(self, mt: m.Metric) -> dict:
         run = self.run
