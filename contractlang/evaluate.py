@@ -260,7 +260,9 @@ class _Settler(Results):
                         trace.append({"kind": "value", "name": "outcome", "expr": _expr_text(self, goal.outcome),
                                       "value": show(value), "point": point})
                 pending.append((sid, h, point, date, value, trace, scope))
-        stats = self.observed_stats(goal, observed)
+        # Per point, the mean of the observed outcomes and their count (what imputation reads), formed once
+        # every subject is evaluated.
+        stats = {point: (mean(values), len(values)) for point, values in observed.items() if values}
         for sid, h, point, date, value, trace, scope in pending:
             imputed = False
             if value is MISSING:
@@ -269,11 +271,6 @@ class _Settler(Results):
             if value is not None:
                 self.add_line(goal, sid, point, date, value, imputed, trace, scope)  # the price may read the scope
             scope.resolve = None  # resolve refers back to scope (lets): unlink, so both are freed by refcount, not the GC
-
-    def observed_stats(self, goal: m.Goal, observed: dict[str, list]) -> dict[str, tuple]:
-        """Per point, the mean of the observed outcomes and their count (what imputation reads), formed once
-        every subject is evaluated. `explain_line` supplies the columnar engine's instead."""
-        return {point: (mean(values), len(values)) for point, values in observed.items() if values}
 
     def impute(self, goal, sid, h, point, date, n: int, observed_mean, trace):
         """A missing outcome: the mean of the `n` observed outcomes at the point (`observed_mean`), or none."""

@@ -45,7 +45,6 @@ class Run:
         # document is read for that subject's lines and exclusions alone (`explain`).
         self.accounts = only is None
         self.results = None  # the figures and metrics (`results.Results`), whose values a trail shows
-        self.observed: dict[tuple[str, str], tuple] = {}  # (goal, point) -> the observed outcomes' mean, count
         self._texts: dict[int, str] = {}
 
     def traces(self, goal: m.Goal) -> bool:

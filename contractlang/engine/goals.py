@@ -138,8 +138,6 @@ def _impute_and_price(run: Run, goal: m.Goal, gi: int, evaluated: list) -> None:
         total = observed["num"].sum() if n else 0
         scale_den = frame["den"][0] if frame.height else 1
         mean = _settled(Fraction(int(total), n * int(scale_den))) if n else None
-        if point is not None:
-            run.observed[goal.id, point] = (mean, n)
         missing = pl.col("num").is_null()
         exempt = rule is not None and rule.exempt == "replaced"
         if rule is None or rule.method in ("none", "observed only"):
