@@ -8,6 +8,7 @@ keyword added to the language is highlighted without a second list to keep.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from pygments.lexer import RegexLexer, words
@@ -16,8 +17,9 @@ from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation
 from .parse import _grammar_path
 
 
+@functools.cache
 def keywords() -> tuple[str, ...]:
-    """Every word the grammar quotes (`"goal"`, `"per"`, …), longest first."""
+    """Every word the grammar quotes (`"goal"`, `"per"`, …), longest first; read once."""
     text = _grammar_path().read_text(encoding="utf-8")
     found = {w for w in re.findall(r'"([a-z_]+)"', text)}
     return tuple(sorted(found, key=lambda w: (-len(w), w)))

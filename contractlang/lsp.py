@@ -118,8 +118,9 @@ def _hover(ls: ContractServer, params: types.HoverParams) -> types.Hover | None:
     doc = ls.workspace.get_text_document(params.text_document.uri)
     word = doc.word_at_position(params.position)
     contract = ls.parsed.get(params.text_document.uri)
-    if contract is not None and word in declared(contract):
-        kind, title, clause = declared(contract)[word]
+    names = declared(contract) if contract is not None else {}
+    if word in names:
+        kind, title, clause = names[word]
         text = f"**{kind}** `{word}`" + (f" — {title}" if title else "") + (f"\n\n§ {clause}" if clause else "")
     elif word in keywords():
         text = f"keyword `{word}` — see the language reference (docs/language.md)"
