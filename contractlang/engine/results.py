@@ -64,15 +64,15 @@ class Results:
             return self.value(name, tr)
         raise KeyError(name)
 
-    def _rule(self, node) -> list | None:
+    def _rule(self, kind: str, node) -> list | None:
         """A figure's or metric's trail, begun with its rule (None: the settlement has no trails)."""
         if not self.run.trails:
             return None
-        return [rule_step("metric" if isinstance(node, m.Metric) else "figure", node)]
+        return [rule_step(kind, node)]
 
     def figure(self, f: m.Figure) -> dict:
         scope = Scope(self._resolve_named, None, self.run.tables, self.run.roundings, count=self.count({}, None),
-                      aggregate=self.aggregate, trace=self._rule(f))
+                      aggregate=self.aggregate, trace=self._rule("figure", f))
         if self._units is None:
             self._units = figure_units(self.run.contract)
         return figure_result(f, scope, self.run.text, self._units.get(f.id))
@@ -93,7 +93,7 @@ class Results:
         subjects = present.height
         met = int(present.select((pl.col("_share").cast(pl.Boolean) if share.kind != "bool" else pl.col("_share"))
                                  .sum()).item() or 0) if subjects else 0
-        return metric_result(mt, met, subjects, missing, run.roundings, self._rule(mt))
+        return metric_result(mt, met, subjects, missing, run.roundings, self._rule("metric", mt))
 
     # ---- ledger aggregates in expressions --------------------------------------------------
     def count(self, details: dict, this):
