@@ -22,6 +22,7 @@ from .check_stated import CONSISTENCY_CHECKS
 from .check_types import BOOL, _HOUSEHOLD, check_expressions, figure_units  # noqa: F401  (figure_units: read from here)
 from .errors import Diagnostic, error, warning
 from .limits import MAX_AMOUNT, MAX_INTEGER_DIGITS, MAX_MONTHS, date_problem, decimal_problem
+from .keywords import in_language
 from .vocabulary import END_REASONS, GROUPS, ROUNDING_MODES
 
 
@@ -124,7 +125,9 @@ def check_settlement(c: m.Contract) -> list[Diagnostic]:
     for key in st.order:
         n = seen[key] = seen.get(key, 0) + 1
         word = rf"(?<!\w){re.escape(key)}(?!\w)"
-        at = r.src.find(st.span, key, after=r"\bby\b" + rf"(?:.|\n)*?{word}" * (n - 1))
+        # The keyword `by` in the file's language, then the names (which are not translated) as they are.
+        at = r.src.find(st.span, key, after=re.compile(in_language(r"\bby\b", r.src.language)
+                                                       + rf"(?:.|\n)*?{word}" * (n - 1)))
         if key not in m.LINE_ORDER_KEYS:
             if n == 1:
                 r.err("CL010", f"the lines cannot be ordered by '{key}'; they are ordered by "

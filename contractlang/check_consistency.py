@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from . import model as m
 from .errors import Diagnostic, error
+from .keywords import in_language, language_of
 
 HUNDRED = Decimal(100)
 
@@ -142,6 +143,8 @@ class Source:
         self.text = contract.source or ""
         self.path = contract.path
         self._starts: list[int] | None = None
+        dsl = self.text and not (self.path or "").endswith((".yaml", ".yml"))
+        self.language = language_of(self.text)[0] if dsl else "en"
 
     @classmethod
     def of(cls, contract: m.Contract) -> "Source":
@@ -157,14 +160,17 @@ class Source:
             return len(self.text)
         return min(self._starts[line - 1] + column - 1, len(self.text))
 
-    def find(self, span: m.SourceSpan | None, word: str | None = None, after: str | None = None,
-             pattern: str | None = None) -> m.SourceSpan | None:
+    def find(self, span: m.SourceSpan | None, word: str | None = None, after: str | re.Pattern | None = None,
+             pattern: str | re.Pattern | None = None) -> m.SourceSpan | None:
         """The span of `word` (a whole word) or `pattern` inside `span`, searched from the end of
-        the regex `after`; `span` itself when it cannot be found (e.g. a YAML contract)."""
+        the regex `after`; `span` itself when it cannot be found (e.g. a YAML contract). The keywords a
+        regex given as text names are read in the file's language (compiled ones are taken as they are)."""
         if span is None or not self.text or span.file != self.path:
             return span
         start = self._offset(span.line, span.column)
         end = self._offset(span.end_line, span.end_column) if span.end_line else len(self.text)
+        if self.language != "en":  # patterns given as text name English keywords (`\\bunless\\b`)
+            after, pattern = (in_language(rx, self.language) if isinstance(rx, str) else rx for rx in (after, pattern))
         if after:
             mo = re.compile(after).search(self.text, start, end)
             if mo:

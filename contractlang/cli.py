@@ -18,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from . import __version__
+from .keywords import LANGUAGES
 from .errors import (ContractError, Diagnostic, error, render_github, render_json, render_sarif, render_text,
                      summary)
 
@@ -150,7 +151,7 @@ def cmd_fmt(args) -> int:
         try:
             contract = _load(f)
             # A file is formatted in its own form: YAML stays YAML (comments and all in the DSL).
-            text = dump_yaml(contract) if f.suffix in (".yaml", ".yml") else format_contract(contract)
+            text = dump_yaml(contract) if f.suffix in (".yaml", ".yml") else format_contract(contract, args.language)
         except ContractError as exc:
             _emit(list(exc.diagnostics), "text")
             status = EXIT_ERRORS
@@ -187,7 +188,7 @@ def cmd_convert(args) -> int:
         text = dump_yaml(contract)
     else:
         from .printer import format_contract
-        text = format_contract(contract)
+        text = format_contract(contract, args.language)
     if args.output:
         problem = _output_problem(args.output)
         if problem:
@@ -448,11 +449,15 @@ def build_parser() -> argparse.ArgumentParser:
     g = f.add_mutually_exclusive_group()
     g.add_argument("--check", action="store_true", help="exit 1 if a file is not in canonical form")
     g.add_argument("--write", action="store_true", help="rewrite the files that are not in canonical form")
+    f.add_argument("--language", choices=LANGUAGES, help="write the keywords of DSL files in this language: en (English) or "
+                                                          "da (Danish); default: the file's own")
     f.set_defaults(func=cmd_fmt)
 
     v = sub.add_parser("convert", help="convert between the DSL and the YAML form")
     v.add_argument("file", help="a .contract or .yaml file")
     v.add_argument("--to", choices=("yaml", "dsl"), help="the form to write (default: the other one)")
+    v.add_argument("--language", choices=LANGUAGES, help="the keywords of the DSL written: en (English) or da "
+                                                          "(Danish); default: the file's own, English from YAML")
     v.add_argument("-o", "--output", help="write to a file instead of standard output")
     v.set_defaults(func=cmd_convert)
 

@@ -2,8 +2,9 @@
 used (the docs site, `pygmentize`, editors and tools built on it). It is registered as the Pygments
 lexer `contractlang` (file names `*.contract`) by the package's entry point `pygments.lexers`.
 
-The keywords are read from the grammar itself (every quoted word of `grammar/contract.lark`), so a
-keyword added to the language is highlighted without a second list to keep.
+The keywords are those of the grammar in English and in Danish (`keywords.DANISH`, which a test holds
+to every quoted word of `grammar/contract.lark`), so a file in either language is highlighted, with
+`language`/`sprog` at its head.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ import re
 from pygments.lexer import RegexLexer, words
 from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Text
 
-from .parse import _grammar_path
+from .keywords import LANGUAGES
+from .keywords import words as keywords_of
 
 
 @functools.cache
 def keywords() -> tuple[str, ...]:
-    """Every word the grammar quotes (`"goal"`, `"per"`, …), longest first; read once."""
-    text = _grammar_path().read_text(encoding="utf-8")
-    found = {w for w in re.findall(r'"([a-z_]+)"', text)}
+    """Every keyword in English and in Danish (`goal`, `mål`, `observed only`), and the words of a file's
+    language declaration; longest first."""
+    found = {w for language in LANGUAGES for w in keywords_of(language)} | {"language", "sprog"}
     return tuple(sorted(found, key=lambda w: (-len(w), w)))
 
 
@@ -40,7 +42,8 @@ def textmate_grammar() -> dict:
             {"name": "keyword.other.clause.contractlang", "match": "§"},
             {"name": "constant.numeric.date.contractlang", "match": "\\b\\d{4}-\\d{2}-\\d{2}\\b"},
             {"name": "constant.numeric.contractlang", "match": "\\b\\d[\\d_]*(\\.\\d+)?"},
-            {"name": "keyword.control.contractlang", "match": "\\b(" + "|".join(keywords()) + ")\\b"},
+            {"name": "keyword.control.contractlang",
+             "match": "\\b(" + "|".join(re.escape(w).replace("\\ ", " ") for w in keywords()) + ")\\b"},
             {"name": "support.constant.unit.contractlang", "match": "\\b[A-Z]{3}\\b|%"},
             {"name": "keyword.operator.contractlang", "match": "=>|[<>!=]=|[<>]|[-+*/@=]"},
             {"name": "punctuation.contractlang", "match": "[{}()\\[\\],:.]"},

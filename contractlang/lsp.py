@@ -15,12 +15,15 @@ located errors, and completion then offers what the last text that parsed declar
 
 from __future__ import annotations
 
+import re
+
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from . import __version__
 from . import model as m
 from .errors import ContractError, Diagnostic
+from .keywords import DANISH, language_of, words
 from .lexer import keywords
 
 _SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
@@ -102,9 +105,18 @@ def _saved(ls: ContractServer, params: types.DidSaveTextDocumentParams) -> None:
     ls.refresh(params.text_document.uri)
 
 
+def _language(ls: ContractServer, uri: str) -> str:
+    """The language of a document's keywords (English where its declaration names none we know)."""
+    try:
+        return language_of(ls.workspace.get_text_document(uri).source)[0]
+    except ContractError:
+        return "en"
+
+
 @server.feature(types.TEXT_DOCUMENT_COMPLETION)
 def _complete(ls: ContractServer, params: types.CompletionParams) -> types.CompletionList:
-    items = [types.CompletionItem(label=word, kind=types.CompletionItemKind.Keyword) for word in keywords()]
+    language = _language(ls, params.text_document.uri)
+    items = [types.CompletionItem(label=word, kind=types.CompletionItemKind.Keyword) for word in words(language)]
     contract = ls.parsed.get(params.text_document.uri)
     if contract is not None:
         items += [types.CompletionItem(label=name, kind=types.CompletionItemKind.Variable,
@@ -113,17 +125,23 @@ def _complete(ls: ContractServer, params: types.CompletionParams) -> types.Compl
     return types.CompletionList(is_incomplete=False, items=items)
 
 
+_WORD_BEFORE, _WORD_AFTER = re.compile(r"\w*$"), re.compile(r"^\w*")
+
+
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 def _hover(ls: ContractServer, params: types.HoverParams) -> types.Hover | None:
     doc = ls.workspace.get_text_document(params.text_document.uri)
-    word = doc.word_at_position(params.position)
+    word = doc.word_at_position(params.position, _WORD_BEFORE, _WORD_AFTER)  # with æ, ø and å (`mål`)
     contract = ls.parsed.get(params.text_document.uri)
     names = declared(contract) if contract is not None else {}
     if word in names:
         kind, title, clause = names[word]
         text = f"**{kind}** `{word}`" + (f" — {title}" if title else "") + (f"\n\n§ {clause}" if clause else "")
     elif word in keywords():
-        text = f"keyword `{word}` — see the language reference (docs/language.md)"
+        danish = _language(ls, params.text_document.uri) == "da"
+        english = " or ".join(f"`{k}`" for k, v in DANISH.items() if danish and v == word and k != word)
+        text = (f"keyword `{word}`" + (f" ({english} in English)" if english else "")
+                + " — see the language reference (docs/language.md)")
     else:
         return None
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))

@@ -24,6 +24,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from . import model as m
 from .errors import ParseError, error
 from .from_tree import _Builder, _span
+from .keywords import DANISH, NAMED_TERMINALS, english, language_of, word, words
 from .limits import MAX_BYTES, MAX_ERRORS, MAX_NESTING, text_number_problem
 
 _GRAMMAR_NAME = "contract.lark"
@@ -37,13 +38,17 @@ def _grammar_path() -> Path:
     raise FileNotFoundError(f"grammar {_GRAMMAR_NAME} not found beside the package")
 
 
-@functools.lru_cache(maxsize=1)
-def parser() -> Lark:
-    """The LALR parser, built once per process (its tables loaded from the user's cache when there)."""
-    grammar = _grammar_path().read_text(encoding="utf-8")
-    cache = _cache_file(grammar)
+@functools.lru_cache(maxsize=None)
+def parser(language: str = "en", all_tokens: bool = False) -> Lark:
+    """The LALR parser of files written in `language` (`keywords.LANGUAGES`), built once per process (its
+    tables loaded from the user's cache when there). With `all_tokens`, its trees keep the keywords too
+    (for translating a file's keywords)."""
+    from .keywords import grammar as grammar_of
+
+    grammar = grammar_of(language)
+    cache = _cache_file(grammar + ("\n// all tokens" if all_tokens else ""))
     built = Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False, postlex=_WholeWords(),
-                 cache=cache or False)
+                 keep_all_tokens=all_tokens, cache=cache or False)
     if cache:
         _private(Path(cache))
     return built
@@ -123,11 +128,28 @@ class _WholeWords:
     def process(self, stream):
         prev = None
         for tok in stream:
+            if tok.type == "NAME" and not tok.isascii():  # only a Danish file's lexer reads æ, ø and å in a word
+                raise _ForeignName(tok)
             if (prev is not None and prev.type not in self._TEXT and tok.start_pos == prev.end_pos
                     and _is_word_char(str(prev)[-1:]) and _is_word_char(str(tok)[:1])):
                 raise _GluedWord(prev, tok)
             prev = tok
             yield tok
+
+
+class _ForeignName(Exception):
+    """A name with letters beyond a–z (`beskæftigelse`): names are ASCII, whatever the keywords' language."""
+
+    def __init__(self, tok: Token):
+        super().__init__(str(tok))
+        self.tok = tok
+
+
+def _foreign_name_diagnostic(path: str, tok: Token):
+    plain = str(tok).translate(str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "Æ": "Ae", "Ø": "Oe", "Å": "Aa"}))
+    hint = f"write '{plain}'" if plain.isascii() else "write the name with the letters a–z, digits and '_'"
+    return error("CL001", f"the name '{tok}' has letters beyond a–z; a name is written with a–z, A–Z, digits and '_' "
+                 "(titles in quotes may hold any letter)", _span(path, tok.line, tok.column, len(tok)), hint=hint)
 
 
 def _is_word_char(ch: str) -> bool:
@@ -138,18 +160,25 @@ def _is_word_char(ch: str) -> bool:
 
 _WORDS = {
     "NAME": "a name", "NUMBER": "a number", "INT": "a whole number", "STRING": 'a quoted text ("…")',
-    "DATE": "a date (YYYY-MM-DD)", "UNIT": "a unit (DKK, %, count, months …)", "LEVEL": "person or household",
-    "LEVEL_PLURAL": "persons or households", "ANCHOR": "start or end", "MISSING_METHOD": "mean, zero, none or observed only",
-    "PERIODS": "half-yearly, quarterly or yearly", "DUE_UNIT": "quarter, month or half-year",
-    "MONTH_DAY": "a day of the year (MM-DD)", "$END": "the end of the file",
+    "DATE": "a date (YYYY-MM-DD)", "MONTH_DAY": "a day of the year (MM-DD)", "$END": "the end of the file",
+}
+# The terminals that are a choice of keywords, described in the file's language.
+_CHOICES = {
+    "LEVEL": ("person", "household"), "LEVEL_PLURAL": ("persons", "households"), "ANCHOR": ("start", "end"),
+    "MISSING_METHOD": ("mean", "zero", "none", "observed only"), "PERIODS": ("half-yearly", "quarterly", "yearly"),
+    "DUE_UNIT": ("quarter", "month", "half-year"),
 }
 
 
-def _describe(term: str) -> str:
+def _describe(term: str, language: str = "en") -> str:
     if term in _WORDS:
         return _WORDS[term]
+    if term in _CHOICES:
+        return _join([word(w, language) for w in _CHOICES[term]])
+    if term == "UNIT":
+        return f"a unit (DKK, %, {word('count', language)}, {word('months', language)} …)"
     try:
-        pattern = parser().get_terminal(term).pattern
+        pattern = parser(language).get_terminal(term).pattern
     except KeyError:
         return term.lower()
     if pattern.type == "str":
@@ -157,11 +186,11 @@ def _describe(term: str) -> str:
     return term.lower()
 
 
-def _keywords(expected: set[str]) -> list[str]:
+def _keywords(expected: set[str], language: str = "en") -> list[str]:
     words = []
     for term in expected:
         try:
-            pattern = parser().get_terminal(term).pattern
+            pattern = parser(language).get_terminal(term).pattern
         except KeyError:
             continue
         if pattern.type == "str" and pattern.value.isidentifier():
@@ -208,10 +237,10 @@ def _open_string(line_text: str) -> int | None:
     return quotes[0] + 1 if len(quotes) % 2 == 1 else None
 
 
-def _syntax_diagnostic(path: str, err: UnexpectedInput, text: str = ""):
+def _syntax_diagnostic(path: str, err: UnexpectedInput, text: str = "", language: str = "en"):
     """The located error of a syntax error; where a bracket or a string is left open, it names where it
     opened (where the mistake is), not only where the parser gave up."""
-    d = _plain_syntax_diagnostic(path, err, text)
+    d = _plain_syntax_diagnostic(path, err, text, language)
     if not text or d.span is None:
         return d
     line_text = text.split("\n")[d.span.line - 1] if d.span.line - 1 < text.count("\n") + 1 else ""
@@ -241,9 +270,9 @@ def _syntax_diagnostic(path: str, err: UnexpectedInput, text: str = ""):
 _CLOSING = {"{": "}", "(": ")", "[": "]"}
 
 
-def _plain_syntax_diagnostic(path: str, err: UnexpectedInput, text: str = ""):
+def _plain_syntax_diagnostic(path: str, err: UnexpectedInput, text: str = "", language: str = "en"):
     if isinstance(err, UnexpectedToken) and err.token.type == "$END":
-        expected = sorted(_describe(t) for t in err.expected)
+        expected = sorted(_describe(t, language) for t in err.expected)
         return error("CL001", "the file ends in the middle of a declaration; expected "
                      + ", ".join(expected[:8]), _span(path, err.line if err.line > 0 else 1, max(err.column, 1)),
                      hint="is a closing '}' missing?")
@@ -260,33 +289,44 @@ def _plain_syntax_diagnostic(path: str, err: UnexpectedInput, text: str = ""):
                 begin -= 1
             first = Token("KEYWORD", text[begin:start], start_pos=begin, line=tok.line,
                           column=tok.column - (start - begin))
-            return _glued_diagnostic(path, _GluedWord(first, tok))
+            return _glued_diagnostic(path, _GluedWord(first, tok), language)
         expected = set(err.expected)
-        words = sorted({_describe(t) for t in expected})
+        words = sorted({_describe(t, language) for t in expected})
         hint = None
         if tok.type == "NAME":
-            close = difflib.get_close_matches(str(tok), _keywords(expected), n=1)
+            close = difflib.get_close_matches(str(tok), _keywords(expected, language), n=1)
             if close:
                 hint = f"did you mean '{close[0]}'?"
+            hint = _other_language(str(tok), language) or hint
         msg = f"unexpected {_shown(tok)}; expected " + _join(words)
         return error("CL001", msg, _span(path, tok.line, tok.column, len(str(tok)) or 1), hint=hint)
     if isinstance(err, UnexpectedCharacters):
-        words = sorted({_describe(t) for t in (err.allowed or ())})
+        words = sorted({_describe(t, language) for t in (err.allowed or ())})
         ch = err.char
         msg = f"unexpected character {ch!r}" + (f"; expected {_join(words)}" if words else "")
         return error("CL001", msg, _span(path, err.line, err.column))
     return error("CL001", str(err), _span(path, getattr(err, "line", 1), getattr(err, "column", 1)))
 
 
-def _glued_diagnostic(path: str, glued: _GluedWord):
+def _other_language(name: str, language: str) -> str | None:
+    """The hint for a keyword of the other language where a keyword was expected (`measure` in a Danish file,
+    `kontrakt` in an English one), or None."""
+    if language == "da" and name in DANISH:
+        return f"this file has Danish keywords (sprog dansk): write '{DANISH[name]}' for '{name}'"
+    danish = {v: k for k, v in DANISH.items() if v != k}
+    if language == "en" and name in danish:
+        return (f"'{name}' is Danish ('{danish[name]}' in English); a file written with Danish keywords begins "
+                "with the line 'sprog dansk'")
+    return None
+
+
+def _glued_diagnostic(path: str, glued: _GluedWord, language: str = "en"):
     first, rest = glued.first, glued.rest
-    word = f"{first}{rest}"
-    keywords = sorted({t.pattern.value for t in parser().terminals
-                       if t.pattern.type == "str" and t.pattern.value.isidentifier()})
-    close = difflib.get_close_matches(word, keywords, n=1)
+    glued_word = f"{first}{rest}"
+    close = difflib.get_close_matches(glued_word, words(language), n=1)
     hint = f"did you mean '{close[0]}'?" if close else f"put a space after '{first}' if two words were meant"
-    return error("CL001", f"unexpected word '{word}'; '{first}' is a keyword and must stand as a whole word",
-                 _span(path, first.line, first.column, len(word)), hint=hint)
+    return error("CL001", f"unexpected word '{glued_word}'; '{first}' is a keyword and must stand as a whole word",
+                 _span(path, first.line, first.column, len(glued_word)), hint=hint)
 
 
 def _shown(tok: Token) -> str:
@@ -385,27 +425,33 @@ def decode(data: bytes, path: str) -> str:
 
 
 def parse_text(text: str, path: str = "<contract>") -> m.Contract:
-    """Parse contract text into a `Contract`; raise `ParseError` with every syntax error found."""
+    """Parse contract text into a `Contract`; raise `ParseError` with every syntax error found.
+
+    The text is written with English or Danish keywords (`keywords.language_of`); both give the same model."""
     if len(text.encode("utf-8")) > MAX_BYTES:
         decode(text.encode("utf-8"), path)
     diags = _prescan(text, path)
     if any(d.code == "CL002" for d in diags):
         raise ParseError(diags)
+    language, body = language_of(text, path)
     errors: list = []
 
     def on_error(err: UnexpectedInput) -> bool:
-        d = _syntax_diagnostic(path, err, text)
+        d = _syntax_diagnostic(path, err, body, language)
         if not errors or errors[-1].span.line != d.span.line:
             errors.append(d)
         return len(errors) < MAX_ERRORS and not isinstance(err, UnexpectedEOF)
 
     try:
-        tree = parser().parse(text, on_error=on_error)
+        tree = parser(language).parse(body, on_error=on_error)
     except _GluedWord as glued:
-        errors.append(_glued_diagnostic(path, glued))
+        errors.append(_glued_diagnostic(path, glued, language))
+        tree = None
+    except _ForeignName as foreign:
+        errors.append(_foreign_name_diagnostic(path, foreign.tok))
         tree = None
     except UnexpectedInput as err:
-        d = _syntax_diagnostic(path, err, text)
+        d = _syntax_diagnostic(path, err, body, language)
         if not errors or errors[-1] != d:
             errors.append(d)
         tree = None
@@ -417,6 +463,8 @@ def parse_text(text: str, path: str = "<contract>") -> m.Contract:
     diags += [e for e in errors if e.span.line not in lines]
     if diags:
         raise ParseError(sorted(diags, key=lambda d: (d.span.line, d.span.column)))
+    if language != "en":
+        _in_english(tree, language)
     try:
         contract = _Builder(path).transform(tree)
     except RecursionError:
@@ -426,6 +474,14 @@ def parse_text(text: str, path: str = "<contract>") -> m.Contract:
             raise ParseError([_too_deep(path)]) from None
         raise exc.orig_exc from None
     return attrs.evolve(contract, source=text, path=path)
+
+
+def _in_english(tree, language: str) -> None:
+    """Replace, in place, the keywords the model keeps (`husstand`, `slut`) by the English ones."""
+    for subtree in tree.iter_subtrees():
+        for k, child in enumerate(subtree.children):
+            if isinstance(child, Token) and child.type in NAMED_TERMINALS:
+                subtree.children[k] = child.update(value=english(str(child), language))
 
 
 def _too_deep(path: str):

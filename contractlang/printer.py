@@ -15,6 +15,7 @@ import re
 from decimal import Decimal
 
 from . import model as m
+from .keywords import language_of, translate, word
 
 #: Lines longer than this are wrapped where the layout allows (enum values, and/or chains).
 WIDTH = 100
@@ -391,8 +392,9 @@ def _figure(f: m.Figure) -> str:
     return _tail(head + format_expr(f.expr, "", len(head)), _cl(f.clause))
 
 
-def format_contract(contract: m.Contract) -> str:
-    """The canonical DSL text of `contract`; parsing it gives back an equal model.
+def format_contract(contract: m.Contract, language: str | None = None) -> str:
+    """The canonical DSL text of `contract`, with the keywords of `language` (by default, those its DSL
+    source is written with; English for a contract from YAML or code); parsing it gives back an equal model.
 
     A contract parsed from DSL text keeps its author's order of declarations (after the `contract` and
     `currency` lines) and its `#` comments: a run of comment lines stays before the declaration it
@@ -433,7 +435,10 @@ def format_contract(contract: m.Contract) -> str:
         trailing.pop()
     if trailing:
         sections.append(trailing)
-    return "\n\n".join("\n".join(s) for s in sections) + "\n"
+    text = "\n\n".join("\n".join(s) for s in sections) + "\n"
+    if language is None:
+        language = language_of(source)[0] if source is not None else "en"
+    return translate(text, language)
 
 
 #: Declarations written as blocks, a blank line between two of them.
@@ -481,7 +486,7 @@ def _declarations(c: m.Contract) -> list[tuple[str, int | None, int | None, list
         add("metric", x, _metric(x))
     for f in c.figures:
         add("figure", f, [_figure(f)])
-    lines = _top_level_decisions(c.source) if c.source else []
+    lines = _top_level_decisions(c.source) if c.source and not (c.path or "").endswith((".yaml", ".yml")) else []
     for k, d in enumerate(c.decisions):  # a decision has no span: its line is found in the source
         line = lines[k] if len(lines) == len(c.decisions) else None
         out.append(("decision", line, line, [f"decision {quote(d)}"]))
@@ -495,9 +500,10 @@ def _top_level_decisions(source: str) -> list[int]:
     from .parse import _MASK
 
     masked = _MASK.sub(lambda mo: " " * len(mo.group(0)), source)
+    decision = re.compile(r"\s*" + word("decision", language_of(source)[0]) + r"\b")
     out, depth = [], 0
     for n, line in enumerate(masked.split("\n"), 1):
-        if depth == 0 and re.match(r"\s*decision\b", line):
+        if depth == 0 and decision.match(line):
             out.append(n)
         depth += line.count("{") - line.count("}")
     return out

@@ -111,3 +111,20 @@ def test_hover_says_what_a_name_is_and_its_clause(client):
         request=True))
     value = answer["result"]["contents"]["value"]
     assert value.startswith("**goal** `attendance` — Improved school attendance") and "§ Example 4.1" in value
+
+
+def test_a_danish_document_completes_danish_keywords_and_hover_gives_the_english_one(client):
+    from contractlang.parse import parse_file
+    from contractlang.printer import format_contract
+
+    text = format_contract(parse_file(RATE_CARD), "da")
+    assert [d for d in _open(client, text) if d["severity"] == 1] == []
+    answer = client.wait(answer=client.send("textDocument/completion", {
+        "textDocument": {"uri": URI}, "position": {"line": 0, "character": 0}}, request=True))
+    labels = {i["label"] for i in answer["result"]["items"]}
+    assert {"mål", "loft", "accepter", "manglende", "attendance"} <= labels and "goal" not in labels
+    lines = text.split("\n")
+    line = next(i for i, x in enumerate(lines) if x.startswith("mål attendance"))
+    answer = client.wait(answer=client.send("textDocument/hover", {
+        "textDocument": {"uri": URI}, "position": {"line": line, "character": 1}}, request=True))
+    assert answer["result"]["contents"]["value"].startswith("keyword `mål` (`goal` or `goals` in English)")
