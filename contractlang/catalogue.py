@@ -66,6 +66,24 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                    "i den rækkefølge loftet anvendes.",
                    "A line is one payment: one subject (or one cohort) at one point of one goal, in the order the caps apply."),
     "line": ("Linje", "Line"),
+    "lines_by_goal": ("Betalingslinjer pr. mål og periode", "Payment lines by goal and period"),
+    "lines_by_goal_note": ("Hver række samler et måls linjer i én periode; tallene summerer til puljen.",
+                           "Each row gathers one goal's lines in one period; the rows add up to the pool."),
+    "line_count": ("Linjer", "Lines"),
+    "cut_count": ("Beskårne", "Cut"),
+    "count": ("Antal", "Count"),
+    "appendix": ("Bilag", "Appendix"),
+    "too_many": ("De {count} {what} er for mange til at stå her; regnearket (--format xlsx) og linjetabellen "
+                 "(--format csv) har dem alle, og «contractlang explain» forklarer hver enkelt.",
+                 "The {count} {what} are too many to list here; the spreadsheet (--format xlsx) and the line table "
+                 "(--format csv) hold every one, and `contractlang explain` explains any of them."),
+    "too_many_records": ("De {count} {what} er talt op pr. årsag herunder; JSON-dokumentet (--format json) og "
+                         "regnearket (--format xlsx) har dem alle.",
+                         "The {count} {what} are counted by reason below; the JSON document (--format json) and the "
+                         "spreadsheet (--format xlsx) hold every one."),
+    "what_lines": ("betalingslinjer", "payment lines"),
+    "what_exclusions": ("udeladelser", "exclusions"),
+    "what_row_exclusions": ("udeladte rækker", "excluded rows"),
     "subject": ("Subjekt", "Subject"),
     "point": ("Måling", "Point"),
     "date": ("Dato", "Date"),

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import __version__
 from .keywords import LANGUAGES
+from .markup import REPORT_ROWS
 from .errors import (ContractError, Diagnostic, error, render_github, render_json, render_sarif, render_text,
                      summary)
 
@@ -305,11 +306,20 @@ def _settle(args, bar, loaded=None):
         bar.phase("evaluating")
         try:
             fmt = getattr(args, "format", None)
-            trails = args.trails if fmt in COLUMNAR else not getattr(args, "no_trace", False)
+            # The JSON has trails when asked for (--trails); the md and html reports unless told not to; the text
+            # summary and the workbook never show them.
+            trails = args.trails if fmt in COLUMNAR else fmt not in ("text", "xlsx") and not getattr(args, "no_trace", False)
             if fmt is not None:  # `settle`; `explain` comes here when the engine cannot settle the contract
                 from .engine import Unsupported, settle as settle_columns
                 try:
-                    settled = settle_columns(contract, ledger, as_of, trails=trails)
+                    settled, rows = None, getattr(args, "rows", None)
+                    if trails and fmt in ("md", "html") and rows is not None:
+                        # A report lists the lines with their trails only up to `rows` of them: the lines' trails
+                        # are recorded only when it will (settling a small ledger twice costs little).
+                        first = settle_columns(contract, ledger, as_of, trails=False)
+                        settled = first if first.lines.height > rows else None
+                    if settled is None:
+                        settled = settle_columns(contract, ledger, as_of, trails=trails)
                     # The reports read the document as a dict; the JSON and the tables are written from columns.
                     return contract, settled if fmt in COLUMNAR else settled.document(), EXIT_OK
                 except Unsupported:
@@ -322,6 +332,15 @@ def _settle(args, bar, loaded=None):
         _emit(list(exc.diagnostics), "text")
         print(f"contractlang: {len(exc.diagnostics)} problem(s); no settlement was produced", file=sys.stderr)
         return None, None, EXIT_ERRORS
+
+
+def _rows(text: str) -> int | None:
+    """`--rows`: a whole number, or `all` (None)."""
+    if text == "all":
+        return None
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number or 'all', not {text!r}")
+    return int(text)
 
 
 def cmd_settle(args) -> int:
@@ -367,7 +386,7 @@ def _settle_and_write(args, bar) -> int:
         from .render import render
 
         def write(fh):
-            out = render(doc, args.format, args.lang)
+            out = render(doc, args.format, args.lang, getattr(args, "rows", REPORT_ROWS))
             fh.write(out if isinstance(out, bytes) else out.encode("utf-8"))
     bar.phase("writing")
 
@@ -480,6 +499,10 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--trails", action="store_true",
                            help="json: add each line's audit trail (reports always carry them)")
             s.add_argument("--no-trace", action="store_true", help="reports: omit the audit trails")
+            s.add_argument("--rows", type=_rows, default=REPORT_ROWS, metavar="N|all",
+                           help=f"md and html reports: list the lines (with their trails), exclusions and excluded rows "
+                                f"one by one when there are at most N of each, else group and count them "
+                                f"(default {REPORT_ROWS:,}; all: always list)")
         else:
             s.add_argument("line", help="line id (goal/subject/point, e.g. school_absence/c1/m18), or a metric or figure id")
         s.set_defaults(func=func)

@@ -133,6 +133,17 @@ class Formatter:
         with _exact(d):
             return format_decimal(d, format=pattern, locale=self.locale) + tail
 
+    def short(self, value, places: int = 4) -> tuple[str, str | None]:
+        """A number for a table a person reads: with every place when it has at most `places`, else rounded
+        to `places` (half even) and marked `≈`; and the exact value (`num`) when it was rounded, else None."""
+        d = to_decimal(value, cut_short=True)
+        if _places(d) <= places and not str(value).endswith("…"):
+            return self.num(value), None
+        shown = d.quantize(Decimal(1).scaleb(-places), rounding=decimal.ROUND_HALF_EVEN)
+        with _exact(shown):
+            text = format_decimal(shown, format="#,##0." + "0" * places, locale=self.locale)
+        return "≈" + text, self.num(value)
+
     def pp(self, value) -> str:
         """Percentage points with at least one decimal (`"-19"` → `-19,0` / `-19.0`), every place kept."""
         d = to_decimal(value, cut_short=True)
@@ -466,10 +477,13 @@ def detail_value(key: str, value, fx: Formatter) -> str:
 
 def return_cap_sentence(doc: dict, fx: Formatter, mk: Plain) -> str:
     """The return cap in one sentence: payer, limit, clause, goals and what it cut."""
-    rc = doc["return_cap"]
-    goals = ", ".join(mk.code(g) for g in rc.get("goals") or []) or mk.esc(fx.t("all_goals"))
+    rc, titles = doc["return_cap"], goals_by_id(doc)
+    # In prose, a goal and a party by the titles the parties know them by (the id where there is none).
+    goals = ", ".join(mk.esc((titles.get(g) or {}).get("title") or "") or mk.code(g) for g in rc.get("goals") or []) \
+        or mk.esc(fx.t("all_goals"))
+    payer = str(rc.get("payer"))
     return mk.tpl(fx.raw("return_cap_text")).format(
-        payer=mk.code(str(rc.get("payer"))), limit=mk.esc(fx.money(rc.get("limit"))), clause=mk.esc(fx.clause(rc.get("clause"))),
+        payer=mk.esc(party_name(doc, payer)) if party_name(doc, payer) != payer else mk.code(payer), limit=mk.esc(fx.money(rc.get("limit"))), clause=mk.esc(fx.clause(rc.get("clause"))),
         goals=goals, cut=mk.esc(fx.money(doc.get("totals", {}).get("return_cap_cut", "0"))))
 
 

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
+from decimal import Decimal
 
 from .i18n import Formatter, Plain, figure_value, metric_cells
+
+#: A report lists lines, exclusions and excluded rows one by one (lines with their trails) up to this many
+#: of each; beyond it, it shows them grouped and counted, and points to the spreadsheet (`--format xlsx`),
+#: the line table (`--format csv`) and `contractlang explain`, which hold and explain every one. A report
+#: is read by people: thousands of rows are for a spreadsheet, not for a board.
+REPORT_ROWS = 1_000
 
 #: Characters a terminal or a Markdown viewer would act on rather than show: C0 and C1 controls
 #: (escape sequences), and the bidirectional overrides that reorder what a reader sees.
@@ -105,3 +113,47 @@ def result_facts(owner: str, item: dict, fx: Formatter) -> list[tuple[str, str]]
     return [(fx.t("metric"), f"{item.get('id')} ({c['metric']})")] + [
         (fx.t(k), c[k]) for k in ("subjects", "count_met", "without_data", "share_rounded", "share_exact", "target",
                                   "against_target", "clause")]
+
+
+def listed(doc: dict, key: str, rows: int | None = REPORT_ROWS) -> bool:
+    """Whether a report lists the records of `key` (`lines`, `exclusions`, `row_exclusions`) one by one: when
+    there are at most `rows` of them (None: always)."""
+    return rows is None or len(doc.get(key) or ()) <= rows
+
+
+def line_groups(doc: dict) -> list[dict]:
+    """The lines summed by goal and period, in the order of the goals and then of the periods: for each, the
+    goal, the period, the number of lines, of imputed lines and of lines a cap cut, and the gross and final
+    amounts (Decimal). The totals equal the document's: the amounts are summed exactly."""
+    goals = [g["id"] for g in doc.get("goals", [])]
+    periods = [p["period"] for p in doc.get("periods", [])]
+    groups: dict[tuple, dict] = {}
+    for ln in doc.get("lines", []):
+        key = (ln.get("goal"), ln.get("period"))
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = {"goal": key[0], "period": key[1], "lines": 0, "imputed": 0, "cut": 0,
+                               "gross": Decimal(0), "amount": Decimal(0)}
+        g["lines"] += 1
+        g["imputed"] += bool(ln.get("imputed"))
+        g["cut"] += bool(ln.get("cut"))
+        g["gross"] += Decimal(ln["gross"])
+        g["amount"] += Decimal(ln["amount"])
+
+    def order(key: tuple) -> tuple:
+        goal, period = key
+        return (goals.index(goal) if goal in goals else len(goals), str(goal),
+                periods.index(period) if period in periods else len(periods), str(period))
+    return [groups[k] for k in sorted(groups, key=order)]
+
+
+def counted(records, *keys: str) -> list[tuple[tuple, int]]:
+    """How many records have each combination of the values of `keys` (`goal`, `reason`), most first."""
+    counts = Counter(tuple(r.get(k) or "" for k in keys) for r in records)
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def goal_title(goals: dict, gid, mk: Plain) -> str:
+    """A goal by the title the parties know it by, marked up; its id (as code) where it has none."""
+    title = (goals.get(gid) or {}).get("title")
+    return mk.esc(title) if title else mk.code(str(gid or ""))

@@ -19,7 +19,7 @@ from .narrate import describe_step
 from .render_html import render_html
 from .render_xlsx import render_xlsx
 from .markup import (HTML, MARKDOWN, Html, Markdown, _fence, ordered_parties, payers, recipients,  # noqa: F401
-                     report_sections, result_facts, visible)
+                     REPORT_ROWS, counted, goal_title, line_groups, listed, report_sections, result_facts, visible)
 from .i18n import (CATALOGUE, PLAIN, Formatter, caps_text, detail_value, exclusion_detail, figure_value, flag_title,
                    goal_texts, goals_by_id, key_label, line_facts, metric_cells, party_name, rate_text, results,
                    return_cap_sentence)
@@ -265,7 +265,7 @@ def _md_table(header: list[str], rows: list[list], right: set[int] = frozenset()
     return out + [""]
 
 
-def _md(doc: dict, fx: Formatter) -> str:
+def _md(doc: dict, fx: Formatter, rows: int | None = REPORT_ROWS) -> str:
     mk, t, c = MARKDOWN, doc.get("totals", {}), doc.get("contract", {})
     esc, code, money = mk.esc, mk.code, fx.money
     eng, inputs = doc.get("engine", {}), doc.get("inputs", {})
@@ -315,21 +315,7 @@ def _md(doc: dict, fx: Formatter) -> str:
         fence = _fence(str(text))
         out += [f"### {code(gid)}: {fx.t('contract_text').rstrip(':')}", "", f"{fence}text"] \
             + visible(str(text)).splitlines() + [fence, ""]
-    # lines
-    out += [f"## {fx.t('lines')}", "", fx.t("lines_note"), ""]
-    out += _md_table([fx.t("line"), fx.t("date"), fx.t("payer"), fx.t("outcome"), fx.t("gross"), fx.t("after_goal_cap"),
-                      fx.t("final"), fx.t("marks")] + [fx.t("to_party", party=r) for r in rec],
-                     [[code(ln["id"]), fx.date(ln["date"]), code(ln.get("payer", "")), fx.num(ln["outcome"]), money(ln["gross"]),
-                       money(ln["after_goal_cap"]), money(ln["amount"]), ", ".join(fx.t(k) for k in ("imputed", "cut") if ln.get(k))]
-                      + [money((ln.get("split") or {}).get(r, "0.00")) for r in rec] for ln in doc.get("lines", [])]
-                     + [[f"**{fx.t('total')}**", "", "", "", "", "", f"**{money(t.get('pool', '0'))}**", ""]
-                        + [f"**{money(t.get('by_recipient', {}).get(r, '0.00'))}**" for r in rec]],
-                     right=set(range(3, 7)) | set(range(8, 8 + len(rec))))
-    out += [f"## {fx.t('trails')}", ""]
-    for ln in doc.get("lines", []):
-        out += [f"### {fx.t('line')} {code(ln['id'])}", ""]
-        out += [f"- {esc(k)}: {v}" for k, v in line_facts(ln, doc, fx, mk)] + ["", f"{fx.t('trail')}:", ""]
-        out += _md_steps(ln.get("trace", []), doc, fx, rule_text=False)
+    out += _md_line_groups(doc, fx)
     # flags
     out += [f"## {fx.t('flags')}", "", fx.t("flags_note") if doc.get("flags") else fx.t("no_flags"), ""]
     for f in doc.get("flags", []):
@@ -339,21 +325,73 @@ def _md(doc: dict, fx: Formatter) -> str:
         out += _md_steps(f.get("trace", []), doc, fx, owner="flag")
     # exclusions and rows
     out += [f"## {fx.t('exclusions')}", "", fx.t("exclusions_note") if doc.get("exclusions") else fx.t("no_exclusions"), ""]
-    if doc.get("exclusions"):
+    if doc.get("exclusions") and listed(doc, "exclusions", rows):
         out += _md_table([fx.t(k) for k in ("goal", "subject", "point", "reason", "detail")],
                          [[code(e.get("goal") or ""), code(e.get("subject") or ""), code(e["point"]) if e.get("point") else "",
                            esc(fx.code("reason", e.get("reason"))), exclusion_detail(e, fx, mk)] for e in doc["exclusions"]])
+    elif doc.get("exclusions"):
+        out += [esc(fx.t("too_many_records", count=fx.count(len(doc["exclusions"])), what=fx.t("what_exclusions"))), ""]
+        out += _md_table([fx.t(k) for k in ("goal", "reason", "count")],
+                         [[code(goal), esc(fx.code("reason", reason)), fx.count(n)]
+                          for (goal, reason), n in counted(doc["exclusions"], "goal", "reason")], right={2})
     out += [f"### {fx.t('rows_accounting')}", "", fx.t("rows_note"), ""]
     out += _md_table([fx.t(k) for k in ("file", "total", "used", "excluded")],
                      [[code(f), fx.count(r["total"]), fx.count(r["used"]), fx.count(r["excluded"])] for f, r in doc.get("rows", {}).items()],
                      right={1, 2, 3})
-    if doc.get("row_exclusions"):
+    if doc.get("row_exclusions") and listed(doc, "row_exclusions", rows):
         out += [f"### {fx.t('row_exclusions')}", ""]
         out += _md_table([fx.t(k) for k in ("file", "line", "reason", "detail")],
                          [[code(r.get("file", "")), str(r.get("line", "")), esc(fx.code("reason", r.get("reason"))), exclusion_detail(r, fx, mk)]
                           for r in doc["row_exclusions"]], right={1})
+    elif doc.get("row_exclusions"):
+        out += [f"### {fx.t('row_exclusions')}", "",
+                esc(fx.t("too_many_records", count=fx.count(len(doc["row_exclusions"])), what=fx.t("what_row_exclusions"))), ""]
+        out += _md_table([fx.t(k) for k in ("file", "reason", "count")],
+                         [[code(file), esc(fx.code("reason", reason)), fx.count(n)]
+                          for (file, reason), n in counted(doc["row_exclusions"], "file", "reason")], right={2})
     out += _md_reports(doc, fx)
+    out += _md_lines(doc, fx, rows)
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _md_line_groups(doc: dict, fx: Formatter) -> list[str]:
+    """The lines summed by goal and period: what a board reads instead of thousands of lines."""
+    mk, money, goals, groups = MARKDOWN, fx.money, goals_by_id(doc), line_groups(doc)
+    out = [f"## {fx.t('lines_by_goal')}", "", fx.t("lines_by_goal_note"), ""]
+    return out + _md_table(
+        [fx.t(k) for k in ("goal", "period", "line_count", "imputed_count", "cut_count", "gross", "final")],
+        [[goal_title(goals, g["goal"], mk), fx.period(g["period"]),
+          fx.count(g["lines"]), fx.count(g["imputed"]), fx.count(g["cut"]), money(g["gross"]), money(g["amount"])]
+         for g in groups]
+        + [[f"**{fx.t('total')}**", "", f"**{fx.count(sum(g['lines'] for g in groups))}**",
+            f"**{fx.count(sum(g['imputed'] for g in groups))}**", f"**{fx.count(sum(g['cut'] for g in groups))}**",
+            f"**{money(sum((g['gross'] for g in groups), Decimal(0)))}**",
+            f"**{money(doc.get('totals', {}).get('pool', '0'))}**"]], right={2, 3, 4, 5, 6})
+
+
+def _md_lines(doc: dict, fx: Formatter, rows: int | None) -> list[str]:
+    """The appendix of lines: each line with its trail, or, for more than a report lists, where they are."""
+    mk, money, t, rec = MARKDOWN, fx.money, doc.get("totals", {}), recipients(doc)
+    esc, code = mk.esc, mk.code
+    out = [f"## {fx.t('appendix')}: {fx.t('lines')}", ""]
+    if not listed(doc, "lines", rows):
+        return out + [esc(fx.t("too_many", count=fx.count(len(doc["lines"])), what=fx.t("what_lines"))), ""]
+    out += [fx.t("lines_note"), ""]
+    out += _md_table([fx.t("line"), fx.t("date"), fx.t("payer"), fx.t("outcome"), fx.t("gross"), fx.t("after_goal_cap"),
+                      fx.t("final"), fx.t("marks")] + [fx.t("to_party", party=r) for r in rec],
+                     [[code(ln["id"]), fx.date(ln["date"]), code(ln.get("payer", "")), fx.short(ln["outcome"])[0],
+                       money(ln["gross"]), money(ln["after_goal_cap"]), money(ln["amount"]),
+                       ", ".join(fx.t(k) for k in ("imputed", "cut") if ln.get(k))]
+                      + [money((ln.get("split") or {}).get(r, "0.00")) for r in rec] for ln in doc.get("lines", [])]
+                     + [[f"**{fx.t('total')}**", "", "", "", "", "", f"**{money(t.get('pool', '0'))}**", ""]
+                        + [f"**{money(t.get('by_recipient', {}).get(r, '0.00'))}**" for r in rec]],
+                     right=set(range(3, 7)) | set(range(8, 8 + len(rec))))
+    out += [f"### {fx.t('trails')}", ""]
+    for ln in doc.get("lines", []):
+        out += [f"#### {fx.t('line')} {code(ln['id'])}", ""]
+        out += [f"- {esc(k)}: {v}" for k, v in line_facts(ln, doc, fx, mk)] + ["", f"{fx.t('trail')}:", ""]
+        out += _md_steps(ln.get("trace", []), doc, fx, rule_text=False)
+    return out
 
 
 def _md_results(doc, fx) -> list[str]:
@@ -411,16 +449,19 @@ def _md_reports(doc, fx) -> list[str]:
 
 # ---- entry point ----------------------------------------------------------------------------
 
-def render(doc: dict, fmt: str, lang: str) -> str | bytes:
-    """Render a settlement document as `md`, `html`, `text` (str) or `xlsx` (bytes), in `da` or `en`."""
+def render(doc: dict, fmt: str, lang: str, rows: int | None = REPORT_ROWS) -> str | bytes:
+    """Render a settlement document as `md`, `html`, `text` (str) or `xlsx` (bytes), in `da` or `en`.
+
+    `md` and `html` list the lines (with their trails), the exclusions and the excluded rows one by one when
+    there are at most `rows` of each (None: always), and show them grouped and counted otherwise."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     doc = canonical(doc)
     fx = formatter(doc, lang)
     if fmt == "md":
-        return _md(doc, fx)
+        return _md(doc, fx, rows)
     if fmt == "text":
         return _text(doc, fx)
     if fmt == "xlsx":
         return render_xlsx(doc, fx)
-    return render_html(doc, fx)
+    return render_html(doc, fx, rows)

@@ -16,7 +16,7 @@ from .narrate import describe_step, step_kind
 from .i18n import (Formatter, caps_text, detail_value, exclusion_detail, figure_value, flag_title, goal_texts,
                    goals_by_id, key_label, line_facts, metric_cells, party_name, rate_text, results, return_cap_sentence,
                    to_decimal)
-from .markup import HTML, payers, recipients, report_sections, result_facts
+from .markup import HTML, REPORT_ROWS, counted, goal_title, line_groups, listed, payers, recipients, report_sections, result_facts
 
 esc = html.escape
 code = HTML.code
@@ -351,8 +351,61 @@ def _marks(line, fx) -> str:
     return "".join(f'<span class="mark {k}">{esc(fx.t(k))}</span>' for k in ("imputed", "cut") if line.get(k))
 
 
-def render_html(doc: dict, fx: Formatter) -> str:
-    """The whole report as one HTML page (str)."""
+def _line_groups(doc: dict, fx: Formatter) -> list[str]:
+    """The lines summed by goal and period: what a board reads instead of thousands of lines."""
+    money, goals, groups = fx.money, goals_by_id(doc), line_groups(doc)
+    rows = [[goal_title(goals, g["goal"], HTML), esc(fx.period(g["period"])),
+             esc(fx.count(g["lines"])), esc(fx.count(g["imputed"])), esc(fx.count(g["cut"])), esc(money(g["gross"])),
+             esc(money(g["amount"]))] for g in groups]
+    total = [esc(fx.t("total")), "", esc(fx.count(sum(g["lines"] for g in groups))),
+             esc(fx.count(sum(g["imputed"] for g in groups))), esc(fx.count(sum(g["cut"] for g in groups))),
+             esc(money(sum((g["gross"] for g in groups), Decimal(0)))), esc(money(doc.get("totals", {}).get("pool", "0")))]
+    return ['<section id="line-groups">', f"<h2>{esc(fx.t('lines_by_goal'))}</h2>",
+            f'<p class="note">{esc(fx.t("lines_by_goal_note"))}</p>',
+            _table([esc(fx.t(k)) for k in ("goal", "period", "line_count", "imputed_count", "cut_count", "gross", "final")],
+                   rows, right={2, 3, 4, 5, 6}, total=total), "</section>"]
+
+
+def _lines(doc: dict, fx: Formatter, rows: int | None) -> list[str]:
+    """The appendix of lines: each line with its trail, or, for more than a report lists, where they are."""
+    money, lines, rec = fx.money, doc.get("lines", []), recipients(doc)
+    t = doc.get("totals", {})
+    out = ['<section id="lines">', f"<h2>{esc(fx.t('appendix'))}: {esc(fx.t('lines'))}</h2>"]
+    if not listed(doc, "lines", rows):
+        return out + [f'<p class="note">{esc(fx.t("too_many", count=fx.count(len(lines)), what=fx.t("what_lines")))}</p>',
+                      "</section>"]
+    slug = _slugs(lines)
+    out += [f'<p class="note">{esc(fx.t("lines_note"))}</p>',
+            _table([esc(fx.t(k)) for k in ("line", "date", "payer", "outcome", "gross", "after_goal_cap", "final", "marks")]
+                   + [esc(fx.t("to_party", party=r)) for r in rec],
+                   [[f'<a href="#{slug[ln["id"]]}">{code(ln["id"])}</a>', esc(fx.date(ln["date"])), code(ln.get("payer", "")),
+                     _short(ln["outcome"], fx), esc(money(ln["gross"])), esc(money(ln["after_goal_cap"])), esc(money(ln["amount"])),
+                     _marks(ln, fx)] + [esc(money((ln.get("split") or {}).get(r, "0.00"))) for r in rec] for ln in lines],
+                   right=set(range(3, 7)) | set(range(8, 8 + len(rec))),
+                   total=[esc(fx.t("total")), "", "", "", "", "", esc(money(t.get("pool", "0"))), ""]
+                   + [esc(money(t.get("by_recipient", {}).get(r, "0.00"))) for r in rec])]
+    out += [f"<h3>{esc(fx.t('trails'))}</h3>"]
+    goals = goals_by_id(doc)
+    for ln in lines:
+        facts = "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in line_facts(ln, doc, fx, HTML))
+        out.append(f'<details id="{slug[ln["id"]]}"><summary>{code(ln["id"])} · {esc(goals.get(ln.get("goal"), {}).get("title") or "")} '
+                   f'{_marks(ln, fx)}<span class="amt">{esc(money(ln["amount"]))}</span></summary>'
+                   f'<div class="body"><dl class="facts">{facts}</dl><div><strong>{esc(fx.t("trail"))}</strong></div>'
+                   f'{_steps(ln.get("trace", []), doc, fx, rule_text=False)}</div></details>')
+    return out + ["</section>"]
+
+
+def _short(value, fx: Formatter) -> str:
+    """A number to a sensible precision, its exact value a hover (and the line's trail) away."""
+    shown, exact = fx.short(value)
+    if exact is None:
+        return esc(shown)
+    return f'<span class="approx" title="{esc(fx.t("exact_value"))}: {esc(exact)}">{esc(shown)}</span>'
+
+
+def render_html(doc: dict, fx: Formatter, rows: int | None = REPORT_ROWS) -> str:
+    """The whole report as one HTML page (str); lines, exclusions and excluded rows listed one by one up to
+    `rows` of each (None: always), else grouped and counted."""
     t, c, eng, inputs = doc.get("totals", {}), doc.get("contract", {}), doc.get("engine", {}), doc.get("inputs", {})
     money = fx.money
     title = f"{fx.t('settlement')}: {c.get('title') or ''}"
@@ -390,7 +443,8 @@ def render_html(doc: dict, fx: Formatter) -> str:
             f"<h3>{esc(fx.t('by_recipient'))}</h3>",
             _table([esc(fx.t(k)) for k in ("party", "name", "role", "amount")],
                    [[code(r), esc(party_name(doc, r)), esc(fx.code("role", (doc.get("parties", {}).get(r) or {}).get("role"))),
-                     esc(money(t["by_recipient"][r]))] for r in rec], right={3}),
+                     esc(money(t["by_recipient"][r]))] for r in rec], right={3}), "</section>",
+            '<section id="periods">', f"<h2>{esc(fx.t('periods'))}</h2>",
             f"<h3>{esc(fx.t('tranches'))}</h3>",
             _table([esc(fx.t(k)) for k in ("tranche", "until", "shares")],
                    [[esc(str(tr.get("number"))), esc(money(tr["until"])) if tr.get("until") is not None else esc(fx.t("no_limit")),
@@ -421,27 +475,7 @@ def render_html(doc: dict, fx: Formatter) -> str:
             f'{esc(fx.t("contract_text").rstrip(":"))}</summary><div class="body"><pre class="source">{esc(str(text))}</pre></div></details>'
             for gid, text in goal_texts(doc).items()]
     out.append("</section>")
-    # lines
-    lines = doc.get("lines", [])
-    slug = _slugs(lines)
-    out += ['<section id="lines">', f"<h2>{esc(fx.t('lines'))}</h2>", f'<p class="note">{esc(fx.t("lines_note"))}</p>',
-            _table([esc(fx.t(k)) for k in ("line", "date", "payer", "outcome", "gross", "after_goal_cap", "final", "marks")]
-                   + [esc(fx.t("to_party", party=r)) for r in rec],
-                   [[f'<a href="#{slug[ln["id"]]}">{code(ln["id"])}</a>', esc(fx.date(ln["date"])), code(ln.get("payer", "")),
-                     esc(fx.num(ln["outcome"])), esc(money(ln["gross"])), esc(money(ln["after_goal_cap"])), esc(money(ln["amount"])),
-                     _marks(ln, fx)] + [esc(money((ln.get("split") or {}).get(r, "0.00"))) for r in rec] for ln in lines],
-                   right=set(range(3, 7)) | set(range(8, 8 + len(rec))),
-                   total=[esc(fx.t("total")), "", "", "", "", "", esc(money(t.get("pool", "0"))), ""]
-                   + [esc(money(t.get("by_recipient", {}).get(r, "0.00"))) for r in rec])]
-    out += [f"<h3>{esc(fx.t('trails'))}</h3>"]
-    goals = goals_by_id(doc)
-    for ln in lines:
-        facts = "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in line_facts(ln, doc, fx, HTML))
-        out.append(f'<details id="{slug[ln["id"]]}"><summary>{code(ln["id"])} · {esc(goals.get(ln.get("goal"), {}).get("title") or "")} '
-                   f'{_marks(ln, fx)}<span class="amt">{esc(money(ln["amount"]))}</span></summary>'
-                   f'<div class="body"><dl class="facts">{facts}</dl><div><strong>{esc(fx.t("trail"))}</strong></div>'
-                   f'{_steps(ln.get("trace", []), doc, fx, rule_text=False)}</div></details>')
-    out.append("</section>")
+    out += _line_groups(doc, fx)
     # flags
     out += ['<section id="flags">', f"<h2>{esc(fx.t('flags'))}</h2>",
             f'<p class="note">{esc(fx.t("flags_note") if doc.get("flags") else fx.t("no_flags"))}</p>']
@@ -455,19 +489,30 @@ def render_html(doc: dict, fx: Formatter) -> str:
     # exclusions and rows
     out += ['<section id="exclusions">', f"<h2>{esc(fx.t('exclusions'))}</h2>",
             f'<p class="note">{esc(fx.t("exclusions_note") if doc.get("exclusions") else fx.t("no_exclusions"))}</p>']
-    if doc.get("exclusions"):
+    if doc.get("exclusions") and listed(doc, "exclusions", rows):
         out.append(_table([esc(fx.t(k)) for k in ("goal", "subject", "point", "reason", "detail")],
                           [[code(e.get("goal") or ""), code(e.get("subject") or ""), code(e["point"]) if e.get("point") else "",
                             esc(fx.code("reason", e.get("reason"))), exclusion_detail(e, fx, HTML)] for e in doc["exclusions"]]))
+    elif doc.get("exclusions"):
+        out += [f'<p class="note">{esc(fx.t("too_many_records", count=fx.count(len(doc["exclusions"])), what=fx.t("what_exclusions")))}</p>',
+                _table([esc(fx.t(k)) for k in ("goal", "reason", "count")],
+                       [[code(goal), esc(fx.code("reason", reason)), esc(fx.count(n))]
+                        for (goal, reason), n in counted(doc["exclusions"], "goal", "reason")], right={2})]
     out += [f"<h3>{esc(fx.t('rows_accounting'))}</h3>", f'<p class="note">{esc(fx.t("rows_note"))}</p>',
             _table([esc(fx.t(k)) for k in ("file", "total", "used", "excluded")],
                    [[code(f), esc(fx.count(r["total"])), esc(fx.count(r["used"])), esc(fx.count(r["excluded"]))]
                     for f, r in doc.get("rows", {}).items()], right={1, 2, 3})]
-    if doc.get("row_exclusions"):
+    if doc.get("row_exclusions") and listed(doc, "row_exclusions", rows):
         out += [f"<h3>{esc(fx.t('row_exclusions'))}</h3>",
                 _table([esc(fx.t(k)) for k in ("file", "line", "reason", "detail")],
                        [[code(r.get("file", "")), esc(str(r.get("line", ""))), esc(fx.code("reason", r.get("reason"))),
                          exclusion_detail(r, fx, HTML)] for r in doc["row_exclusions"]], right={1})]
+    elif doc.get("row_exclusions"):
+        out += [f"<h3>{esc(fx.t('row_exclusions'))}</h3>",
+                f'<p class="note">{esc(fx.t("too_many_records", count=fx.count(len(doc["row_exclusions"])), what=fx.t("what_row_exclusions")))}</p>',
+                _table([esc(fx.t(k)) for k in ("file", "reason", "count")],
+                       [[code(file), esc(fx.code("reason", reason)), esc(fx.count(n))]
+                        for (file, reason), n in counted(doc["row_exclusions"], "file", "reason")], right={2})]
     out.append("</section>")
     sections = report_sections(doc)
     if sections:
@@ -480,6 +525,7 @@ def render_html(doc: dict, fx: Formatter) -> str:
                 else:
                     out.append(f"<p>{esc(detail_value(key, item, fx))}</p>")
         out.append("</section>")
+    out += _lines(doc, fx, rows)
     out += ["</main>", f"<footer>{esc(eng.get('name', ''))} {esc(eng.get('version', ''))} · {esc(fx.t('as_of'))} "
             f"{esc(fx.date(doc['as_of']))} · {code(inputs.get('contract', {}).get('sha256', ''))}</footer>", "</body>", "</html>"]
     return "\n".join(out) + "\n"

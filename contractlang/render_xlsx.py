@@ -1,6 +1,7 @@
 """The settlement as an Excel workbook (`render(doc, "xlsx", lang)`): a sheet per part of the document
-(summary, results, figures, goals, lines, periods, flags, exclusions, rows), numbers as numbers, the
-workbook's bytes the same for the same document (fixed timestamps in the zip)."""
+(summary, results, figures, goals, lines, periods, flags, exclusions, rows), each an Excel table (filter,
+sort) with its totals as formulas, numbers as numbers, the workbook's bytes the same for the same document
+(fixed timestamps in the zip)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ def render_xlsx(doc: dict, fx: Formatter) -> bytes:
     from openpyxl import Workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.table import Table, TableStyleInfo
     from openpyxl.writer.excel import ExcelWriter
 
     bold, head_fill = Font(bold=True), PatternFill("solid", start_color="FFDCE3EA", end_color="FFDCE3EA")
@@ -71,6 +74,32 @@ def render_xlsx(doc: dict, fx: Formatter) -> bytes:
             return _Rounded(d, str(v))
         return d
 
+    formulas = []  # (sheet, row, column, formula): written after every text was made text (`_text_cells`)
+
+    def as_table(ws, key, n):
+        """The sheet's header and its `n` rows as an Excel table: a filter and a sort on every column, banded rows."""
+        if n == 0:  # a table needs a row
+            return
+        seen: set = set()
+        for k, cell in enumerate(ws[1], 1):  # a table's column names are text, each once
+            name = str(cell.value if cell.value is not None else k)
+            while name in seen:
+                name += f" ({k})"
+            seen.add(name)
+            cell.value = name
+        table = Table(displayName=key.capitalize(), ref=f"A1:{ws.cell(row=n + 1, column=ws.max_column).coordinate}")
+        table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
+        ws.add_table(table)
+
+    def total_row(ws, n, columns):
+        """A total under the table's `n` rows: each of `columns` (1-based) summed as a formula over the rows a filter
+        shows (SUBTOTAL 109), so that the workbook adds up what it shows; the exact totals are the summary's."""
+        row = n + 2
+        ws.cell(row=row, column=1, value=fx.t("total")).font = bold
+        for col in columns:
+            letter = get_column_letter(col)
+            formulas.append((ws, row, col, f"=SUBTOTAL(109,{letter}2:{letter}{n + 1})"))
+
     def sheet(key, header, rows, kinds):
         """kinds: per column, one of text, money, rate (money, or the text of a price expression), num, date,
         count, int (no grouping), bool."""
@@ -79,7 +108,7 @@ def render_xlsx(doc: dict, fx: Formatter) -> bytes:
         for cell in ws[1]:
             cell.font, cell.fill = bold, head_fill
             cell.alignment = Alignment(vertical="top", wrap_text=False)
-        for r in rows:
+        for at, r in enumerate(rows, 2):  # the row's number in the sheet (ws.max_row scans every cell)
             out = []
             for v, kind in zip(r, kinds):
                 if v is None or v == "":
@@ -97,7 +126,7 @@ def render_xlsx(doc: dict, fx: Formatter) -> bytes:
             exact = {i: x.text for i, x in enumerate(out) if isinstance(x, _Rounded)}
             ws.append(_cells([x.shown if isinstance(x, _Rounded) else x for x in out]))
             for i, text in exact.items():  # the exact value one click away
-                ws.cell(row=ws.max_row, column=i + 1).comment = Comment(f"{fx.t('exact_value')}: {text}",
+                ws.cell(row=at, column=i + 1).comment = Comment(f"{fx.t('exact_value')}: {text}",
                                                                         "contractlang", width=400, height=60)
         for row in ws.iter_rows(min_row=2):
             for cell, kind in zip(row, kinds):
@@ -113,6 +142,7 @@ def render_xlsx(doc: dict, fx: Formatter) -> bytes:
         for i, col in enumerate(ws.iter_cols(), 1):
             width = max(len(_xlsx_text(c.value)) for c in col)
             ws.column_dimensions[col[0].column_letter].width = min(60, max(8, width + 2))
+        as_table(ws, key, len(rows))
         return ws
 
     # Summary
@@ -164,7 +194,7 @@ def render_xlsx(doc: dict, fx: Formatter) -> bytes:
         limits = [c["limit"] for c in g.get("caps") or [] if c.get("per") == per]
         return limits[0] if len(limits) == 1 else "; ".join(fx.money(v) for v in limits)
 
-    sheet("goals", [fx.t(k) for k in ("goal", "title", "payer", "rate", "per")] + [fx.t("cap")]
+    ws = sheet("goals", [fx.t(k) for k in ("goal", "title", "payer", "rate", "per")] + [fx.t("cap")]
           + [fx.t("caps_per", per=cap_per(per, fx)) for per in pers] + [fx.t("goal_amount"),
                                                                      fx.t("goal_cap_cut"), fx.t("imputed_count"), fx.t("clause")],
           [[g["id"], (g.get("title") or ""), g.get("payer", ""), g.get("rate"), fx.code("per", g.get("per")), g.get("cap")]
@@ -172,6 +202,7 @@ def render_xlsx(doc: dict, fx: Formatter) -> bytes:
            + [t.get("goals", {}).get(g["id"], "0"), t.get("goal_cap_cut", {}).get(g["id"], "0"), t.get("imputed", {}).get(g["id"], 0),
               fx.clause(g.get("clause"))] for g in goals],
           ["text", "text", "text", "rate", "text", "money"] + ["rate"] * len(pers) + ["money", "money", "count", "text"])
+    total_row(ws, len(goals), [7 + len(pers), 8 + len(pers)])  # after each goal's cap, and what the caps cut
     rec = recipients(doc)
     lines = doc.get("lines", [])
     ws = sheet("lines", [fx.t(k) for k in ("line", "goal", "subject", "point", "date", "period", "payer", "outcome", "gross",
@@ -179,19 +210,17 @@ def render_xlsx(doc: dict, fx: Formatter) -> bytes:
                + [fx.t("to_party", party=r) for r in rec],
                [[ln["id"], ln.get("goal"), ln.get("subject"), ln.get("point"), ln["date"], ln.get("period"), ln.get("payer"),
                  ln["outcome"], ln["gross"], ln["after_goal_cap"], ln["amount"], bool(ln.get("imputed")), bool(ln.get("cut"))]
-                + [(ln.get("split") or {}).get(r, "0.00") for r in rec] for ln in lines]
-               + [[fx.t("total")] + [None] * 9 + [t.get("pool", "0"), None, None] + [t.get("by_recipient", {}).get(r, "0.00") for r in rec]],
+                + [(ln.get("split") or {}).get(r, "0.00") for r in rec] for ln in lines],
                ["text"] * 4 + ["date", "text", "text", "num", "money", "money", "money", "bool", "bool"] + ["money"] * len(rec))
-    for cell in ws[ws.max_row]:
-        cell.font = bold
-    ws.auto_filter.ref = f"A1:{ws.cell(row=len(lines) + 1, column=ws.max_column).coordinate}"
+    total_row(ws, len(lines), [9, 10, 11] + list(range(14, 14 + len(rec))))  # gross, after the goal's cap, final, splits
     pay = payers(doc)
-    sheet("periods", [fx.t(k) for k in ("period", "from", "to", "due", "amount")] + [g["id"] for g in goals]
+    ws = sheet("periods", [fx.t(k) for k in ("period", "from", "to", "due", "amount")] + [g["id"] for g in goals]
           + [f"{fx.t('payer')} {p}" for p in pay] + [fx.t("to_party", party=r) for r in rec] + [fx.t("cumulative")],
           [[p["period"], p["start"], p["end"], p["due"], p["amount"]] + [p.get("by_goal", {}).get(g["id"], "0.00") for g in goals]
            + [p.get("by_payer", {}).get(q, "0.00") for q in pay] + [p.get("by_recipient", {}).get(r, "0.00") for r in rec] + [p["cumulative"]]
            for p in doc.get("periods", [])],
           ["text", "date", "date", "date", "money"] + ["money"] * (len(goals) + len(pay) + len(rec) + 1))
+    total_row(ws, len(doc.get("periods", [])), range(5, 6 + len(goals) + len(pay) + len(rec)))  # not the cumulative
     sheet("flags", [fx.t(k) for k in ("flag", "title", "clause", "subject", "details")],
           [[f.get("id"), flag_title(f, fx), fx.clause(f.get("clause")), f.get("subject") or "",
             "; ".join(f"{key_label(k, fx)}: {detail_value(k, v, fx)}" for k, v in (f.get("details") or {}).items())] for f in doc.get("flags", [])],
@@ -206,6 +235,9 @@ def render_xlsx(doc: dict, fx: Formatter) -> bytes:
                ["text", "count", "count", "count", "int", "text", "text"])
 
     _text_cells(wb)
+    for ws, row, col, formula in formulas:
+        cell = ws.cell(row=row, column=col, value=formula)
+        cell.number_format, cell.font = MONEY_FORMAT, bold
     stamp = dt.datetime.combine(as_of, dt.time())
     props = wb.properties
     props.creator = f"{eng.get('name', 'contractlang')} {eng.get('version', '')}".strip()

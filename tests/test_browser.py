@@ -171,3 +171,46 @@ def test_hostile_titles_and_ids_stay_text_in_the_browser(hostile_page_file, tmp_
     for payload in PAYLOADS:
         assert payload in text, payload
     assert '<svg id="chart-cumulative"' in dom  # the page's own drawing still happened
+
+
+# ---- a board's report of a large settlement (issue 15) --------------------------------------------
+HOUSEHOLDS = 5_000
+
+
+@pytest.fixture(scope="module")
+def large_page_file(tmp_path_factory) -> Path:
+    """The HTML report of Viborg settled on a generated ledger of 5,000 intervention households."""
+    import sys
+
+    from contractlang.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    base = tmp_path_factory.mktemp("large")
+    ledger = base / "ledger"
+    subprocess.run([sys.executable, str(root / "contracts" / "viborg" / "make_ledger.py"), "--households",
+                    str(HOUSEHOLDS), "--control", "1500", "--seed", "5", "--out", str(ledger)],
+                   check=True, capture_output=True)
+    path = base / "report.html"
+    assert main(["settle", str(root / "contracts" / "viborg" / "viborg.contract"), "--ledger", str(ledger),
+                 "--format", "html", "--lang", "da", "-o", str(path)]) == 0
+    return path
+
+
+def test_the_report_of_5000_households_is_small_and_drawn_by_a_browser(large_page_file, tmp_path, capsys):
+    size = large_page_file.stat().st_size
+    assert size < 5_000_000, f"{size:,} bytes"
+    page = large_page_file.read_text(encoding="utf-8")
+    # The lines are summed by goal and period, and pointed to, not listed one by one with their trails.
+    assert 'id="line-groups"' in page and '<details id="line-' not in page
+    assert re.search(r"De [\d.]+ betalingslinjer er for mange til at stå her", page)
+    browser = _chromium()
+    result = _run([browser, "--dump-dom", large_page_file.as_uri()], tmp_path)
+    assert "</html>" in result.stdout and 'id="line-groups"' in result.stdout, result.stderr[-2000:]
+    shot = tmp_path / "large-report-screenshot.png"
+    result = _run([browser, f"--screenshot={shot}", f"--window-size={WIDTH},{HEIGHT}", large_page_file.as_uri()],
+                  tmp_path)
+    assert shot.exists(), f"no screenshot; chromium said: {result.stderr[-2000:]}"
+    width, height, pixels = _png_pixels(shot.read_bytes())
+    assert (width, height) == (WIDTH, HEIGHT) and len(set(pixels[::97])) > 40, "the screenshot looks blank"
+    with capsys.disabled():
+        print(f"\nscreenshot of the report of {HOUSEHOLDS:,} households ({size:,} bytes): {shot}")

@@ -60,7 +60,7 @@ def test_a_failing_writer_prints_nothing_on_stdout(capsys, failing_json_writer):
 def test_a_failing_report_leaves_no_file(tmp_path, capsys, monkeypatch, fmt):
     import contractlang.render
 
-    def broken(doc, fmt, lang):
+    def broken(doc, fmt, lang, rows=None):
         raise ValueError("a report could not be made")
 
     monkeypatch.setattr(contractlang.render, "render", broken)

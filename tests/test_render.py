@@ -305,11 +305,12 @@ def test_integrity_block_comes_first(doc, fmt):
 def test_markdown_sections_in_order(doc):
     md = render(doc, "md", "en")
     heads = ["## Inputs and checksums", "## Summary", "### By payer", "### By recipient", "### Return cap", "### Periods",
-             "## Payment goals", "## Payment lines", "## Audit trails", "## Flags", "## Exclusions", "### Rows accounting"]
+             "## Payment goals", "## Payment lines by goal and period", "## Flags", "## Exclusions",
+             "### Rows accounting", "## Appendix: Payment lines", "### Audit trails"]
     positions = [md.index(h) for h in heads]
     assert positions == sorted(positions)
     for ln in doc["lines"]:
-        assert f"### Line `{ln['id']}`" in md
+        assert f"#### Line `{ln['id']}`" in md
     assert md.count("```text") == len(doc["goals"]) + sum(1 for f in doc["flags"] for s in f["trace"] if s["kind"] == "rule")
 
 
@@ -335,8 +336,9 @@ def test_html_is_self_contained(doc):
 
 def test_html_structure_and_charts(doc):
     page = render(doc, "html", "en")
-    assert page.index('id="integrity"') < page.index('id="summary"') < page.index('id="goals"') < page.index('id="lines"') \
-        < page.index('id="flags"') < page.index('id="exclusions"')
+    assert page.index('id="integrity"') < page.index('id="summary"') < page.index('id="periods"') \
+        < page.index('id="goals"') < page.index('id="line-groups"') < page.index('id="flags"') \
+        < page.index('id="exclusions"') < page.index('id="lines"')  # the lines and their trails: an appendix
     assert page.count("<details") == len(doc["lines"]) + len(doc["flags"]) + len(doc["goals"])
     assert '<svg id="chart-cumulative"' in page and '<svg id="chart-goals"' in page
     assert page.count('class="threshold"') == 2                            # the return cap and the tranche threshold
@@ -376,7 +378,16 @@ def test_xlsx_reopens_and_adds_up(doc, lang):
     body, total = rows[:-1], rows[-1]
     assert len(body) == len(doc["lines"])
     assert sum(Decimal(str(r[amount_col - 1])) for r in body) == D(doc["totals"]["pool"])
-    assert Decimal(str(total[amount_col - 1])) == D(doc["totals"]["pool"])
+    # The lines are an Excel table; under it, the totals are formulas over the rows a filter shows.
+    letter = openpyxl.utils.get_column_letter(amount_col)
+    assert ws.tables["Lines"].ref == f"A1:{openpyxl.utils.get_column_letter(ws.max_column)}{len(body) + 1}"
+    assert total[0] == {"da": "I alt", "en": "Total"}[lang]
+    assert total[amount_col - 1] == f"=SUBTOTAL(109,{letter}2:{letter}{len(body) + 1})"
+    periods = wb[names[3]]
+    assert periods.tables["Periods"] and list(periods.iter_rows(values_only=True))[-1][4] == \
+        f"=SUBTOTAL(109,E2:E{len(doc['periods']) + 1})"
+    assert sum(Decimal(str(r[4])) for r in list(periods.iter_rows(min_row=2, values_only=True))[:-1]) \
+        == D(doc["totals"]["pool"])
     for party, amount in doc["totals"]["by_recipient"].items():
         col = header.index({"da": f"Til {party}", "en": f"To {party}"}[lang])
         assert sum(Decimal(str(r[col])) for r in body) == D(amount)
@@ -751,3 +762,80 @@ def test_every_detail_key_has_a_label():
     keys |= {"goal", "point", "cohort", "subjects", "count", "missing", "share", "share_rounded", "target", "gap_pp", "met"}
     for key in keys:
         assert f"key.{key}" in CATALOGUE, key
+
+
+# ---- reports a board can read (issue 15) ---------------------------------------------------------------
+
+SETTLEMENTS = sorted((Path(__file__).resolve().parents[1] / "contracts").rglob("settlement.json"))
+
+
+@pytest.mark.parametrize("path", SETTLEMENTS, ids=lambda p: p.parent.name)
+def test_the_lines_by_goal_and_period_add_up_to_the_lines_and_the_pool(path):
+    from contractlang.markup import line_groups
+
+    doc = json.loads(path.read_text(encoding="utf-8"), parse_float=_no_float)
+    groups = line_groups(doc)
+    assert sum(g["lines"] for g in groups) == len(doc["lines"])
+    assert sum(g["imputed"] for g in groups) == sum(1 for ln in doc["lines"] if ln.get("imputed"))
+    assert sum((g["amount"] for g in groups), Decimal(0)) == Decimal(doc["totals"]["pool"])
+    for gid, amount in doc["totals"]["goals"].items():  # a goal's lines after the return cap: at most its amount
+        assert sum((g["amount"] for g in groups if g["goal"] == gid), Decimal(0)) <= Decimal(amount)
+    keys = [(g["goal"], g["period"]) for g in groups]
+    assert len(keys) == len(set(keys))
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_a_report_lists_the_lines_up_to_its_rows_and_groups_and_counts_beyond(doc, fmt):
+    listed = render(doc, fmt, "en", rows=None)
+    grouped = render(doc, fmt, "en", rows=len(doc["lines"]) - 1)
+    for ln in doc["lines"]:
+        assert ln["id"] in listed and f"Line `{ln['id']}`" not in grouped and f'id="line-{ln["id"]}' not in grouped
+    assert f"The {len(doc['lines'])} payment lines are too many to list here" in grouped
+    assert "Payment lines by goal and period" in grouped and "Payment lines by goal and period" in listed
+    few = render(doc, fmt, "en", rows=1)
+    exclusions = doc["exclusions"]
+    assert len(exclusions) > 1 and f"The {len(exclusions)} exclusions are counted by reason below" in few
+    # Each reason's count is shown, and the counts add up to the exclusions.
+    from contractlang.markup import counted
+
+    counts = counted(exclusions, "goal", "reason")
+    assert sum(n for _, n in counts) == len(exclusions)
+    for (goal, reason), n in counts:
+        assert re.search(rf"{re.escape(goal)}\W[^\n]*?{n}\b", few)
+
+
+def test_a_long_number_is_shown_short_with_its_exact_value_at_hand():
+    fx = Formatter("da")
+    exact = "0.26331514679137438295661210704078981553650298778904"
+    assert fx.short(exact) == ("≈0,2633", fx.num(exact))
+    assert fx.short("12.5") == ("12,5", None) and fx.short("3") == ("3", None)
+    doc = json.loads(FIXTURE.read_text(encoding="utf-8"), parse_float=_no_float)
+    doc = copy.deepcopy(doc)
+    doc["lines"][0]["outcome"] = exact
+    page = render(doc, "html", "da", rows=None)
+    assert f'title="Nøjagtig værdi: {fx.num(exact)}">≈0,2633</span>' in page
+    assert "≈0,2633 |" in render(doc, "md", "da", rows=None)
+
+
+def test_the_catalogue_names_each_phrase_once():
+    import ast
+
+    source = (Path(__file__).resolve().parents[1] / "contractlang" / "catalogue.py").read_text(encoding="utf-8")
+    (table,) = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Dict) and len(n.keys) > 50]
+    keys = [k.value for k in table.keys]
+    assert sorted(k for k in set(keys) if keys.count(k) > 1) == []  # a second entry would silently win
+
+
+def test_settle_rows_lists_all_or_groups_on_the_command_line(tmp_path, capsys):
+    from contractlang.cli import main
+
+    kolding = Path(__file__).resolve().parents[1] / "contracts" / "kolding-ny-start"
+    args = ["settle", str(kolding / "kolding.contract"), "--ledger", str(kolding / "ledger"), "--format", "md"]
+    assert main(args + ["--rows", "10"]) == 0
+    grouped = capsys.readouterr().out
+    assert "The 420 payment lines are too many to list here" in grouped and "#### Line `" not in grouped
+    assert main(args + ["--rows", "all"]) == 0
+    assert capsys.readouterr().out.count("#### Line `") == 420
+    with pytest.raises(SystemExit) as exc:
+        main(args + ["--rows", "many"])
+    assert exc.value.code == 2 and "expected a whole number or 'all'" in capsys.readouterr().err

@@ -17,7 +17,7 @@ The oracle (`judge`) is the promise of README.md and issue 12: no traceback, no
 hang, an exit code in {0, 1, 2}, located diagnostics on exit 1, no partial
 output (no `-o` file after a failure, no half document on stdout), and on
 success a whole document (JSON parses, xlsx opens with openpyxl, without
-formula cells; HTML without live injected markup; a CSV table has its header and
+formula cells but the totals under its tables; HTML without live injected markup; a CSV table has its header and
 rows of one length; Parquet opens with Polars). Only the public entry point
 `contractlang.cli.main(argv)` is used, so the harness survives an engine rewrite.
 """
@@ -417,7 +417,10 @@ def _judge_xlsx(case, data: bytes) -> list[Failure]:
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for cell in row:
-                if cell.data_type == "f":
+                # The one formula a workbook has is a table's total: its own column's rows summed (SUBTOTAL 109).
+                total = re.fullmatch(r"=SUBTOTAL\(109,([A-Z]+)2:([A-Z]+)(\d+)\)", str(cell.value))
+                if cell.data_type == "f" and not (total and total[1] == total[2] == cell.column_letter
+                                                  and int(total[3]) == cell.row - 1):
                     return [_fail(case, "injection", f"formula cell {ws.title}!{cell.coordinate}: {str(cell.value)[:80]!r}",
                                   "xlsx-formula")]
     return []
