@@ -179,6 +179,42 @@ def check_goals(c: m.Contract) -> list[Diagnostic]:
     return r.out
 
 
+# ---- currencies: one per contract, and one that exists ------------------------------------------
+
+def check_currencies(c: m.Contract) -> list[Diagnostic]:
+    """CL013 for a `currency` that is no ISO 4217 code; CL012 for an amount in any other currency than the
+    contract's (a GBP contract with a DKK amount would otherwise settle the DKK figure as pounds)."""
+    from babel.numbers import list_currencies
+
+    r = Run(c)
+    known = list_currencies()
+    if c.currency not in known:
+        close = _currency_meant(c.currency, known)
+        r.err("CL013", f"the contract's currency '{c.currency}' is not a currency code of ISO 4217",
+              r.src.find(m.SourceSpan(c.span.file, 1, 1), c.currency, after=r"\bcurrency\b") if c.span else None,
+              c.clause,
+              close or "write the three capital letters of ISO 4217: DKK, EUR, GBP, SEK, NOK, USD …")
+    seen: set = set()
+    for value, owner in _walk(c, c):
+        if type(value) is m.Quantity and m.is_currency(value.unit) and value.unit != c.currency:
+            where = value.span or getattr(owner, "span", None) or c.span
+            if (where, value.unit) in seen:
+                continue
+            seen.add((where, value.unit))
+            unknown = "" if value.unit in known else f" ('{value.unit}' is not a currency code of ISO 4217)"
+            r.err("CL012", f"the amount {shown(value)} is in {value.unit}{unknown}; every amount of this contract is "
+                  f"in its currency, {c.currency}", where, getattr(owner, "clause", None),
+                  f"write {shown(m.Quantity(value=value.value, unit=c.currency))}, or change the contract's "
+                  f"currency (currency {value.unit})" if value.unit in known else _currency_meant(value.unit, known))
+    return r.out
+
+
+def _currency_meant(code: str, known) -> str | None:
+    """The hint for a misspelt currency code: one with the same letters (`GPB` → GBP), or else the closest."""
+    same = sorted(k for k in known if sorted(k) == sorted(code))
+    return f"did you mean '{same[0]}'?" if same else did_you_mean(code, sorted(known))
+
+
 # ---- limits: what the engine and every report can carry (contractlang/limits.py) ---------------
 
 def _walk(node, owner):
@@ -202,15 +238,14 @@ def check_limits(c: m.Contract) -> list[Diagnostic]:
     A contract beyond them would pass the other checks and fail while settling or writing a report.
     """
     r = Run(c)
-    currencies = {"DKK", c.currency}
     for value, owner in _walk(c, c):
         where, clause = getattr(owner, "span", None) or c.span, getattr(owner, "clause", None)
         if type(value) is m.Quantity:
             problem = decimal_problem(value.value)
             if problem:
                 r.err("CL018", f"a number here {problem}", where, clause)
-            elif value.canonical_unit in currencies and abs(value.value) > MAX_AMOUNT:
-                r.err("CL018", f"the amount {shown(value)} is above {fmt(MAX_AMOUNT)} {c.currency}, the largest amount "
+            elif m.is_currency(value.unit) and abs(value.value) > MAX_AMOUNT:
+                r.err("CL018", f"the amount {shown(value)} is above {fmt(MAX_AMOUNT)} {value.unit}, the largest amount "
                       "a contract may state (a report could not show larger sums to the øre)", where, clause,
                       "is the figure written wrongly?")
             elif value.canonical_unit == "months" and abs(value.value) > MAX_MONTHS:
@@ -233,7 +268,7 @@ def check_limits(c: m.Contract) -> list[Diagnostic]:
 
 CHECKS = (check_duplicates, check_programme, check_points_and_measures, check_settlement, check_goals,
           check_expressions) \
-    + FIGURE_CHECKS + CONSISTENCY_CHECKS + (check_limits,)
+    + FIGURE_CHECKS + CONSISTENCY_CHECKS + (check_currencies, check_limits)
 
 
 def _key(d: Diagnostic):

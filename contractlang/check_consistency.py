@@ -112,7 +112,8 @@ class Run:
         if q is None:
             return
         cur = self.c.currency
-        if q.canonical_unit not in ("DKK", cur):
+        if q.canonical_unit != cur and not (m.is_currency(q.unit) and m.is_currency(cur)):
+            # (an amount in another currency is reported once, for every quantity: `check_currencies`)
             self.err("CL012", f"{what} is {shown(q)}; expected an amount in {cur}", q.span or span, clause,
                      f"write it as {fmt(q.value)} {cur}" if q.unit is None else None)
         if q.value < 0:
@@ -277,8 +278,12 @@ def check_tranches(c: m.Contract) -> list[Diagnostic]:
 
 # ---- tables ---------------------------------------------------------------------------------
 
-_UNIT_WORDS = {"DKK": "amounts in DKK", "%": "percentages", "count": "numbers", "text": "names",
+_UNIT_WORDS = {"%": "percentages", "count": "numbers", "text": "names",
                "percentage_points": "percentage points", "percentage_point": "percentage points"}
+
+
+def _unit_words(unit: str | None) -> str:
+    return f"amounts in {unit}" if m.is_currency(unit) else _UNIT_WORDS.get(unit, unit)
 
 
 def _cell_problem(cell, unit: str, cur: str) -> str | None:
@@ -289,7 +294,7 @@ def _cell_problem(cell, unit: str, cur: str) -> str | None:
     if isinstance(cell, m.Symbol):
         return f"the name '{cell.name}' where a figure is expected"
     canon = {"month": "months", "percentage_point": "percentage_points"}.get(unit, unit)
-    if cell.canonical_unit == canon or (cell.unit is None and canon in ("count", "DKK", cur)):
+    if cell.canonical_unit == canon or (cell.unit is None and (canon in ("count", cur) or m.is_currency(canon))):
         return None
     return f"{shown(cell)}"
 
@@ -321,7 +326,7 @@ def check_tables(c: m.Contract) -> list[Diagnostic]:
             if row.weighted_by is not None:
                 col = cols.get(row.weighted_by)
                 if col is None or col.unit != "count":
-                    found = "which the table does not have" if col is None else f"which holds {_UNIT_WORDS.get(col.unit, col.unit)}"
+                    found = "which the table does not have" if col is None else f"which holds {_unit_words(col.unit)}"
                     r.err("CL016", f"the sum '{row.id}' of table '{t.id}' is weighted by the column "
                           f"'{row.weighted_by}', {found}; expected a count column",
                           r.src.find(row.span, row.weighted_by, after=r"\bby\b"), clause,
@@ -330,7 +335,7 @@ def check_tables(c: m.Contract) -> list[Diagnostic]:
                 problem = _cell_problem(cell, col.unit, c.currency)
                 if problem:
                     r.err("CL012", f"table '{t.id}', row '{row.id}', column '{col.id}' holds {problem}; the column "
-                          f"{col.label or col.id!r} holds {_UNIT_WORDS.get(col.unit, col.unit)}",
+                          f"{col.label or col.id!r} holds {_unit_words(col.unit)}",
                           getattr(cell, "span", None) or row.span, clause,
                           f"write {fmt(cell.value)} {col.unit}" if isinstance(cell, m.Quantity)
                           and cell.unit is None and col.unit != "text" else None)

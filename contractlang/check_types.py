@@ -43,6 +43,8 @@ _HOUSEHOLD = {"start_date": DATE, "end_date": DATE, "ended": BOOL, "replaced": B
 # A person is read with its household, so a person also has the household's attributes.
 _ATTRS = {"persons": {**_PERSON, **_HOUSEHOLD}, "households": _HOUSEHOLD}
 assert tuple(_PERSON) == PERSON_ATTRIBUTES and set(_HOUSEHOLD) == set(HOUSEHOLD_ATTRIBUTES)
+# "DKK" is the type of an amount of money, in whatever currency the contract has (`check_currencies` holds
+# every amount to it); `_Exprs.words` names the contract's currency.
 _WORDS = {"DKK": "an amount in DKK", "%": "a percentage", "pp": "percentage points", "date": "a date",
           "duration": "a duration", None: "a plain number", "bool": "a yes/no condition", "enum": "a named value"}
 _STRONG = ("DKK", "%", "pp", "date", "duration")
@@ -53,7 +55,9 @@ def _qty_ty(unit: str | None) -> _Ty:
     unit = {"month": "months", "percentage_point": "percentage_points"}.get(unit, unit)
     if unit in DURATIONS:
         return _Ty("duration")
-    return {"DKK": _Ty("DKK"), "%": _Ty("%"), "percentage_points": _Ty("pp"), "text": UNKNOWN}.get(unit, NUM)
+    if m.is_currency(unit):
+        return _Ty("DKK")
+    return {"%": _Ty("%"), "percentage_points": _Ty("pp"), "text": UNKNOWN}.get(unit, NUM)
 
 
 def _compatible(a: _Ty, b: _Ty) -> bool:
@@ -86,6 +90,10 @@ class _Scope:
 
 class _Exprs(Run):
     """Walks an expression: every name resolves, units fit, enum values exist. Returns its `_Ty`."""
+
+    def words(self, unit: str | None) -> str | None:
+        """A type in words: `an amount in GBP` (the contract's currency), `a percentage`."""
+        return f"an amount in {self.c.currency}" if unit == "DKK" else _WORDS.get(unit, unit)
 
     def walk(self, e, sc: _Scope) -> _Ty:
         method = getattr(self, "_" + type(e).__name__, None)
@@ -190,7 +198,7 @@ class _Exprs(Run):
         elif tb is None:
             self.value(b.name, b.span, ta, sc)
         elif not _compatible(ta, tb):
-            self.err("CL012", f"{sc.place} compares {_WORDS.get(ta.unit)} with {_WORDS.get(tb.unit)}", span, sc.clause)
+            self.err("CL012", f"{sc.place} compares {self.words(ta.unit)} with {self.words(tb.unit)}", span, sc.clause)
         return BOOL
 
     def _Binary(self, e: m.Binary, sc):
@@ -216,8 +224,8 @@ class _Exprs(Run):
             if "date" not in units and (a.unit == b.unit or None in units):
                 return b if a.unit is None else a
             verb = "adds" if e.op == "+" else "subtracts"
-            self.err("CL012", f"{sc.place} {verb} {_WORDS.get(b.unit)} {'to' if e.op == '+' else 'from'} "
-                     f"{_WORDS.get(a.unit)}", e.span, sc.clause)
+            self.err("CL012", f"{sc.place} {verb} {self.words(b.unit)} {'to' if e.op == '+' else 'from'} "
+                     f"{self.words(a.unit)}", e.span, sc.clause)
             return UNKNOWN
         if "date" in units:
             self.err("CL012", f"{sc.place} {'multiplies' if e.op == '*' else 'divides'} a date", e.span, sc.clause)
@@ -275,7 +283,7 @@ class _Exprs(Run):
         hint = ("a condition that is the whole outcome pays once when it holds; to pay for each condition met, "
                 "give each condition its own goal" if ty.unit == "bool" else
                 "compare it (== or in {…}), or look its number up in a table: table.column[value]")
-        self.err("CL012", f"{sc.place} {verb} {_WORDS[ty.unit]}, which is not a number", getattr(e, "span", None),
+        self.err("CL012", f"{sc.place} {verb} {self.words(ty.unit)}, which is not a number", getattr(e, "span", None),
                  sc.clause, hint)
         return False
 
@@ -305,7 +313,7 @@ class _Exprs(Run):
                 self.value(v, self.src.find(e.span, v, after=r"\{"), ty, sc)
         elif ty.unit != "?":
             self.err("CL017", f"'in {{…}}' compares with named values, but {sc.place} uses it on "
-                     f"{_WORDS.get(ty.unit)}", e.span, sc.clause)
+                     f"{self.words(ty.unit)}", e.span, sc.clause)
         return BOOL
 
     def _Match(self, e: m.Match, sc):
@@ -320,7 +328,7 @@ class _Exprs(Run):
             results.append(self.walk(arm.result, sc))
         if ty.unit not in ("enum", "?"):
             self.err("CL017", f"'match' chooses by named values, but in {sc.place} it is used on "
-                     f"{_WORDS.get(ty.unit)}", e.span, sc.clause)
+                     f"{self.words(ty.unit)}", e.span, sc.clause)
         if named:
             uncovered = [v for v in ty.values if v not in seen]
             if uncovered:
@@ -330,8 +338,8 @@ class _Exprs(Run):
         known = [t for t in results if t.unit != "?"]
         for t in known[1:]:
             if not _compatible(known[0], t):
-                self.err("CL012", f"the arms of the match in {sc.place} give {_WORDS.get(known[0].unit)} and "
-                         f"{_WORDS.get(t.unit)}", e.span, sc.clause)
+                self.err("CL012", f"the arms of the match in {sc.place} give {self.words(known[0].unit)} and "
+                         f"{self.words(t.unit)}", e.span, sc.clause)
                 return UNKNOWN
         return known[0] if known else UNKNOWN
 
@@ -425,8 +433,8 @@ class _Exprs(Run):
         known = [t for t in types if t.unit not in ("?", None)]
         for t in known[1:]:
             if not _compatible(known[0], t):
-                self.err("CL012", f"{e.func}() in {sc.place} compares {_WORDS.get(known[0].unit)} with "
-                         f"{_WORDS.get(t.unit)}", e.span, sc.clause)
+                self.err("CL012", f"{e.func}() in {sc.place} compares {self.words(known[0].unit)} with "
+                         f"{self.words(t.unit)}", e.span, sc.clause)
         return known[0] if known else types[0]
 
     _fn_min = _fn_max
@@ -552,16 +560,16 @@ def check_expressions(c: m.Contract) -> list[Diagnostic]:
             ty = x.walk(g.outcome, dataclasses.replace(base, lets=lets, groups=groups, points=points,
                                                        place=f"the outcome of goal '{g.id}'"))
             if ty.unit in ("enum", "date", "duration"):
-                x.err("CL012", f"the outcome of goal '{g.id}' gives {_WORDS[ty.unit]}; an outcome is a number (units "
+                x.err("CL012", f"the outcome of goal '{g.id}' gives {x.words(ty.unit)}; an outcome is a number (units "
                       "paid for) or a yes/no condition (paid once when it holds)", g.outcome.span, g.clause,
                       "compare it, e.g. level == high, or look its number up in a table: table.column[level]")
         if g.rate is not None and not isinstance(g.rate.amount, m.Quantity):
             ty = x.walk(g.rate.amount, dataclasses.replace(base, lets=lets, points=points,
                                                            place=f"the price of goal '{g.id}'"))
             if ty.unit not in ("DKK", "?"):
-                x.err("CL012", f"the price of goal '{g.id}' gives {_WORDS.get(ty.unit, ty.unit)}; expected an amount "
-                      f"in {c.currency}", g.rate.span, g.clause, "a price is an amount, e.g. 8_600 DKK or "
-                      "rates.price[outcome_level] from a table whose column is in DKK")
+                x.err("CL012", f"the price of goal '{g.id}' gives {x.words(ty.unit)}; expected an amount "
+                      f"in {c.currency}", g.rate.span, g.clause, f"a price is an amount, e.g. 8_600 {c.currency} or "
+                      f"rates.price[outcome_level] from a table whose column is in {c.currency}")
     for f in c.flags:
         if f.for_each is not None and f.for_each not in FOR_EACH:
             x.err("CL010", f"the flag '{f.id}' is raised for each '{f.for_each}'; expected household or cohort",
@@ -616,7 +624,7 @@ def figure_units(c: m.Contract) -> dict[str, str | None]:
     units: dict[str, str | None] = {}
     for f in c.figures:
         unit = ty(f.id, frozenset()).unit
-        units[f.id] = "DKK" if unit == "DKK" else "%" if isinstance(f.expr, m.Quantity) and unit == "%" else None
+        units[f.id] = c.currency if unit == "DKK" else "%" if isinstance(f.expr, m.Quantity) and unit == "%" else None
     return units
 
 

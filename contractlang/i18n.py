@@ -107,10 +107,12 @@ class Formatter:
 
     # ---- numbers ----
     def money(self, value) -> str:
-        """An amount: `72.150,00 kr.` / `DKK 72,150.00`; a price with more places keeps them all."""
+        """An amount: `72.150,00 kr.` / `DKK 72,150.00` / `£15,000.00`; a price with more places keeps them all."""
         d = to_decimal(value)
         places = _places(d)
-        pattern = CURRENCY_PATTERNS[self.lang]
+        # A currency shown by its code (DKK in English) is spaced from the number; a symbol (£, €) is as the
+        # locale writes it.
+        pattern = CURRENCY_PATTERNS[self.lang] if self.currency_symbol().isalpha() else None
         if places > 2:
             pattern = (pattern or Locale.parse(self.locale).currency_formats["standard"].pattern).replace(
                 "0.00", "0." + "0" * places, 1)
@@ -546,7 +548,7 @@ def metric_cells(metric: dict, fx: Formatter) -> dict[str, str]:
 def figure_value(figure: dict, fx: Formatter) -> str:
     """A figure's value with every place it has, as an amount or a percentage when its `unit` says so."""
     value, unit = figure.get("value"), figure.get("unit")
-    if unit == "DKK" and is_number(value):
+    if unit is not None and len(unit) == 3 and unit.isupper() and is_number(value):  # the contract's currency
         return fx.money(value)
     if unit == "%" and is_number(value):
         return fx.pct((to_decimal(value) * 100).normalize())

@@ -53,8 +53,15 @@ def node(cls):
 
 # ---- literals ------------------------------------------------------------------
 
-UNITS = ("DKK", "%", "count", "months", "month", "days", "years", "weeks",
+#: The units a quantity may have besides a currency (`is_currency`: DKK, GBP, EUR).
+UNITS = ("%", "count", "months", "month", "days", "years", "weeks",
          "percentage_points", "percentage_point", "text")
+
+
+def is_currency(unit: str | None) -> bool:
+    """Whether a unit is a currency: three capital letters, as ISO 4217 writes them (`check` holds it to the
+    codes that exist and to the contract's own currency)."""
+    return unit is not None and len(unit) == 3 and unit.isascii() and unit.isalpha() and unit.isupper()
 
 
 @node

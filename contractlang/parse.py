@@ -161,6 +161,7 @@ def _is_word_char(ch: str) -> bool:
 _WORDS = {
     "NAME": "a name", "NUMBER": "a number", "INT": "a whole number", "STRING": 'a quoted text ("…")',
     "DATE": "a date (YYYY-MM-DD)", "MONTH_DAY": "a day of the year (MM-DD)", "$END": "the end of the file",
+    "CURRENCY": "a currency (DKK, GBP, EUR …)",
 }
 # The terminals that are a choice of keywords, described in the file's language.
 _CHOICES = {

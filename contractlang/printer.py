@@ -55,7 +55,7 @@ def format_number(value: Decimal) -> str:
 def format_quantity(q: m.Quantity) -> str:
     """`1_400_000 DKK`, `26 %`, `18_000 DKK assumed "…"`."""
     number = format_number(q.value)
-    if q.unit == "DKK" and re.fullmatch(r"\d{1,3}\.\d{3}", number):
+    if m.is_currency(q.unit) and re.fullmatch(r"\d{1,3}\.\d{3}", number):
         number += "0"  # `1.500 DKK` reads as Danish thousands to the parser; 1.5000 is the same value
     parts = [number]
     if q.unit:

@@ -24,13 +24,17 @@ _UNSIGNED_TEXT = r"^\d+(_\d\d\d)*(\.\d+)?$"
 _QUANTITY_TEXT = r"^-?\d+(_\d\d\d)*(\.\d+)?( +\S+)?$"
 
 
+#: A unit: one of the language's, or a currency (three capital letters; `check` holds it to ISO 4217).
+_UNIT = {"anyOf": [{"enum": list(m.UNITS)}, {"type": "string", "pattern": "^[A-Z]{3}$"}]}
+
+
 def _quantity() -> dict:
     return {"description": _want(("quantity",)) + ", or {value, unit, assumption}", "anyOf": [
         {"type": "number"},
         {"type": "string", "pattern": _QUANTITY_TEXT},
         {"type": "object", "additionalProperties": False, "required": ["value"], "properties": {
             "value": {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": _UNSIGNED_TEXT}]},
-            "unit": {"enum": list(m.UNITS)},
+            "unit": _UNIT,
             "assumption": {"type": "string", "minLength": 1, "pattern": "^[^\\n]*$"}}}]}
 
 
@@ -57,7 +61,7 @@ def _kind(kind: tuple, defs: dict) -> dict:
         "expr": {"type": "string", "minLength": 1},
     }
     if k == "choice":
-        return {"enum": list(kind[1])}
+        return _UNIT if kind[1] is m.UNITS else {"enum": list(kind[1])}
     return {"description": _want(kind), **simple[k]}
 
 

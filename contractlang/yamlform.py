@@ -239,7 +239,8 @@ def _want(kind: tuple) -> str:
         "decimal": "a number", "date": "a date (YYYY-MM-DD)", "month_day": "a day of the year (MM-DD)",
         "expr": "an expression", "quantity": "a quantity such as 1_400_000 DKK",
         "cell": "a quantity, a name or -",
-    }.get(k) or (f"one of {', '.join(kind[1])}" if k == "choice" else
+    }.get(k) or (f"one of {', '.join(kind[1])}" + (" or a currency (DKK, GBP, EUR …)" if kind[1] is m.UNITS else "")
+                 if k == "choice" else
                  f"a list of {_want(kind[1]).removeprefix('a ').removeprefix('an ')}s" if k == "list" else
                  f"a mapping (a {kind[1].__name__.lower()})")
 
@@ -390,7 +391,7 @@ class _Loader:
                 return self.fail(node, f"{path}: '{raw}' is not a name (letters, digits and _, not starting with a digit)")
             return raw
         if k == "choice":
-            if raw not in kind[1]:
+            if raw not in kind[1] and not (kind[1] is m.UNITS and m.is_currency(raw)):  # a unit, or a currency
                 close = difflib.get_close_matches(raw, kind[1], n=1)
                 return self.fail(node, f"{path}: '{raw}' is not allowed here; expected {_want(kind)}"
                                  + (f"; did you mean '{close[0]}'?" if close else ""))
@@ -483,7 +484,7 @@ class _Loader:
         except UnexpectedInput as exc:
             if start == "quantity":
                 return self.fail(node, f"{path}: '{text.strip()}' is not a quantity such as 1_400_000 DKK, 5.07 % "
-                                 "or 12 months", hint="units: " + ", ".join(m.UNITS))
+                                 "or 12 months", hint="units: a currency (DKK, GBP, EUR …), " + ", ".join(m.UNITS))
             if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
                 return self.fail(where(*_end(text)), f"{path}: the expression '{text.strip()}' ends too early")
             d = _syntax_diagnostic(self.path, exc)
