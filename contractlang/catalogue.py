@@ -304,6 +304,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "step.cap_return": ("Afkastloft for {payer}: {limit} ({clause}).", "Return cap of {payer}: {limit} ({clause})."),
     "step.cap_within": ("{running} er allerede medregnet, så {before} ligger inden for loftet og er uændret.",
                         "{running} is already counted, so {before} fits under the cap and is unchanged."),
+    "step.cap_assumed": ("Beløbet er antaget: {text}.", "The amount is assumed: {text}."),
+    "step.cap_assumed_bare": ("Beløbet er antaget; originalen angiver det ikke.",
+                              "The amount is assumed; the original does not give it."),
     "step.cap_cut": ("{running} er allerede medregnet, så kun {after} af {before} ligger inden for loftet.",
                      "{running} is already counted, so only {after} of {before} fits under the cap."),
     "step.tranche": ("Tranche {tranche}{until} ({clause}): {amount} indgår i puljen, der før denne betaling er "

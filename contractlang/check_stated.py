@@ -294,15 +294,18 @@ _LABELS = {m.Party: "party", m.Table: "table", m.Goal: "goal", m.Measure: "measu
            m.Flag: "flag", m.Metric: "metric", m.Figure: "figure", m.Rounding: "rounding", m.Row: "row"}
 
 
-_DESCRIBE = {m.Grant: lambda n: f"the grant of {n.party}", m.Cap: lambda n: f"the cap on goal '{n.goal}'",
+_DESCRIBE = {m.Grant: lambda n: f"the grant of {n.party}",
              m.ReturnCap: lambda n: f"the return cap of {n.payer}", m.Tranche: lambda n: f"tranche {n.number}",
              m.Instalment: lambda n: f"the instalment of {n.date}", m.Rate: lambda n: "the rate",
              m.Programme: lambda n: "the programme", m.PartyAmount: lambda n: n.party,
              m.Interest: lambda n: "the interest"}
 
 
-def _label(node) -> str | None:
+def _label(node, c: m.Contract) -> str | None:
     t = type(node)
+    if t is m.Cap:  # a cap names a goal, or a payer (a cap on all of its goals)
+        per = f" per {node.per}" if node.per else ""
+        return f"the cap on {'payer' if c.party(node.goal) is not None else 'goal'} '{node.goal}'{per}"
     if t in _LABELS:
         return f"{_LABELS[t]} '{node.id}'"
     describe = _DESCRIBE.get(t)
@@ -351,7 +354,7 @@ def check_assumptions(c: m.Contract) -> list[Diagnostic]:
         names = _fields(type(node))
         if names is None:
             return
-        label = _label(node)
+        label = _label(node, c)
         where = where + (label,) if label else where
         clause = getattr(node, "clause", None) or clause
         for name in names:

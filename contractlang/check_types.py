@@ -469,11 +469,23 @@ class _Exprs(Run):
         ty = self.measure_ty(meas)
         if len(e.args) > 1:
             default = e.args[1]
-            if isinstance(default, m.Ref):
+            where = getattr(default, "span", None) or e.span
+            if meas.kind in ("integer", "decimal"):  # a number the measure could hold: `previous(score, 0)`
+                value = self.constant(default, sc)
+                if value is None or (type(default) is m.Quantity and default.unit is not None):
+                    self.err("CL017", f"the default of previous({meas.id}) must be a plain number (the measure is "
+                             f"{meas.kind}), known from the contract", where, sc.clause)
+                elif meas.kind == "integer" and value != value.to_integral_value():
+                    self.err("CL012", f"the default of previous({meas.id}) is {value}; the measure holds whole "
+                             "numbers", where, sc.clause)
+                elif (meas.low is not None and value < meas.low) or (meas.high is not None and value > meas.high):
+                    self.err("CL013", f"the default of previous({meas.id}) is {value}, outside the measure's range "
+                             f"{meas.low} to {meas.high}", where, sc.clause)
+            elif isinstance(default, m.Ref):
                 self.value(default.name, default.span, ty, sc)
             else:
                 self.err("CL017", f"the default of previous({meas.id}) must be a named value of the measure",
-                         getattr(default, "span", None) or e.span, sc.clause)
+                         where, sc.clause)
         return ty
 
     def _fn_total(self, e, sc):

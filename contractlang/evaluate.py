@@ -17,6 +17,7 @@ from .expressions import (MISSING, DivisionByZero, Scope, add_months, age_at, ar
                           mean, money, price, round_decimal, show)
 from .explain import rule_step
 from .ledger import Ledger, bulk_allocation
+from .trace import assumed
 from .evaluate_results import HUNDRED, ZERO, Results, _expr_text, _number, _observed_value, _only_point
 
 
@@ -500,7 +501,7 @@ class _Settler(Results):
             if tr is not None:
                 tr.append({"kind": "cap", "cap": cap.goal, "limit": money(limit), "running_before": money(running[key]),
                            "before": money(amount), "after": money(after), "clause": cap.clause,
-                           "period": key[2], "per": cap.per})
+                           **assumed(cap.amount), "period": key[2], "per": cap.per})
             running[key] += after
             state.goal_cap_cut[ln["goal"]] += amount - after
             amount = after
@@ -510,7 +511,7 @@ class _Settler(Results):
             if tr is not None:
                 tr.append({"kind": "cap", "cap": "return", "limit": money(rc.amount.value),
                            "running_before": money(state.rc), "before": money(amount), "after": money(after),
-                           "clause": rc.clause})
+                           "clause": rc.clause, **assumed(rc.amount)})
             state.rc += after
             state.return_cap_cut += amount - after
             amount = after

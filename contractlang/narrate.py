@@ -209,6 +209,9 @@ def _cap(s: t.Cap, say: _Say):
                    period=code(str(s.period or None)), limit=say.money(s.limit), clause=clause)
     else:
         head = say("step.cap_goal", cap=code(str(s.cap)), limit=say.money(s.limit), clause=clause)
+    if s.assumed is not t.ABSENT:  # an amount the original does not give: the contract's reason, every time
+        head += " " + (say("step.cap_assumed_bare") if s.assumed == "assumed"
+                       else say("step.cap_assumed", text=say.mk.esc(str(s.assumed))))
     same = to_decimal(s.before) == to_decimal(s.after)
     tail = say("step.cap_within" if same else "step.cap_cut", running=say.money(s.running_before),
                before=say.money(s.before), after=say.money(s.after))

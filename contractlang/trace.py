@@ -301,13 +301,15 @@ class Payment:
 
 @step
 class Cap:
-    """A cap applied: a goal's or payer's (per whole contract, year or subject: `period`), or `return`."""
+    """A cap applied: a goal's or payer's (per whole contract, year or subject: `period`), or `return`; `assumed`:
+    the contract's `assumed "…"` text when its amount is one the original does not give."""
     cap: str
     limit: str
     running_before: str
     before: str
     after: str
     clause: str | None
+    assumed: Any = ABSENT
     per: Any = ABSENT
     period: Any = ABSENT
 
@@ -507,7 +509,8 @@ _READERS = {
     "impute": _impute,
     "payment": lambda d: Payment(outcome=d["outcome"], rate=d["rate"], per=d["per"], exact=d["exact"], value=d["value"]),
     "cap": lambda d: Cap(cap=d["cap"], limit=d["limit"], running_before=d["running_before"], before=d["before"],
-                         after=d["after"], clause=d.get("clause"), per=_opt(d, "per"), period=_opt(d, "period")),
+                         after=d["after"], clause=d.get("clause"), assumed=_opt(d, "assumed"), per=_opt(d, "per"),
+                         period=_opt(d, "period")),
     "tranche": lambda d: Tranche(tranche=d["tranche"], amount=d["amount"], pool_before=d["pool_before"],
                                  shares=d.get("shares") or {}, split=d.get("split") or {}, remainder=d.get("remainder"),
                                  clause=d.get("clause"), until=_opt(d, "until"), rounding=_opt(d, "rounding")),
@@ -537,3 +540,9 @@ def as_step(x) -> Step:
 
 def to_json(s: Step) -> dict:
     return s.to_json()
+
+
+def assumed(amount) -> dict:
+    """The `assumed` field of a cap's step: the contract's text for an amount it marks as assumed (`assumed` alone
+    when it gives none), or nothing. Both evaluators write it."""
+    return {"assumed": amount.assumption} if amount.assumption is not None else {}

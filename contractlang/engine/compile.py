@@ -348,10 +348,10 @@ class Compiler:
     def previous(self, expr: m.Call, point, cond) -> Col:
         """The latest observation of a measure before `point`, else the default (reads walk back from the latest)."""
         name = expr.args[0].name
-        default = expr.args[1].name if len(expr.args) > 1 else None
         ms = self.measures[name]
-        if ms.kind != "enum":
+        if ms.kind != "enum":  # a number's default is a number: the interpreter reads it
             raise Unsupported("previous() of a measure that is not an enum")
+        default = expr.args[1].name if len(expr.args) > 1 else None
         earlier = ms.points[:ms.points.index(point)] if point in ms.points else ()
         values, walks = [], []
         for p in reversed(earlier):

@@ -27,6 +27,7 @@ from .compile import BOOL, DATE, NUM, STR, Col
 from .numbers import Num, fixed_text, number_text
 from .records import date, iso, quoted
 from .records import money as money_json
+from ..trace import assumed
 
 _SORTED = orjson.OPT_SORT_KEYS
 _HOLE = "\x00hole{}\x00"
@@ -235,14 +236,14 @@ def cap_steps(contract: m.Contract, ordered: list[tuple[int, m.Cap]]) -> list[pl
             "kind": "cap", "cap": cap.goal, "limit": money(cap.amount.value),
             "running_before": Hole(money_json(pl.col(f"before:{k}"))),
             "before": Hole(money_json(pl.col(f"in:{k}"))), "after": Hole(money_json(pl.col(f"out:{k}"))),
-            "clause": cap.clause, "period": period, "per": cap.per})))
+            "clause": cap.clause, **assumed(cap.amount), "period": period, "per": cap.per})))
     rc = contract.return_cap
     if rc is not None:
         out.append(pl.when(pl.col("before:return").is_not_null()).then(step({
             "kind": "cap", "cap": "return", "limit": money(rc.amount.value),
             "running_before": Hole(money_json(pl.col("before:return"))),
             "before": Hole(money_json(pl.col("in:return"))),
-            "after": Hole(money_json(pl.col("out:return"))), "clause": rc.clause})))
+            "after": Hole(money_json(pl.col("out:return"))), "clause": rc.clause, **assumed(rc.amount)})))
     return out
 
 

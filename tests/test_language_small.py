@@ -1,0 +1,97 @@
+"""Small constructs found when writing the world's contracts (issue 13, item 11): a number as the default of
+`previous()`, a cap on a payer named as one, and a cap's `assumed "…"` text in every trail it is in."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import contractlang
+from contractlang.check import check
+from contractlang.cli import main
+from contractlang.parse import parse_text
+from contractlang.render import render
+
+CONTRACT = '''contract x "X"
+currency DKK
+party K "K" payer
+party F "F" funder
+point m6 = start + 6 months
+point m12 = start + 12 months
+measure score person decimal 0 to 100 at m6, m12
+measure visits person integer 0 to 10 at m6, m12
+goal gain "Gain" {
+  payer K
+  subjects persons
+  points m12
+  outcome max(0, score - previous(score, 50))
+  pay 100 DKK per unit
+  missing none
+}
+cap gain 5_000 DKK assumed "the agreement gives no cap; the budget line"
+cap K 9_000 DKK assumed per subject
+tranches on all goals {
+  tranche 1: F 100 %
+  rounding line, remainder F
+}
+rounding line 2 places half_up
+'''
+LEDGER = {
+    "households.csv": "household_id,group,start_date,end_date,end_reason,replaces,cohort\n"
+                      "H1,intervention,2024-01-01,,,,\nH2,intervention,2024-01-01,,,,\n",
+    "persons.csv": "person_id,household_id,birth_date,school_grade\nP1,H1,1990-01-01,\nP2,H2,1990-01-01,\n",
+    # P1 has a score at m6 (40) and m12 (100); P2 only at m12 (70): its previous score is the default, 50.
+    "measurements.csv": "subject_id,measure,point,date,value\nP1,score,m6,2024-07-01,40\nP1,score,m12,2025-01-01,100\n"
+                        "P2,score,m12,2025-01-01,70\n",
+}
+
+
+def _errors(text: str) -> list:
+    return [d for d in check(parse_text(text, "x.contract")) if d.severity == "error"]
+
+
+@pytest.fixture()
+def ledger(tmp_path):
+    (tmp_path / "ledger").mkdir()
+    for name, text in LEDGER.items():
+        (tmp_path / "ledger" / name).write_text(text, encoding="utf-8")
+    (tmp_path / "x.contract").write_text(CONTRACT, encoding="utf-8")
+    return tmp_path
+
+
+def test_a_number_is_the_default_of_previous_for_a_numeric_measure():
+    assert _errors(CONTRACT) == []
+    for default, problem in (("-1", "outside the measure's range 0 to 100"), ("50 DKK", "must be a plain number"),
+                             ("visits", "must be a plain number")):
+        (d,) = _errors(CONTRACT.replace("previous(score, 50)", f"previous(score, {default})"))
+        assert problem in d.message and d.span.line == 13
+    (d,) = _errors(CONTRACT.replace("previous(score, 50)", "previous(visits, 2.5)"))
+    assert d.code == "CL012" and "whole numbers" in d.message
+
+
+def test_previous_reads_the_earlier_value_or_the_number_given(ledger, capsys):
+    # P1: 100 - 40 = 60 units; P2: 70 - 50 = 20 units; 100 DKK each, under the caps.
+    assert main(["settle", str(ledger / "x.contract"), "--ledger", str(ledger / "ledger"), "--as-of", "2026-01-01",
+                 "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {ln["id"]: ln["outcome"] for ln in doc["lines"]} == {"gain/P1/m12": "60", "gain/P2/m12": "20"}
+    assert doc["totals"]["pool"] == "5000.00"  # 8,000 before the goal's cap of 5,000
+
+
+@pytest.mark.parametrize("outcome", ["max(0, score - previous(score, 50))", "score"])
+def test_a_cap_on_a_payer_is_called_one_and_its_assumption_is_in_every_trail(ledger, outcome):
+    # (A numeric previous() is settled by the interpreter, a plain measure by the columnar engine: both say it.)
+    notes = [d.message for d in check(parse_text(CONTRACT)) if d.code == "CL024"]
+    assert "assumption: 9,000 DKK (the cap on payer 'K' per subject) — the original does not give this figure" in notes
+    assert any("(the cap on goal 'gain')" in n for n in notes)
+    (ledger / "x.contract").write_text(CONTRACT.replace("max(0, score - previous(score, 50))", outcome), encoding="utf-8")
+    contract = contractlang.load(str(ledger / "x.contract"))
+    doc = contractlang.settle(contract, str(ledger / "ledger"), as_of=None)
+    caps = [s for ln in doc["lines"] for s in ln["trace"] if s["kind"] == "cap"]
+    assert {s["cap"]: s.get("assumed") for s in caps} == {
+        "gain": "the agreement gives no cap; the budget line", "K": "assumed"}
+    md = render(doc, "md", "en", rows=None)
+    assert md.count("The amount is assumed: the agreement gives no cap; the budget line.") == 2
+    assert md.count("The amount is assumed; the original does not give it.") == 2
+    assert "Beløbet er antaget: the agreement gives no cap" in render(doc, "md", "da", rows=None)
