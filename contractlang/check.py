@@ -23,7 +23,7 @@ from .check_types import BOOL, _HOUSEHOLD, check_expressions, figure_units  # no
 from .errors import Diagnostic, error, warning
 from .limits import MAX_AMOUNT, MAX_INTEGER_DIGITS, MAX_MONTHS, date_problem, decimal_problem
 from .keywords import in_language
-from .vocabulary import END_REASONS, GROUPS, ROUNDING_MODES
+from .vocabulary import DURATIONS, END_REASONS, GROUPS, ROUNDING_MODES
 
 
 
@@ -89,6 +89,25 @@ def check_programme(c: m.Contract) -> list[Diagnostic]:
     return r.out
 
 
+def _offset(r: Run, p: m.Point) -> None:
+    """A point's offset: a whole number of days, weeks, months or years, not negative."""
+    q = p.offset
+    if q is None:
+        return
+    what = f"the offset of point '{p.id}'"
+    if q.canonical_unit not in DURATIONS:
+        r.err("CL012", f"{what} is {shown(q)}; expected days, weeks, months or years", q.span or p.span, p.clause,
+              f"write it as {fmt(q.value)} months" if q.unit is None else None)
+    elif q.value < 0:
+        r.err("CL013", f"{what} is {shown(q)}; it must be at least 0", q.span or p.span, p.clause)
+    elif q.value != q.value.to_integral_value():
+        unit = q.canonical_unit
+        finer = {"years": "months", "months": "days or weeks", "weeks": "days"}.get(unit)
+        r.err("CL013", f"{what} is {shown(q)}; a point is a whole number of {unit} (a calendar has no "
+              f"{fmt(q.value)} {unit})", q.span or p.span, p.clause,
+              f"write it in {finer}" if finer else None)
+
+
 def check_points_and_measures(c: m.Contract) -> list[Diagnostic]:
     """Points are start/end plus months; measures are taken at declared points; roundings are sane."""
     r = Run(c)
@@ -96,7 +115,7 @@ def check_points_and_measures(c: m.Contract) -> list[Diagnostic]:
     for p in c.points:
         if p.anchor not in ("start", "end"):
             r.err("CL013", f"the point '{p.id}' counts from '{p.anchor}'; expected start or end", p.span, p.clause)
-        r.unit(p.offset, "months", "a number of months", f"the offset of point '{p.id}'", p.span, p.clause, 0)
+        _offset(r, p)
     for meas in c.measures:
         for point in meas.points:
             r.ref("point", point, ix.points, meas.span, meas.clause, f"the measure '{meas.id}'", after=r"\bat\b")
@@ -232,6 +251,10 @@ def _walk(node, owner):
                 yield item, owner
 
 
+#: How many months a duration counts at least (a month has at most 31 days), to hold it to MAX_MONTHS.
+_MONTHS_IN = {"months": Decimal(1), "years": Decimal(12), "weeks": Decimal(7) / 31, "days": Decimal(1) / 31}
+
+
 def check_limits(c: m.Contract) -> list[Diagnostic]:
     """CL018: every number, amount, count of months and date within the limits of `contractlang.limits`.
 
@@ -248,7 +271,8 @@ def check_limits(c: m.Contract) -> list[Diagnostic]:
                 r.err("CL018", f"the amount {shown(value)} is above {fmt(MAX_AMOUNT)} {value.unit}, the largest amount "
                       "a contract may state (a report could not show larger sums to the øre)", where, clause,
                       "is the figure written wrongly?")
-            elif value.canonical_unit == "months" and abs(value.value) > MAX_MONTHS:
+            elif (value.canonical_unit in _MONTHS_IN and abs(value.value) * _MONTHS_IN[value.canonical_unit]
+                  > MAX_MONTHS):
                 r.err("CL018", f"{shown(value)} is more than {MAX_MONTHS} months (a hundred years), the longest span "
                       "a contract may count", where, clause, "is the figure written wrongly?")
         elif type(value) is Decimal:

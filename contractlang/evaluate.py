@@ -13,7 +13,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from . import model as m
-from .expressions import (MISSING, DivisionByZero, Scope, add_months, age_at, arith, evaluate, evaluate_condition,
+from .expressions import (MISSING, DivisionByZero, Scope, add_months, shift, age_at, arith, evaluate, evaluate_condition,
                           mean, money, price, round_decimal, show)
 from .explain import rule_step
 from .ledger import Ledger, bulk_allocation
@@ -87,7 +87,7 @@ class _Settler(Results):
         else:
             base = end or (self.c.programme.intervention_end if self.c.programme else start)
         if p.offset is not None:
-            base = add_months(base, int(p.offset.value))
+            base = shift(base, p.offset)
         return base
 
     def due(self, date: dt.date) -> bool:

@@ -157,6 +157,17 @@ def as_decimal(value) -> Decimal:
     return value
 
 
+def shift(day: dt.date, offset) -> dt.date:
+    """`day` plus a point's offset (a `Quantity`): whole days, weeks, months or years; a month or a year is a
+    calendar one, clamped to the month's last day (31 January + 1 month is 28 or 29 February)."""
+    n, unit = int(offset.value), offset.canonical_unit
+    if unit == "days":
+        return day + dt.timedelta(days=n)
+    if unit == "weeks":
+        return day + dt.timedelta(weeks=n)
+    return add_months(day, 12 * n if unit == "years" else n)
+
+
 def add_months(day: dt.date, months: int) -> dt.date:
     """`day` plus whole calendar months, clamped to the last day of the month.
 

@@ -365,14 +365,15 @@ def test_money_must_be_in_the_currency():
 def test_shares_interest_and_durations():
     diags, _ = run("""
         programme { intervention 2023-11-01 to 2026-10-31  minimum stay 90 days  replacement within 3 weeks }
-        point m6 = start + 6 days
+        point m6 = start + 6 count
         tranches on all goals { tranche 1: DSI 100 DKK  rounding line, remainder DSI }
         grant DSI 100 DKK
         return cap Kommunen 200 DKK on employment { interest 5 DKK per year, 365 days, capitalised 12-31 }
     """ + GOAL)
     bad = sorted(d.message for d in diags if d.code == "CL012")
     assert len(bad) == 5, render_text(diags)
-    assert sum("expected a number of months" in x for x in bad) == 3
+    assert sum("expected a number of months" in x for x in bad) == 2  # the stay and the window are months
+    assert any("point 'm6' is 6 count; expected days, weeks, months or years" in x for x in bad)
     assert any("share in tranche 1 is 100 DKK; expected a percentage" in x for x in bad)
     assert any("interest" in x and "expected a percentage a year" in x for x in bad)
     assert "CL014" not in codes(diags)  # a share in the wrong unit is not also summed

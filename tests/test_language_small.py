@@ -95,3 +95,37 @@ def test_a_cap_on_a_payer_is_called_one_and_its_assumption_is_in_every_trail(led
     assert md.count("The amount is assumed: the agreement gives no cap; the budget line.") == 2
     assert md.count("The amount is assumed; the original does not give it.") == 2
     assert "Beløbet er antaget: the agreement gives no cap" in render(doc, "md", "da", rows=None)
+
+
+# ---- points in days, weeks, months and years (issue 13, item 2) --------------------------------------------------
+
+POINTS = CONTRACT.replace("point m6 = start + 6 months\npoint m12 = start + 12 months",
+                          "point m6 = start + 26 weeks\npoint m12 = start + 1 years").replace(
+    "points m12\n  outcome max(0, score - previous(score, 50))", "points m6, m12\n  outcome score")
+
+
+@pytest.mark.parametrize("evaluator", ["engine", "interpreter"])
+def test_a_point_may_be_days_weeks_months_or_years_from_the_start(ledger, evaluator):
+    from contractlang import evaluate, engine
+    from contractlang.ledger import load_ledger
+
+    (ledger / "ledger" / "measurements.csv").write_text(
+        "subject_id,measure,point,date,value\nP1,score,m6,2024-07-01,40\nP1,score,m12,2025-01-01,10\n", encoding="utf-8")
+    contract = parse_text(POINTS.replace("start + 1 years", "start + 400 days") if evaluator == "interpreter"
+                          else POINTS, "x.contract")
+    assert [d for d in check(contract) if d.severity == "error"] == []
+    data = load_ledger(str(ledger / "ledger"), contract)
+    doc = (engine.settle(contract, data, None).document() if evaluator == "engine"
+           else evaluate.settle(contract, data, None, trace=False))
+    dates = {ln["id"]: ln["date"] for ln in doc["lines"] if ln["subject"] == "P1"}
+    # 2024-01-01 + 26 weeks = 2024-07-01; + 1 year = 2025-01-01; + 400 days = 2025-02-04.
+    assert dates == {"gain/P1/m6": "2024-07-01",
+                     "gain/P1/m12": "2025-01-01" if evaluator == "engine" else "2025-02-04"}
+
+
+@pytest.mark.parametrize("offset,problem", [
+    ("1.5 months", "a point is a whole number of months"), ("2.5 years", "a point is a whole number of years"),
+    ("3 count", "expected days, weeks, months or years"), ("6000 weeks", "more than 1200 months")])
+def test_a_point_that_no_calendar_has_is_a_located_error(offset, problem):
+    (d,) = _errors(CONTRACT.replace("start + 6 months", f"start + {offset}"))
+    assert problem in d.message and (d.span.line, d.span.column) == (5, 20)  # at the offset

@@ -181,10 +181,10 @@ def _rate(run: Run, goal: m.Goal, scope: Scope):
 
 
 def _point_date(run: Run, point: str, start):
-    from ..expressions import add_months
+    from ..expressions import shift
     p = run.contract.point(point)
     base = start if p.anchor == "start" else (run.L.intervention_end or start)
-    return add_months(base, int(p.offset.value)) if p.offset is not None else base
+    return shift(base, p.offset) if p.offset is not None else base
 
 
 def _due(run: Run, date) -> bool:

@@ -31,6 +31,16 @@ def add_months(expr: pl.Expr, months: int) -> pl.Expr:
     return expr if months == 0 else expr.dt.offset_by(f"{months}mo")
 
 
+def shift(expr: pl.Expr, offset: m.Quantity) -> pl.Expr:
+    """A point's offset added to a date column: whole days, weeks, months or years (as expressions.shift)."""
+    n, unit = int(offset.value), offset.canonical_unit
+    if n == 0:
+        return expr
+    if unit in ("days", "weeks"):
+        return expr.dt.offset_by(f"{n * 7 if unit == 'weeks' else n}d")
+    return add_months(expr, 12 * n if unit == "years" else n)
+
+
 def age_at(birth: pl.Expr, day: pl.Expr) -> pl.Expr:
     """Whole years of age on `day`."""
     def md(d: pl.Expr) -> pl.Expr:
@@ -183,7 +193,7 @@ class Ledger:
         else:
             fallback = pl.lit(self.intervention_end) if self.intervention_end else start
             base = pl.coalesce(end, fallback) if end is not None else fallback
-        return add_months(base, int(p.offset.value)) if p.offset is not None else base
+        return shift(base, p.offset) if p.offset is not None else base
 
     def due(self, date: pl.Expr) -> pl.Expr:
         cond = date <= pl.lit(self.as_of)

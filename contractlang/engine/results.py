@@ -13,7 +13,7 @@ import polars as pl
 
 from .. import model as m
 from ..check import figure_units
-from ..expressions import (MISSING, EvalError, Scope, add_months, arith, cell_value, divide, evaluate_condition,
+from ..expressions import (MISSING, EvalError, Scope, shift, arith, cell_value, divide, evaluate_condition,
                            exact_sum, figure_result, mean, metric_result, named_once, round_decimal, show)
 from .compile import Compiler, Unsupported, const, line_reads
 from ..explain import rule_step
@@ -34,7 +34,7 @@ def point_date(run: Run, point: str, start, end):
     """A point's date for one household (as `evaluate._Settler.point_date`)."""
     p = run.contract.point(point)
     base = start if p.anchor == "start" else (end or run.L.intervention_end or start)
-    return add_months(base, int(p.offset.value)) if p.offset is not None else base
+    return shift(base, p.offset) if p.offset is not None else base
 
 
 class Results:
