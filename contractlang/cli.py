@@ -1,4 +1,4 @@
-"""The `contractlang` command: check, fmt, convert, settle, explain.
+"""The `contractlang` command: check, fmt, convert, settle, explain, verify, lsp.
 
 Exit codes: 0 success (no errors), 1 errors in the input (or warnings with
 --strict, or `fmt --check` finding a file to reformat), 2 usage errors.
@@ -343,6 +343,90 @@ def _rows(text: str) -> int | None:
     return int(text)
 
 
+def _write_json(doc, fh) -> None:
+    """The settlement document as JSON: from the engine's columns, or from the interpreter's dict."""
+    from . import document
+
+    if isinstance(doc, dict):
+        document.write_document_json(doc, fh)
+    else:
+        doc.write_json(fh)
+
+
+def cmd_verify(args) -> int:
+    """Rerun a settlement from what it records and say whether it comes out the same, byte for byte."""
+    import io
+
+    import orjson
+
+    from .document import first_difference
+    from .progress import Progress
+
+    path = Path(args.settlement)
+    try:
+        recorded = path.read_bytes()
+    except OSError as exc:
+        print(f"contractlang: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        doc = orjson.loads(recorded)
+        inputs, as_of = doc["inputs"], doc["as_of"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        print(f"contractlang: {path} is not a settlement document (contractlang settle --format json)", file=sys.stderr)
+        return EXIT_ERRORS
+    contract = args.contract or (inputs.get("contract") or {}).get("path")
+    ledger = args.ledger or inputs.get("ledger_directory")
+    if not contract or not ledger:
+        print(f"contractlang: {path} does not record where its {'contract' if not contract else 'ledger'} is "
+              "(it was written by an older contractlang); name it with --contract and --ledger", file=sys.stderr)
+        return EXIT_USAGE
+    # The options that shape the document: its date, and whether its lines carry their trails.
+    trails = any(line.get("trace") for line in doc.get("lines") or [] if isinstance(line, dict))
+    rerun = argparse.Namespace(contract=contract, ledger=ledger, as_of=as_of, format="json", trails=trails,
+                               no_trace=not trails, rows=None)
+    with Progress("verify", PHASES) as bar:
+        _, settled, status = _settle(rerun, bar)
+        if settled is None:
+            return status
+        bar.phase("writing")
+        buf = io.BytesIO()
+        _write_json(settled, buf)
+    now = buf.getvalue()
+    what = f"{path} (contract {contract}, ledger {ledger}, as of {as_of}{', with trails' if trails else ''})"
+    if now == recorded:
+        print(f"identical: {what} is reproduced byte for byte")
+        return EXIT_OK
+    print(f"different: {what} is not reproduced")
+    fresh = orjson.loads(now)
+    was, is_ = (doc.get("engine") or {}).get("version"), (fresh.get("engine") or {}).get("version")
+    if was != is_:
+        print(f"  it was settled by contractlang {was}; this is contractlang {is_}")
+    for key, name in (("contract", contract),):
+        old, new = (inputs.get(key) or {}).get("sha256"), (fresh["inputs"].get(key) or {}).get("sha256")
+        if old != new:
+            print(f"  the contract {name} has changed: sha256 {new}, recorded {old}")
+    files = {f.get("file"): f for f in fresh["inputs"].get("ledger") or []}
+    for f in inputs.get("ledger") or []:
+        new = files.get(f.get("file"))
+        if new is None or new.get("sha256") != f.get("sha256"):
+            print(f"  the ledger file {f.get('file')} has changed: "
+                  + (f"sha256 {new.get('sha256')} ({new.get('rows')} rows), recorded {f.get('sha256')} "
+                     f"({f.get('rows')} rows)" if new else "it is not there now"))
+    found = first_difference(doc, fresh)
+    if found is None:
+        print("  the same values, written differently (the document's layout has changed)")
+    else:
+        where, old, new = found
+        print(f"  first difference at {where}: recorded {_shown(old)}, now {_shown(new)}")
+    return EXIT_ERRORS
+
+
+def _shown(value) -> str:
+    text = value if isinstance(value, str) and not isinstance(value, bool) else repr(value)
+    text = f'"{text}"' if isinstance(value, str) else text
+    return text if len(text) <= 120 else text[:117] + "…"
+
+
 def cmd_settle(args) -> int:
     if args.output:
         problem = _output_problem(args.output)
@@ -375,13 +459,8 @@ def _settle_and_write(args, bar) -> int:
             else:
                 line_table.write_parquet(table, fh, line_table.settlement_head(doc))
     elif args.format == "json":  # streamed: the text of a large settlement is never held in memory whole
-        from . import document
-
         def write(fh):
-            if isinstance(doc, dict):
-                document.write_document_json(doc, fh)
-            else:
-                doc.write_json(fh)
+            _write_json(doc, fh)
     else:
         from .render import render
 
@@ -479,6 +558,13 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "(Danish); default: the file's own, English from YAML")
     v.add_argument("-o", "--output", help="write to a file instead of standard output")
     v.set_defaults(func=cmd_convert)
+
+    vf = sub.add_parser("verify", help="rerun a settlement from what it records and say whether it comes out "
+                                        "the same, byte for byte (or where it first differs)")
+    vf.add_argument("settlement", help="a settlement document (settle --format json [--trails])")
+    vf.add_argument("--contract", help="the contract file, if not where the settlement says (inputs.contract.path)")
+    vf.add_argument("--ledger", help="the ledger directory, if not where the settlement says (inputs.ledger_directory)")
+    vf.set_defaults(func=cmd_verify)
 
     lsp = sub.add_parser("lsp", help="run the language server over standard input and output (for editors; "
                                      "needs pygls: pip install 'contractlang[lsp]')")

@@ -104,3 +104,32 @@ def write_document_json(doc: dict, fh, records: dict[str, Iterable[bytes]] | Non
         thread.join()
     if failed:
         raise failed[0]
+
+
+def first_difference(recorded, now, path: str = "") -> tuple[str, object, object] | None:
+    """Where two parsed settlement documents first differ, in the document's order (keys sorted, list items in
+    order): (the path, as `lines[17].amount`; the recorded value; the value now), or None when they are equal.
+    A value missing on one side is `MISSING`."""
+    if isinstance(recorded, dict) and isinstance(now, dict):
+        for key in sorted(set(recorded) | set(now)):
+            found = first_difference(recorded.get(key, MISSING), now.get(key, MISSING), f"{path}.{key}" if path else key)
+            if found:
+                return found
+        return None
+    if isinstance(recorded, list) and isinstance(now, list):
+        for k in range(max(len(recorded), len(now))):
+            found = first_difference(recorded[k] if k < len(recorded) else MISSING,
+                                     now[k] if k < len(now) else MISSING, f"{path}[{k}]")
+            if found:
+                return found
+        return None
+    return None if recorded == now and type(recorded) is type(now) else (path, recorded, now)
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "(nothing)"
+
+
+#: What `first_difference` gives for a key or an item that one document has and the other has not.
+MISSING = _Missing()

@@ -84,7 +84,7 @@ def build_document(s) -> dict:
                             "by_recipient": money_map(p["by_recipient"])})
     pool = sum(by_payer.values(), ZERO)
     doc = {
-        **header(c, s.L.files, s.as_of, s.expr_text),
+        **header(c, s.L.files, s.as_of, s.expr_text, s.L.directory),
         "totals": {
             "goals": {g.id: money(totals_goal[g.id]) for g in c.goals},
             "goal_cap_cut": {g.id: money(s.goal_cap_cut.get(g.id, ZERO)) for g in c.goals},
@@ -138,8 +138,9 @@ def rules(c: m.Contract) -> dict[str, str]:
     return {f"{kind}:{x.id}": declaration_text(c, x) for kind, items in kinds for x in items}
 
 
-def header(c: m.Contract, files: list[dict], as_of: dt.date, text) -> dict:
-    """The parts of the document that come from the contract and the inputs alone.
+def header(c: m.Contract, files: list[dict], as_of: dt.date, text, directory: str | None = None) -> dict:
+    """The parts of the document that come from the contract and the inputs alone; `inputs` holds what a rerun
+    needs (`contractlang verify`): the contract's path and hash, the ledger's directory and each file's hash.
 
     `text(expr)` gives an expression's source text (a goal priced by an expression shows it)."""
     caps = {cap.goal: cap for cap in c.caps if cap.per is None}
@@ -148,7 +149,8 @@ def header(c: m.Contract, files: list[dict], as_of: dt.date, text) -> dict:
     return {
         "engine": {"name": "contractlang", "version": __version__},
         "inputs": {"contract": {"path": _display_path(c.path), "sha256": sha256_text(c.source or "")},
-                   "ledger": [{"file": f["file"], "sha256": f["sha256"], "rows": f["rows"]} for f in files]},
+                   "ledger": [{"file": f["file"], "sha256": f["sha256"], "rows": f["rows"]} for f in files],
+                   "ledger_directory": _display_path(directory)},
         "contract": {"id": c.id, "title": c.title, "currency": c.currency, "clause": c.clause},
         "as_of": as_of.isoformat(),
         "parties": {p.id: {"name": p.name, "role": p.role} for p in c.parties},

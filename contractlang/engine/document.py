@@ -95,7 +95,7 @@ def build(run: Run, lines: pl.DataFrame, parties: list[str], goal_cap_cut: dict,
                             "by_recipient": _mm(by_recipient_p[name]), "cumulative": money(cumulative)})
     accounting, unused = row_accounting(run) if run.accounts else ({"rows": {}}, pl.DataFrame(schema={"line": pl.Int64}))
     doc = {
-        **header(c, run.ledger.files, run.as_of, run.text),
+        **header(c, run.ledger.files, run.as_of, run.text, run.ledger.directory),
         "totals": {
             "goals": {g.id: money(totals_goal.get(g.id, 0)) for g in c.goals},
             "goal_cap_cut": {g.id: money(goal_cap_cut.get(g.id, 0)) for g in c.goals},
