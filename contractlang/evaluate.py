@@ -217,7 +217,8 @@ class _Settler(Results):
                            "facts": {"measure": measure, "before": at_point, "observed_at": None}})
             return default
 
-        scope = Scope(resolve, point, self.tables, self.roundings, previous=previous, trace=trace)
+        scope = Scope(resolve, point, self.tables, self.roundings, previous=previous, trace=trace,
+                      three_valued=goal.three_valued)
         return scope
 
     def eligible(self, goal: m.Goal, sid, h, person) -> bool:
@@ -412,7 +413,7 @@ class _Settler(Results):
                 return cache[key]
             raise KeyError(name)
 
-        scope = Scope(resolve, point, self.tables, self.roundings, trace=trace)
+        scope = Scope(resolve, point, self.tables, self.roundings, trace=trace, three_valued=goal.three_valued)
         return scope
 
     # ---- lines, caps, pool -----------------------------------------------------------

@@ -319,10 +319,11 @@ class Scope:
     `_operand` — and an error anywhere else.
     """
 
-    __slots__ = ("resolve", "point", "tables", "roundings", "previous", "count", "deviation", "aggregate", "trace")
+    __slots__ = ("resolve", "point", "tables", "roundings", "previous", "count", "deviation", "aggregate", "trace",
+                 "three_valued")
 
     def __init__(self, resolve, point, tables, roundings, previous=None, count=None, deviation=None, aggregate=None,
-                 trace=None):
+                 trace=None, three_valued=False):
         self.resolve = resolve
         self.point = point
         self.tables = tables
@@ -332,6 +333,7 @@ class Scope:
         self.deviation = deviation
         self.aggregate = aggregate
         self.trace = trace
+        self.three_valued = three_valued  # a goal's `conditions three-valued`: and/or decide despite a missing value
 
 
 def evaluate(expr, scope: Scope, point: str | None = None):
@@ -349,6 +351,10 @@ def evaluate(expr, scope: Scope, point: str | None = None):
         return evaluate(expr.expr, scope, expr.point)
     if t is m.BoolOp:
         values = [evaluate(o, scope, point) for o in expr.operands]
+        if scope.three_valued:  # one false operand decides an `and`, one true operand an `or`, missing or not
+            decided = [v for v in values if v is not MISSING and bool(v) == (expr.op == "or")]
+            if decided:
+                return expr.op == "or"
         if any(v is MISSING for v in values):
             return MISSING
         return all(values) if expr.op == "and" else any(values)

@@ -314,6 +314,9 @@ class _Builder:
     def outcome(self, meta, ch):
         return ("outcome", ch[0])
 
+    def conditions(self, meta, ch):
+        return ("conditions", str(ch[0]))
+
     def rate(self, meta, ch):
         return m.Rate(amount=ch[0], per=str(ch[1]), span=self._sp(meta))
 
@@ -345,6 +348,8 @@ class _Builder:
                 kw.update(points=item[1], from_cohort=item[2])
             elif item[0] == "outcome":
                 kw["outcome"] = item[1]
+            elif item[0] == "conditions":
+                kw["conditions"] = item[1]
         return m.Goal(id=str(ch[0]), title=title, clause=clause, lets=tuple(lets), decisions=tuple(decisions),
                       span=self._sp(meta), **kw)
 

@@ -22,7 +22,7 @@ DANISH = {
     "acknowledge": "accepter", "against": "mod", "all": "alle", "and": "og", "assumed": "antaget",
     "at": "ved", "base": "grundlag", "between": "mellem", "boolean": "sandhedsværdi", "by": "efter",
     "cap": "loft", "capitalised": "kapitaliseret", "check": "kontrol", "cohort": "kohorte",
-    "collection": "indsamling", "columns": "kolonner", "compare": "sammenlign", "contract": "kontrakt",
+    "collection": "indsamling", "columns": "kolonner", "compare": "sammenlign", "conditions": "betingelser", "contract": "kontrakt",
     "count": "antal", "currency": "valuta", "data": "data", "days": "dage", "decimal": "decimaltal",
     "decision": "beslutning", "disbursement": "udbetaling", "due": "forfalder", "each": "hver",
     "end": "slut", "ends": "slutter", "except": "undtagen", "figure": "størrelse", "flag": "advarsel",
@@ -39,7 +39,7 @@ DANISH = {
     "point": "tidspunkt", "points": "tidspunkter", "programme": "program", "quarter": "kvartal",
     "quarterly": "kvartalsvis", "reduction": "reduktion", "relative": "relativ", "remainder": "rest",
     "replacement": "erstatning", "return": "afkast", "rounding": "afrunding", "row": "række",
-    "settlement": "afregning", "share": "andel", "start": "start", "stay": "ophold",
+    "settlement": "afregning", "strict": "strenge", "three-valued": "treværdige", "share": "andel", "start": "start", "stay": "ophold",
     "subjects": "målgruppe", "sum": "sum", "table": "tabel", "target": "målsætning", "text": "tekst",
     "to": "til", "tranche": "tranche", "tranches": "trancher", "unless": "medmindre", "until": "indtil",
     "values": "værdier", "weeks": "uger", "weighted": "vægtet", "when": "når", "where": "hvor",
@@ -54,6 +54,18 @@ _NAMED = {name: code for code, names in LANGUAGES.items() for name in names}
 # Comment and blank lines, then `language` or `sprog` and a word: the declaration, if the file has one.
 _HEAD = re.compile(r"\A(?:[ \t\r\f]*(?:#[^\n]*)?\n)*[ \t\r\f]*(language|sprog)\b[ \t]*([^\s#]*)")
 _QUOTED = re.compile(r'"([^"\\\n]+)"')
+
+
+def reference_table() -> str:
+    """Every keyword and its Danish word as a Markdown table of three pairs a row (docs/language.md holds it)."""
+    pairs = sorted(DANISH.items())
+    rows = -(-len(pairs) // 3)
+    columns = [pairs[k * rows:(k + 1) * rows] for k in range(3)]
+    lines = ["| English | dansk | English | dansk | English | dansk |", "|---|---|---|---|---|---|"]
+    for k in range(rows):
+        cells = [cell for col in columns for cell in ((f"`{col[k][0]}`", f"`{col[k][1]}`") if k < len(col) else ("", ""))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def word(english: str, language: str) -> str:
@@ -180,4 +192,5 @@ def _keyword_types() -> frozenset[str]:
 
 
 #: The grammar's named terminals whose value is a keyword the model keeps (`LEVEL`: person or household).
-NAMED_TERMINALS = frozenset({"ANCHOR", "LEVEL", "LEVEL_PLURAL", "MISSING_METHOD", "PERIODS", "DUE_UNIT", "UNIT"})
+NAMED_TERMINALS = frozenset({"ANCHOR", "LEVEL", "LEVEL_PLURAL", "MISSING_METHOD", "PERIODS", "DUE_UNIT", "UNIT",
+                             "LOGIC"})

@@ -435,11 +435,18 @@ class Goal:
     comparison: Comparison | None = None
     lets: tuple[Let, ...] = ()
     outcome: Expr | None = None
+    # How `and`/`or` read a missing value: None or "strict" (a missing input makes the condition missing), or
+    # "three-valued" (`false and missing` is false, `true or missing` is true).
+    conditions: str | None = None
     rate: Rate | None = None
     missing: Missing | None = None
     decisions: tuple[str, ...] = ()
     clause: str | None = None
     span: SourceSpan | None = _span()
+
+    @property
+    def three_valued(self) -> bool:
+        return self.conditions == "three-valued"
 
 
 @node

@@ -167,7 +167,7 @@ _WORDS = {
 _CHOICES = {
     "LEVEL": ("person", "household"), "LEVEL_PLURAL": ("persons", "households"), "ANCHOR": ("start", "end"),
     "MISSING_METHOD": ("mean", "zero", "none", "observed only"), "PERIODS": ("half-yearly", "quarterly", "yearly"),
-    "DUE_UNIT": ("quarter", "month", "half-year"),
+    "DUE_UNIT": ("quarter", "month", "half-year"), "LOGIC": ("strict", "three-valued"),
 }
 
 
@@ -341,7 +341,7 @@ def _shown(tok: Token) -> str:
 def _join(words: list[str]) -> str:
     if len(words) > 10:
         words = words[:10] + ["…"]
-    return ", ".join(words) if len(words) < 3 else ", ".join(words[:-1]) + " or " + words[-1]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 # Danish number formats and `kr.`: caught before parsing for a friendly message. A group of
@@ -437,7 +437,13 @@ def parse_text(text: str, path: str = "<contract>") -> m.Contract:
     language, body = language_of(text, path)
     errors: list = []
 
+    stuck: list = []  # the terminals the parser expected at the last error
+
     def on_error(err: UnexpectedInput) -> bool:
+        expected = set(getattr(err, "expected", None) or ())
+        if expected and stuck and expected == stuck[-1]:
+            return False  # the parser waits for the same thing token after token: one error says it
+        stuck.append(expected)
         d = _syntax_diagnostic(path, err, body, language)
         if not errors or errors[-1].span.line != d.span.line:
             errors.append(d)
@@ -453,7 +459,8 @@ def parse_text(text: str, path: str = "<contract>") -> m.Contract:
         tree = None
     except UnexpectedInput as err:
         d = _syntax_diagnostic(path, err, body, language)
-        if not errors or errors[-1] != d:
+        again = stuck and set(getattr(err, "expected", None) or ()) == stuck[-1]  # the error said already
+        if not again and (not errors or errors[-1] != d):
             errors.append(d)
         tree = None
     except Exception as err:  # lark's recovery can fail on pathological input; report, never crash

@@ -326,6 +326,8 @@ def _goal(g: m.Goal) -> list[str]:
         body.append(head + format_expr(let.expr, IND, len(IND) + len(head)))
     if g.outcome is not None:
         body.append("outcome " + format_expr(g.outcome, IND, len(IND) + 8))
+    if g.conditions is not None:
+        body.append(f"conditions {g.conditions}")
     if g.rate is not None:
         body.append("pay " + format_expr(g.rate.amount, IND, len(IND) + 4) + f" per {g.rate.per}")
     if g.missing is not None:

@@ -72,6 +72,7 @@ _CHOICES = {
     (m.Measure, "level"): ("person", "household"),
     (m.Measure, "kind"): ("enum", "boolean", "integer", "decimal"),
     (m.Goal, "level"): ("persons", "households"),
+    (m.Goal, "conditions"): ("strict", "three-valued"),
     (m.Metric, "level"): ("persons", "households"),
     (m.Point, "anchor"): ("start", "end"),
     (m.Row, "kind"): ("row", "sum"),

@@ -61,7 +61,10 @@ def test_the_examples_of_the_language_reference_are_one_contract_in_two_language
 
 
 def test_the_reference_lists_every_keyword_with_its_danish_word():
+    from contractlang.keywords import reference_table
+
     doc = LANGUAGE_MD.read_text(encoding="utf-8").split("## Danish keywords", 1)[1].split("\n## ", 1)[0]
+    assert reference_table() in doc
     listed = dict(re.findall(r"\| `([^`]+)` \| `([^`]+)`", doc))
     listed.update(re.findall(r"\| `[^`]+` \| `[^`]+` \| `([^`]+)` \| `([^`]+)`", doc))
     listed.update(re.findall(r"\| `[^`]+` \| `[^`]+` \| `[^`]+` \| `[^`]+` \| `([^`]+)` \| `([^`]+)`", doc))

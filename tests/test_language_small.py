@@ -11,6 +11,7 @@ import contractlang
 from contractlang.check import check
 from contractlang.cli import main
 from contractlang.parse import parse_text
+from contractlang.printer import format_contract
 from contractlang.render import render
 
 CONTRACT = '''contract x "X"
@@ -129,3 +130,87 @@ def test_a_point_may_be_days_weeks_months_or_years_from_the_start(ledger, evalua
 def test_a_point_that_no_calendar_has_is_a_located_error(offset, problem):
     (d,) = _errors(CONTRACT.replace("start + 6 months", f"start + {offset}"))
     assert problem in d.message and (d.span.line, d.span.column) == (5, 20)  # at the offset
+
+
+# ---- three-valued conditions, where a goal says so (issue 13, item 7) -------------------------------------------
+
+LOGIC = '''contract x "X"
+currency DKK
+party K "K" payer
+party F "F" funder
+point m12 = start + 12 months
+measure working person boolean at m12
+measure sick person boolean at m12
+goal strict_and "Strict" {
+  payer K
+  subjects persons
+  points m12
+  outcome working and not sick
+  pay 100 DKK per success
+  missing zero
+}
+goal kleene_and "Three-valued and" {
+  payer K
+  subjects persons
+  points m12
+  outcome working and not sick
+  conditions three-valued
+  pay 100 DKK per success
+  missing zero
+}
+goal kleene_or "Three-valued or" {
+  payer K
+  subjects persons
+  points m12
+  outcome working or sick
+  conditions three-valued
+  pay 100 DKK per success
+  missing zero
+}
+tranches on all goals {
+  tranche 1: F 100 %
+  rounding line, remainder F
+}
+rounding line 2 places half_up
+'''
+# P1 is not working and its sickness is not known; P2 works, sickness not known; P3 neither known.
+LOGIC_ROWS = ("subject_id,measure,point,date,value\nP1,working,m12,2025-01-01,false\n"
+              "P2,working,m12,2025-01-01,true\n")
+
+
+@pytest.mark.parametrize("evaluator", ["engine", "interpreter"])
+def test_three_valued_conditions_decide_despite_a_missing_value_where_the_goal_says_so(ledger, evaluator):
+    from contractlang import engine, evaluate
+    from contractlang.ledger import load_ledger
+
+    (ledger / "ledger" / "persons.csv").write_text(
+        "person_id,household_id,birth_date,school_grade\nP1,H1,1990-01-01,\nP2,H2,1990-01-01,\nP3,H2,1991-01-01,\n",
+        encoding="utf-8")
+    (ledger / "ledger" / "measurements.csv").write_text(LOGIC_ROWS, encoding="utf-8")
+    contract = parse_text(LOGIC, "x.contract")
+    assert [d for d in check(contract) if d.severity == "error"] == []
+    data = load_ledger(str(ledger / "ledger"), contract)
+    doc = (engine.settle(contract, data, None).document() if evaluator == "engine"
+           else evaluate.settle(contract, data, None, trace=False))
+    got = {ln["id"]: (ln["outcome"], ln["imputed"]) for ln in doc["lines"]}
+    assert got == {
+        # strict: any missing input makes the outcome missing, imputed as zero (`missing zero`)
+        "strict_and/P1/m12": ("0", True), "strict_and/P2/m12": ("0", True), "strict_and/P3/m12": ("0", True),
+        # three-valued: false and missing is false (observed, not imputed); true and missing stays missing
+        "kleene_and/P1/m12": ("0", False), "kleene_and/P2/m12": ("0", True), "kleene_and/P3/m12": ("0", True),
+        # true or missing is true, and pays; false or missing stays missing
+        "kleene_or/P1/m12": ("0", True), "kleene_or/P2/m12": ("1", False), "kleene_or/P3/m12": ("0", True)}
+    assert doc["totals"]["goals"] == {"strict_and": "0.00", "kleene_and": "0.00", "kleene_or": "100.00"}
+    assert "conditions three-valued" in doc["rules"]["goal:kleene_and"]  # the trail's rule says so
+
+
+def test_the_rule_of_conditions_is_written_back_in_both_languages_and_yaml():
+    from contractlang.yamlform import dump_yaml, load_yaml
+
+    contract = parse_text(LOGIC)
+    assert [g.conditions for g in contract.goals] == [None, "three-valued", "three-valued"]
+    assert parse_text(format_contract(contract, "da")) == contract and "betingelser treværdige" in format_contract(
+        contract, "da")
+    assert load_yaml(dump_yaml(contract)) == contract
+    with pytest.raises(Exception, match="expected strict or three-valued$"):
+        parse_text(LOGIC.replace("conditions three-valued", "conditions fuzzy"))

@@ -76,7 +76,7 @@ def settle_comparison_goal(run: Run, goal: m.Goal) -> None:
                 return cache[key]
             raise KeyError(name)
 
-        scope = Scope(resolve, None, run.tables, run.roundings)
+        scope = Scope(resolve, None, run.tables, run.roundings, three_valued=goal.three_valued)
         traced = run.traces(goal) and (run.only is None or run.only[1] == cid)
         subject = {"kind": "subject", "subject": cid, "level": "cohort", "household": None,
                    "detail": f"cohort {cid} started {start}; " + ", ".join(

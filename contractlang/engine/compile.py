@@ -14,6 +14,8 @@ What cannot be computed exactly over columns (a quotient per subject) raises
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 from decimal import Decimal
 from fractions import Fraction
 
@@ -97,7 +99,7 @@ class Compiler:
     """Compiles expressions for one kind of frame (a goal's subjects, a flag's households …)."""
 
     def __init__(self, contract: m.Contract, scales: dict[str, int], lets=(), named=None, names=None,
-                 attributes=(), level: str = "persons", due=None):
+                 attributes=(), level: str = "persons", due=None, three_valued: bool = False):
         self.contract = contract
         self.scales = scales
         self.measures = {ms.id: ms for ms in contract.measures}
@@ -109,6 +111,7 @@ class Compiler:
         self.attributes = set(attributes)
         self.level = level
         self.due = due  # point -> a row mask: whether the point has fallen (outside a goal; None: not asked)
+        self.three_valued = three_valued  # a goal's `conditions three-valued`: and/or as Kleene's (Polars' own)
         self.reads: list[Read] = []
         self.trail = None  # a `trails.Trail` recording each row's steps as the interpreter would, or None
         self.checks: list[tuple[pl.Expr, str]] = []  # (row mask, message): an evaluation error where true
@@ -207,6 +210,9 @@ class Compiler:
             parts = [self.compile(o, point, cond) for o in expr.operands]
             if any(p.kind != BOOL for p in parts):
                 raise Unsupported("and/or of values that are not conditions")
+            if self.three_valued:  # false & missing = false, true | missing = true: Polars' & and | on nulls
+                return Col(BOOL, functools.reduce(operator.and_ if expr.op == "and" else operator.or_,
+                                                  [p.expr for p in parts]))
             combined = (pl.all_horizontal if expr.op == "and" else pl.any_horizontal)(*[p.expr for p in parts])
             return Col(BOOL, strict(combined, parts))
         if t is m.Binary:

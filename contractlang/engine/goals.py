@@ -94,7 +94,7 @@ def settle_subject_goal(run: Run, goal: m.Goal) -> None:
 def _evaluate_point(run: Run, goal: m.Goal, j: int, point: str, frame: pl.DataFrame):
     """The outcome of every due subject at one point, with the price where it is read per line."""
     compiler = Compiler(run.contract, run.L.scales, lets=goal.lets, named=run.named_value,
-                        attributes=attributes(goal.level), level=goal.level)
+                        attributes=attributes(goal.level), level=goal.level, three_valued=goal.three_valued)
     if run.traces(goal):
         compiler.trail = trails.Trail(run.text, run.results)
     outcome = as_num(compiler.compile(goal.outcome, point))
