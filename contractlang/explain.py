@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import math
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -103,6 +104,7 @@ def build_document(s) -> dict:
                     "metrics": [public(s.named_results[x.id]) for x in c.metrics],
                     "figures": [public(s.named_results[x.id]) for x in c.figures]},
     }
+    doc["margins"] = margins(doc)
     return doc
 
 
@@ -168,6 +170,42 @@ def header(c: m.Contract, files: list[dict], as_of: dt.date, text, directory: st
             {"number": t.number, "until": money(t.until.value) if t.until else None,
              "shares": {sh.party: show(sh.percent.value) for sh in t.shares}} for t in c.tranches.tranches],
     }
+
+
+def margins(doc: dict) -> list[dict]:
+    """How far the settlement is from each threshold that decides money or a target, from the document's own
+    totals (so both evaluators give the same): each goal's cap over the whole contract and the return cap (what
+    it has let through, what remains before it binds, what it cut), each tranche's switch (the pool it
+    switches at, what remains), and each metric's target (the successes among the subjects with data that
+    would reach it, before rounding). Caps per year or per subject have a margin per period and are left out."""
+    totals, out = doc.get("totals") or {}, []
+    goals = totals.get("goals") or {}
+    for g in doc.get("goals") or []:
+        if g.get("cap") is not None:
+            limit, reached = Decimal(g["cap"]), Decimal(goals.get(g["id"], "0"))
+            out.append({"kind": "goal_cap", "goal": g["id"], "limit": money(limit), "reached": money(reached),
+                        "remaining": money(max(limit - reached, Decimal(0)))})
+    rc = doc.get("return_cap")
+    if rc:
+        cut = Decimal(totals.get("return_cap_cut", "0"))
+        reached = sum((Decimal(goals.get(g, "0")) for g in rc.get("goals") or ()), Decimal(0)) - cut
+        limit = Decimal(rc["limit"])
+        out.append({"kind": "return_cap", "payer": rc["payer"], "limit": money(limit), "reached": money(reached),
+                    "remaining": money(max(limit - reached, Decimal(0))), "cut": money(cut)})
+    pool = Decimal(totals.get("pool", "0"))
+    for t in doc.get("tranches") or []:
+        if t.get("until") is not None:
+            until = Decimal(t["until"])
+            out.append({"kind": "tranche", "tranche": t["number"], "until": money(until), "reached": money(pool),
+                        "remaining": money(max(until - pool, Decimal(0)))})
+    for x in (doc.get("reports") or {}).get("metrics") or []:
+        if x.get("target") is None or x.get("subjects") is None:
+            continue
+        observed = int(x["subjects"]) - int(x.get("missing") or 0)
+        needed = math.ceil(Decimal(x["target"]) * observed / 100) - int(x.get("count") or 0)  # ⌈target × n⌉ − met
+        out.append({"kind": "target", "metric": x["id"], "target": x["target"], "observed": observed,
+                    "met": int(x.get("count") or 0), "more": max(int(needed), 0)})
+    return out
 
 
 def _rate(g: m.Goal, text) -> str | None:

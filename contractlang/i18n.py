@@ -477,6 +477,37 @@ def detail_value(key: str, value, fx: Formatter) -> str:
     return fx.value(value)
 
 
+def margin_sentences(doc: dict, fx: Formatter, mk: Plain) -> list[str]:
+    """The document's margins (`explain.margins`) in words: how far from each cap, tranche switch and target,
+    naming goals, parties and metrics by their titles."""
+    goals = goals_by_id(doc)
+    metrics = {x["id"]: x for x in (doc.get("reports") or {}).get("metrics") or []}
+
+    def title(table: dict, key) -> str:
+        return mk.esc((table.get(key) or {}).get("title") or "") or mk.code(str(key))
+
+    out = []
+    for x in doc.get("margins") or []:
+        kind, money = x.get("kind"), (lambda k: mk.esc(fx.money(x[k])))
+        done = to_decimal(x.get("remaining", "1")) == 0
+        if kind == "goal_cap":
+            out.append(fx.t("margin.goal_cap_bound" if done else "margin.goal_cap", goal=title(goals, x["goal"]),
+                            limit=money("limit"), remaining=money("remaining"), reached=money("reached")))
+        elif kind == "return_cap":
+            out.append(fx.t("margin.return_cap_bound" if done else "margin.return_cap",
+                            payer=mk.esc(party_name(doc, x["payer"])), limit=money("limit"),
+                            remaining=money("remaining"), reached=money("reached"), cut=money("cut")))
+        elif kind == "tranche":
+            out.append(fx.t("margin.tranche_passed" if done else "margin.tranche", tranche=x["tranche"],
+                            until=money("until"), remaining=money("remaining")))
+        elif kind == "target":
+            target = mk.esc(fx.pct(x["target"]))
+            out.append(fx.t("margin.target_met", metric=title(metrics, x["metric"]), target=target) if x["more"] == 0
+                       else fx.t("margin.target", more=fx.count(x["more"]), observed=fx.count(x["observed"]),
+                                 metric=title(metrics, x["metric"]), target=target))
+    return out
+
+
 def return_cap_sentence(doc: dict, fx: Formatter, mk: Plain) -> str:
     """The return cap in one sentence: payer, limit, clause, goals and what it cut."""
     rc, titles = doc["return_cap"], goals_by_id(doc)

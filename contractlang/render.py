@@ -22,7 +22,7 @@ from .markup import (HTML, MARKDOWN, Html, Markdown, _fence, ordered_parties, pa
                      REPORT_ROWS, counted, goal_title, line_groups, listed, report_sections, result_facts, visible)
 from .i18n import (CATALOGUE, PLAIN, Formatter, caps_text, detail_value, exclusion_detail, figure_value, flag_title,
                    goal_texts, goals_by_id, key_label, line_facts, metric_cells, party_name, rate_text, results,
-                   return_cap_sentence)
+                   margin_sentences, return_cap_sentence)
 
 FORMATS = ("md", "html", "xlsx", "text")
 
@@ -226,6 +226,7 @@ def _text(doc: dict, fx: Formatter) -> str:
     out += _columns(["", fx.t("party"), fx.t("name"), fx.t("amount")], rows, right={3})
     rc = doc.get("return_cap")
     out += ["", return_cap_sentence(doc, fx, PLAIN) if rc else fx.t("no_return_cap"), ""]
+    out += [f"  {x}" for x in margin_sentences(doc, fx, PLAIN)] + ([""] if doc.get("margins") else [])
     out += _columns([fx.t("period"), fx.t("due"), fx.t("amount"), fx.t("cumulative")],
                     [[fx.period(p["period"]), fx.date(p["due"]), fx.money(p["amount"]), fx.money(p["cumulative"])]
                      for p in doc.get("periods", [])], right={2, 3})
@@ -288,6 +289,8 @@ def _md(doc: dict, fx: Formatter, rows: int | None = REPORT_ROWS) -> str:
     out += _md_table([fx.t("party"), fx.t("name"), fx.t("amount")],
                      [[code(p), esc(party_name(doc, p)), money(t["by_recipient"][p])] for p in recipients(doc)], right={2})
     out += [f"### {fx.t('return_cap')}", "", return_cap_sentence(doc, fx, mk) if doc.get("return_cap") else fx.t("no_return_cap"), ""]
+    if doc.get("margins"):
+        out += [f"### {fx.t('margins')}", ""] + [f"- {x}" for x in margin_sentences(doc, fx, mk)] + [""]
     out += [f"### {fx.t('tranches')}", ""]
     out += _md_table([fx.t("tranche"), fx.t("until"), fx.t("shares")],
                      [[str(tr.get("number")), money(tr["until"]) if tr.get("until") is not None else fx.t("no_limit"),

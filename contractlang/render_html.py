@@ -14,7 +14,7 @@ from decimal import ROUND_CEILING, Decimal
 
 from .narrate import describe_step, step_kind
 from .i18n import (Formatter, caps_text, detail_value, exclusion_detail, figure_value, flag_title, goal_texts,
-                   goals_by_id, key_label, line_facts, metric_cells, party_name, rate_text, results, return_cap_sentence,
+                   goals_by_id, key_label, line_facts, metric_cells, party_name, rate_text, results, margin_sentences, return_cap_sentence,
                    to_decimal)
 from .markup import HTML, REPORT_ROWS, counted, goal_title, line_groups, listed, payers, recipients, report_sections, result_facts
 
@@ -436,6 +436,9 @@ def render_html(doc: dict, fx: Formatter, rows: int | None = REPORT_ROWS) -> str
                      f'<div class="value">{esc(money(t.get("return_cap_cut", "0")))}</div></div>')
     out += ['<section id="summary">', f"<h2>{esc(fx.t('summary'))}: {esc(fx.t('owed'))}</h2>", f'<div class="cards">{"".join(cards)}</div>',
             f"<p>{return_cap_sentence(doc, fx, HTML) if doc.get('return_cap') else esc(fx.t('no_return_cap'))}</p>"]
+    if doc.get("margins"):
+        out += [f'<h3 id="margins">{esc(fx.t("margins"))}</h3>', "<ul>"]
+        out += [f"<li>{x}</li>" for x in margin_sentences(doc, fx, HTML)] + ["</ul>"]
     out += [f"<h3>{esc(fx.t('by_payer'))}</h3>",
             _table([esc(fx.t(k)) for k in ("party", "name", "role", "amount")],
                    [[code(p), esc(party_name(doc, p)), esc(fx.code("role", (doc.get("parties", {}).get(p) or {}).get("role"))),

@@ -13,7 +13,7 @@ import polars as pl
 import orjson
 
 from .. import document as json_document
-from ..explain import due_date, header, period_of, public, reduction, rule_step
+from ..explain import due_date, header, margins, period_of, public, reduction, rule_step
 from ..expressions import _settled, show
 from fractions import Fraction
 from . import exclusions
@@ -112,6 +112,7 @@ def build(run: Run, lines: pl.DataFrame, parties: list[str], goal_cap_cut: dict,
                     "metrics": [public(results.results[x.id]) for x in c.metrics],
                     "figures": [public(results.results[x.id]) for x in c.figures]},
     }
+    doc["margins"] = margins(doc)
     records = {"lines": (lines, lambda part: line_json(run, part, split_cols)),
                "exclusions": (exclusions.ordered(run).to_frame("j"), lambda part: part["j"]),
                "row_exclusions": (unused, lambda part: row_json(run, part))}
