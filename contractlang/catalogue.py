@@ -179,6 +179,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                    "{n} lines. See a line's computation with: contractlang explain <line id>"),
     "text_flags": ("Flag rejst: {n}", "Flags raised: {n}"),
     "half": ("{n}. halvår {year}", "H{n} {year}"),
+    "quarter": ("{n}. kvartal {year}", "Q{n} {year}"),
     "unknown_line": ("Ukendt linje {id!r}.", "Unknown line {id!r}."),
     "did_you_mean": ("Mente du: {names}?", "Did you mean: {names}?"),
     "unknown_flag": ("Intet rejst flag hedder {id!r}.", "No raised flag is called {id!r}."),

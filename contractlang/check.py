@@ -108,6 +108,19 @@ def _offset(r: Run, p: m.Point) -> None:
               f"write it in {finer}" if finer else None)
 
 
+def check_settlement_year(c: m.Contract) -> list[Diagnostic]:
+    """CL013 unless a settlement's year begins on the first of a month (`periods quarterly from 04-01`)."""
+    r = Run(c)
+    s = c.settlement
+    if s is not None and s.year_start is not None:
+        month, day = int(s.year_start[:2]), int(s.year_start[3:])
+        if not 1 <= month <= 12 or day != 1:
+            r.err("CL013", f"the settlement's year begins on {s.year_start}; a year of periods begins on the first of "
+                  "a month (MM-01)", r.src.find(s.span, s.year_start), s.clause,
+                  f"write {month:02d}-01" if 1 <= month <= 12 else None)
+    return r.out
+
+
 def check_points_and_measures(c: m.Contract) -> list[Diagnostic]:
     """Points are start/end plus months; measures are taken at declared points; roundings are sane."""
     r = Run(c)
@@ -292,7 +305,7 @@ def check_limits(c: m.Contract) -> list[Diagnostic]:
 
 CHECKS = (check_duplicates, check_programme, check_points_and_measures, check_settlement, check_goals,
           check_expressions) \
-    + FIGURE_CHECKS + CONSISTENCY_CHECKS + (check_currencies, check_limits)
+    + FIGURE_CHECKS + CONSISTENCY_CHECKS + (check_currencies, check_settlement_year, check_limits)
 
 
 def _key(d: Diagnostic):

@@ -404,6 +404,9 @@ class _Builder:
                           span=self._sp(meta))
 
     def periods(self, meta, ch):
+        return (str(ch[0]), ch[1] if len(ch) > 1 else None)
+
+    def year_start(self, meta, ch):
         return str(ch[0])
 
     def due(self, meta, ch):
@@ -414,7 +417,9 @@ class _Builder:
 
     def settlement(self, meta, ch):
         _, clause, rest = self._split(ch)
-        return m.Settlement(periods=rest[0], due=rest[1], order=rest[2], clause=clause, span=self._sp(meta))
+        (periods, year_start), due, order = rest
+        return m.Settlement(periods=periods, due=due, order=order, year_start=year_start, clause=clause,
+                            span=self._sp(meta))
 
     def for_each(self, meta, ch):
         return ("for_each", str(ch[0]))

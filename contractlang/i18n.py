@@ -179,9 +179,15 @@ class Formatter:
         return format_date(dt.date.fromisoformat(str(value)), format="medium", locale=self.locale)
 
     def period(self, value: str) -> str:
-        """A period code (`2024-H2`) in words (`2. halvår 2024` / `H2 2024`)."""
-        m = re.fullmatch(r"(\d{4})-H([12])", str(value))
-        return self.t("half", n=m.group(2), year=m.group(1)) if m else str(value)
+        """A period code in words: `2024-H2` → `2. halvår 2024` / `H2 2024`; `2024/25-Q1` → `1. kvartal 2024/25` /
+        `Q1 2024/25` (a year from another day than 1 January); `2024-07` → `jul. 2024` / `Jul 2024`."""
+        m = re.fullmatch(r"(\d{4}(?:/\d\d)?)-([HQ])([1-4])", str(value))
+        if m:
+            return self.t("half" if m.group(2) == "H" else "quarter", n=m.group(3), year=m.group(1))
+        m = re.fullmatch(r"(\d{4})-(\d\d)", str(value))
+        if m and 1 <= int(m.group(2)) <= 12:
+            return format_date(dt.date(int(m.group(1)), int(m.group(2)), 1), "MMM y", locale=self.locale)
+        return str(value)
 
     def clause(self, value) -> str:
         return f"§ {value}" if value else ""

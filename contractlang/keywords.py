@@ -31,7 +31,7 @@ DANISH = {
     "household": "husstand", "households": "husstande", "in": "i", "instalment": "rate",
     "integer": "heltal", "interest": "rente", "intervention": "indsats", "let": "lad", "lines": "linjer",
     "match": "vælg", "mean": "gennemsnit", "measure": "måling", "metric": "nøgletal",
-    "minimum": "minimum", "missing": "manglende", "month": "måned", "months": "måneder", "none": "ingen",
+    "minimum": "minimum", "missing": "manglende", "monthly": "månedlig", "month": "måned", "months": "måneder", "none": "ingen",
     "not": "ikke", "observed only": "kun observerede", "of": "af", "on": "på", "or": "eller",
     "order": "sorter", "outcome": "resultat", "party": "part", "pay": "betal", "payer": "betaler",
     "per": "pr", "percentage_point": "procentpoint", "percentage_points": "procentpoint",

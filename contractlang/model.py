@@ -519,6 +519,7 @@ class Settlement:
     periods: str
     due: str
     order: tuple[str, ...]
+    year_start: str | None = None  # MM-DD: the first day of the settlement's year (a financial year); None: 1 January
     clause: str | None = None
     span: SourceSpan | None = _span()
 

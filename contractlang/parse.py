@@ -166,7 +166,7 @@ _WORDS = {
 # The terminals that are a choice of keywords, described in the file's language.
 _CHOICES = {
     "LEVEL": ("person", "household"), "LEVEL_PLURAL": ("persons", "households"), "ANCHOR": ("start", "end"),
-    "MISSING_METHOD": ("mean", "zero", "none", "observed only"), "PERIODS": ("half-yearly", "quarterly", "yearly"),
+    "MISSING_METHOD": ("mean", "zero", "none", "observed only"), "PERIODS": ("monthly", "quarterly", "half-yearly", "yearly"),
     "DUE_UNIT": ("quarter", "month", "half-year"), "LOGIC": ("strict", "three-valued"),
 }
 

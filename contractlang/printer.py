@@ -366,7 +366,8 @@ def _settlement(s: m.Settlement) -> list[str]:
     prefix = "end of following "
     if not s.due.startswith(prefix):
         raise ValueError(f"settlement due {s.due!r} cannot be written; expected '{prefix}…'")
-    body = [f"periods {s.periods}", f"due {s.due}", f"order lines by {_names(s.order)}"]
+    body = [_tail("periods", s.periods, f"from {s.year_start}" if s.year_start else ""), f"due {s.due}",
+            f"order lines by {_names(s.order)}"]
     return _block(_tail("settlement", _cl(s.clause)), body)
 
 

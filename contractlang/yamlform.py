@@ -77,7 +77,7 @@ _CHOICES = {
     (m.Point, "anchor"): ("start", "end"),
     (m.Row, "kind"): ("row", "sum"),
     (m.Missing, "method"): ("mean", "zero", "observed only", "none"),
-    (m.Settlement, "periods"): ("half-yearly", "quarterly", "yearly"),
+    (m.Settlement, "periods"): ("monthly", "quarterly", "half-yearly", "yearly"),
     (m.Settlement, "due"): tuple("end of following " + u for u in ("quarter", "month", "half-year")),
 }
 _MONTH_DAY = re.compile(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\Z")
@@ -110,7 +110,7 @@ def _classify(cls, name: str, tp) -> tuple:
             return ("text",)
         if (cls, name) in _CHOICES:
             return ("choice", _CHOICES[(cls, name)])
-        if (cls, name) == (m.Interest, "capitalisation"):
+        if (cls, name) in ((m.Interest, "capitalisation"), (m.Settlement, "year_start")):
             return ("month_day",)
         return ("name",)
     for simple, kind in ((bool, "bool"), (int, "int"), (Decimal, "decimal"), (dt.date, "date")):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -214,3 +215,49 @@ def test_the_rule_of_conditions_is_written_back_in_both_languages_and_yaml():
     assert load_yaml(dump_yaml(contract)) == contract
     with pytest.raises(Exception, match="expected strict or three-valued$"):
         parse_text(LOGIC.replace("conditions three-valued", "conditions fuzzy"))
+
+
+# ---- periods: monthly, and years that begin on another day (issue 13, item 6) -----------------------------------
+
+@pytest.mark.parametrize("evaluator", ["engine", "interpreter"])
+@pytest.mark.parametrize("periods,expected", [
+    ("monthly", {"2024-07": ("2024-07-01", "2024-07-31"), "2025-01": ("2025-01-01", "2025-01-31")}),
+    ("quarterly from 04-01", {"2024/25-Q2": ("2024-07-01", "2024-09-30"), "2024/25-Q4": ("2025-01-01", "2025-03-31")}),
+    ("yearly from 07-01", {"2024/25": ("2024-07-01", "2025-06-30")}),
+    ("half-yearly", {"2024-H2": ("2024-07-01", "2024-12-31"), "2025-H1": ("2025-01-01", "2025-06-30")})])
+def test_periods_are_months_or_parts_of_years_that_begin_where_the_contract_says(ledger, evaluator, periods, expected):
+    from contractlang import engine, evaluate
+    from contractlang.ledger import load_ledger
+
+    text = POINTS.replace("tranches on all goals", f"settlement {{\n  periods {periods}\n  due end of following month\n"
+                                                  "  order lines by date, goal, subject\n}\ntranches on all goals")
+    (ledger / "ledger" / "measurements.csv").write_text(
+        "subject_id,measure,point,date,value\nP1,score,m6,2024-07-01,40\nP1,score,m12,2025-01-01,10\n", encoding="utf-8")
+    contract = parse_text(text, "x.contract")
+    assert [d for d in check(contract) if d.severity == "error"] == []
+    assert format_contract(contract).count(f"periods {periods}") == 1
+    data = load_ledger(str(ledger / "ledger"), contract)
+    doc = (engine.settle(contract, data, None).document() if evaluator == "engine"
+           else evaluate.settle(contract, data, None, trace=False))
+    got = {p["period"]: (p["start"], p["end"]) for p in doc["periods"] if p["amount"] != "0.00"}
+    assert got == expected
+    paid = {p["period"]: p["amount"] for p in doc["periods"] if p["amount"] != "0.00"}
+    assert sum(Decimal(v) for v in paid.values()) == Decimal(doc["totals"]["pool"]) == Decimal("5000.00")
+    assert {ln["period"] for ln in doc["lines"] if ln["amount"] != "0.00"} == set(expected)
+
+
+def test_a_year_of_periods_begins_on_the_first_of_a_month():
+    text = CONTRACT.replace("tranches on all goals", "settlement {\n  periods yearly from 07-15\n  due end of following "
+                            "month\n  order lines by date, goal, subject\n}\ntranches on all goals")
+    (d,) = _errors(text)
+    assert d.code == "CL013" and "begins on the first of a month" in d.message and d.hint == "write 07-01"
+
+
+def test_a_period_is_named_in_words():
+    from contractlang.i18n import Formatter
+
+    en, da = Formatter("en"), Formatter("da")
+    assert [en.period(p) for p in ("2024-H2", "2024/25-Q1", "2024-07", "2024/25")] == ["H2 2024", "Q1 2024/25",
+                                                                                     "Jul 2024", "2024/25"]
+    assert [da.period(p) for p in ("2024-H2", "2024/25-Q1", "2024-07")] == ["2. halvår 2024", "1. kvartal 2024/25",
+                                                                             "jul. 2024"]
