@@ -308,7 +308,10 @@ def _settle(args, bar, loaded=None):
             fmt = getattr(args, "format", None)
             # The JSON has trails when asked for (--trails); the md and html reports unless told not to; the text
             # summary and the workbook never show them.
-            trails = args.trails if fmt in COLUMNAR else fmt not in ("text", "xlsx") and not getattr(args, "no_trace", False)
+            if fmt in COLUMNAR:
+                trails = args.trails
+            else:
+                trails = fmt not in ("text", "xlsx") and not getattr(args, "no_trace", False)
             if fmt is not None:  # `settle`; `explain` comes here when the engine cannot settle the contract
                 from .engine import Unsupported, settle as settle_columns
                 try:
@@ -371,11 +374,15 @@ def cmd_verify(args) -> int:
     try:
         doc = orjson.loads(recorded)
         inputs, as_of = doc["inputs"], doc["as_of"]
-    except (orjson.JSONDecodeError, KeyError, TypeError):
+        dt.date.fromisoformat(as_of)
+        if not isinstance(inputs, dict) or not isinstance(doc.get("lines") or [], list):
+            raise TypeError
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         print(f"contractlang: {path} is not a settlement document (contractlang settle --format json)", file=sys.stderr)
         return EXIT_ERRORS
-    contract = args.contract or (inputs.get("contract") or {}).get("path")
+    contract = args.contract or _field(inputs, "contract", "path")
     ledger = args.ledger or inputs.get("ledger_directory")
+    contract, ledger = (x if isinstance(x, str) else None for x in (contract, ledger))
     if not contract or not ledger:
         print(f"contractlang: {path} does not record where its {'contract' if not contract else 'ledger'} is "
               "(it was written by an older contractlang); name it with --contract and --ledger", file=sys.stderr)
@@ -401,12 +408,11 @@ def cmd_verify(args) -> int:
     was, is_ = (doc.get("engine") or {}).get("version"), (fresh.get("engine") or {}).get("version")
     if was != is_:
         print(f"  it was settled by contractlang {was}; this is contractlang {is_}")
-    for key, name in (("contract", contract),):
-        old, new = (inputs.get(key) or {}).get("sha256"), (fresh["inputs"].get(key) or {}).get("sha256")
-        if old != new:
-            print(f"  the contract {name} has changed: sha256 {new}, recorded {old}")
-    files = {f.get("file"): f for f in fresh["inputs"].get("ledger") or []}
-    for f in inputs.get("ledger") or []:
+    old, new = _field(inputs, "contract", "sha256"), fresh["inputs"]["contract"]["sha256"]
+    if old != new:
+        print(f"  the contract {contract} has changed: sha256 {new}, recorded {old}")
+    files = {f["file"]: f for f in fresh["inputs"]["ledger"]}
+    for f in (x for x in inputs.get("ledger") or [] if isinstance(x, dict)):
         new = files.get(f.get("file"))
         if new is None or new.get("sha256") != f.get("sha256"):
             print(f"  the ledger file {f.get('file')} has changed: "
@@ -421,9 +427,16 @@ def cmd_verify(args) -> int:
     return EXIT_ERRORS
 
 
+def _field(record, *keys):
+    """`record[k1][k2]…` of a document read from a file, or None where it has no such field."""
+    for key in keys:
+        record = record.get(key) if isinstance(record, dict) else None
+    return record
+
+
 def _shown(value) -> str:
-    text = value if isinstance(value, str) and not isinstance(value, bool) else repr(value)
-    text = f'"{text}"' if isinstance(value, str) else text
+    """A value of a document in a message: a text in quotes, anything else as Python shows it; cut at 120."""
+    text = f'"{value}"' if isinstance(value, str) else repr(value)
     return text if len(text) <= 120 else text[:117] + "…"
 
 
@@ -547,8 +560,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = f.add_mutually_exclusive_group()
     g.add_argument("--check", action="store_true", help="exit 1 if a file is not in canonical form")
     g.add_argument("--write", action="store_true", help="rewrite the files that are not in canonical form")
-    f.add_argument("--language", choices=LANGUAGES, help="write the keywords of DSL files in this language: en (English) or "
-                                                          "da (Danish); default: the file's own")
+    f.add_argument("--language", choices=LANGUAGES,
+                   help="write the keywords of DSL files in this language: en (English) or da (Danish); "
+                        "default: the file's own")
     f.set_defaults(func=cmd_fmt)
 
     v = sub.add_parser("convert", help="convert between the DSL and the YAML form")

@@ -546,7 +546,8 @@ def _call(expr: m.Call, scope: Scope, point):
     f = expr.func
     if f == "previous":  # the default: a named value, or a number (a numeric measure's)
         default = expr.args[1] if len(expr.args) > 1 else None
-        default = default.name if isinstance(default, m.Ref) else None if default is None else evaluate(default, scope, point)
+        if default is not None:
+            default = default.name if isinstance(default, m.Ref) else evaluate(default, scope, point)
         return scope.previous(expr.args[0].name, point, default, scope.trace)
     if f == "deviation":
         return scope.deviation(expr, scope)

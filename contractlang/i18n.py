@@ -521,8 +521,9 @@ def return_cap_sentence(doc: dict, fx: Formatter, mk: Plain) -> str:
     goals = ", ".join(mk.esc((titles.get(g) or {}).get("title") or "") or mk.code(g) for g in rc.get("goals") or []) \
         or mk.esc(fx.t("all_goals"))
     payer = str(rc.get("payer"))
+    name = party_name(doc, payer)
     return mk.tpl(fx.raw("return_cap_text")).format(
-        payer=mk.esc(party_name(doc, payer)) if party_name(doc, payer) != payer else mk.code(payer), limit=mk.esc(fx.money(rc.get("limit"))), clause=mk.esc(fx.clause(rc.get("clause"))),
+        payer=mk.esc(name) if name != payer else mk.code(payer), limit=mk.esc(fx.money(rc.get("limit"))), clause=mk.esc(fx.clause(rc.get("clause"))),
         goals=goals, cut=mk.esc(fx.money(doc.get("totals", {}).get("return_cap_cut", "0"))))
 
 

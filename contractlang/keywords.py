@@ -19,31 +19,30 @@ from .from_tree import _span
 
 #: Every keyword of the grammar and its Danish word. A keyword missing here is a test failure.
 DANISH = {
-    "acknowledge": "accepter", "against": "mod", "all": "alle", "and": "og", "assumed": "antaget",
-    "at": "ved", "base": "grundlag", "between": "mellem", "boolean": "sandhedsværdi", "by": "efter",
-    "cap": "loft", "capitalised": "kapitaliseret", "check": "kontrol", "cohort": "kohorte",
-    "collection": "indsamling", "columns": "kolonner", "compare": "sammenlign", "conditions": "betingelser", "contract": "kontrakt",
+    "acknowledge": "accepter", "against": "mod", "all": "alle", "and": "og", "assumed": "antaget", "at": "ved",
+    "base": "grundlag", "between": "mellem", "boolean": "sandhedsværdi", "by": "efter", "cap": "loft",
+    "capitalised": "kapitaliseret", "check": "kontrol", "cohort": "kohorte", "collection": "indsamling",
+    "columns": "kolonner", "compare": "sammenlign", "conditions": "betingelser", "contract": "kontrakt",
     "count": "antal", "currency": "valuta", "data": "data", "days": "dage", "decimal": "decimaltal",
-    "decision": "beslutning", "disbursement": "udbetaling", "due": "forfalder", "each": "hver",
-    "end": "slut", "ends": "slutter", "except": "undtagen", "figure": "størrelse", "flag": "advarsel",
-    "following": "følgende", "for": "for", "from": "fra", "goal": "mål", "goals": "mål",
-    "grant": "bevilling", "grants": "bevillinger", "half-year": "halvår", "half-yearly": "halvårlig",
-    "household": "husstand", "households": "husstande", "in": "i", "instalment": "rate",
-    "integer": "heltal", "interest": "rente", "intervention": "indsats", "let": "lad", "lines": "linjer",
-    "match": "vælg", "mean": "gennemsnit", "measure": "måling", "metric": "nøgletal",
-    "minimum": "minimum", "missing": "manglende", "monthly": "månedlig", "month": "måned", "months": "måneder", "none": "ingen",
-    "not": "ikke", "observed only": "kun observerede", "of": "af", "on": "på", "or": "eller",
-    "order": "sorter", "outcome": "resultat", "party": "part", "pay": "betal", "payer": "betaler",
-    "per": "pr", "percentage_point": "procentpoint", "percentage_points": "procentpoint",
-    "periods": "perioder", "person": "person", "persons": "personer", "places": "decimaler",
-    "point": "tidspunkt", "points": "tidspunkter", "programme": "program", "quarter": "kvartal",
-    "quarterly": "kvartalsvis", "reduction": "reduktion", "relative": "relativ", "remainder": "rest",
-    "replacement": "erstatning", "return": "afkast", "rounding": "afrunding", "row": "række",
-    "settlement": "afregning", "strict": "strenge", "three-valued": "treværdige", "share": "andel", "start": "start", "stay": "ophold",
-    "subjects": "målgruppe", "sum": "sum", "table": "tabel", "target": "målsætning", "text": "tekst",
-    "to": "til", "tranche": "tranche", "tranches": "trancher", "unless": "medmindre", "until": "indtil",
-    "values": "værdier", "weeks": "uger", "weighted": "vægtet", "when": "når", "where": "hvor",
-    "within": "inden", "year": "år", "yearly": "årlig", "years": "år", "zero": "nul",
+    "decision": "beslutning", "disbursement": "udbetaling", "due": "forfalder", "each": "hver", "end": "slut",
+    "ends": "slutter", "except": "undtagen", "figure": "størrelse", "flag": "advarsel", "following": "følgende",
+    "for": "for", "from": "fra", "goal": "mål", "goals": "mål", "grant": "bevilling", "grants": "bevillinger",
+    "half-year": "halvår", "half-yearly": "halvårlig", "household": "husstand", "households": "husstande",
+    "in": "i", "instalment": "rate", "integer": "heltal", "interest": "rente", "intervention": "indsats",
+    "let": "lad", "lines": "linjer", "match": "vælg", "mean": "gennemsnit", "measure": "måling",
+    "metric": "nøgletal", "minimum": "minimum", "missing": "manglende", "month": "måned", "monthly": "månedlig",
+    "months": "måneder", "none": "ingen", "not": "ikke", "observed only": "kun observerede", "of": "af", "on": "på",
+    "or": "eller", "order": "sorter", "outcome": "resultat", "party": "part", "pay": "betal", "payer": "betaler",
+    "per": "pr", "percentage_point": "procentpoint", "percentage_points": "procentpoint", "periods": "perioder",
+    "person": "person", "persons": "personer", "places": "decimaler", "point": "tidspunkt", "points": "tidspunkter",
+    "programme": "program", "quarter": "kvartal", "quarterly": "kvartalsvis", "reduction": "reduktion",
+    "relative": "relativ", "remainder": "rest", "replacement": "erstatning", "return": "afkast",
+    "rounding": "afrunding", "row": "række", "settlement": "afregning", "share": "andel", "start": "start",
+    "stay": "ophold", "strict": "strenge", "subjects": "målgruppe", "sum": "sum", "table": "tabel",
+    "target": "målsætning", "text": "tekst", "three-valued": "treværdige", "to": "til", "tranche": "tranche",
+    "tranches": "trancher", "unless": "medmindre", "until": "indtil", "values": "værdier", "weeks": "uger",
+    "weighted": "vægtet", "when": "når", "where": "hvor", "within": "inden", "year": "år", "yearly": "årlig",
+    "years": "år", "zero": "nul",
 }
 
 #: The languages a file may be written in: code -> (its name in English, in Danish).
@@ -63,7 +62,8 @@ def reference_table() -> str:
     columns = [pairs[k * rows:(k + 1) * rows] for k in range(3)]
     lines = ["| English | dansk | English | dansk | English | dansk |", "|---|---|---|---|---|---|"]
     for k in range(rows):
-        cells = [cell for col in columns for cell in ((f"`{col[k][0]}`", f"`{col[k][1]}`") if k < len(col) else ("", ""))]
+        cells = [cell for col in columns
+                 for cell in ((f"`{col[k][0]}`", f"`{col[k][1]}`") if k < len(col) else ("", ""))]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -14,9 +14,10 @@ from decimal import ROUND_CEILING, Decimal
 
 from .narrate import describe_step, step_kind
 from .i18n import (Formatter, caps_text, detail_value, exclusion_detail, figure_value, flag_title, goal_texts,
-                   goals_by_id, key_label, line_facts, metric_cells, party_name, rate_text, results, margin_sentences, return_cap_sentence,
-                   to_decimal)
-from .markup import HTML, REPORT_ROWS, counted, goal_title, line_groups, listed, payers, recipients, report_sections, result_facts
+                   goals_by_id, key_label, line_facts, margin_sentences, metric_cells, party_name, rate_text, results,
+                   return_cap_sentence, to_decimal)
+from .markup import (HTML, REPORT_ROWS, counted, goal_title, line_groups, listed, payers, recipients, report_sections,
+                     result_facts)
 
 esc = html.escape
 code = HTML.code

@@ -88,3 +88,14 @@ def test_the_first_difference_is_found_in_the_document_s_order():
     assert first_difference(a, b) == ("lines[1].amount", "2.00", "2.50")
     assert first_difference(a, a) is None
     assert first_difference({"lines": [1]}, {"lines": [1, 2]}) == ("lines[1]", MISSING, 2)
+
+
+@pytest.mark.parametrize("text", ['[]', '{"inputs": 1, "as_of": "2025-01-01"}', '{"inputs": {}, "as_of": "2025-13-01"}',
+                                  '{"inputs": {}, "as_of": 5}', '{"inputs": {"contract": 3}, "as_of": "2025-01-01",'
+                                  ' "lines": {}}', 'not json',
+                                  '{"inputs": {"contract": {"path": 7}, "ledger_directory": []}, "as_of": "2025-01-01"}'])
+def test_verify_refuses_a_damaged_settlement_with_a_message(tmp_path, capsys, text):
+    (tmp_path / "s.json").write_text(text, encoding="utf-8")
+    assert main(["verify", str(tmp_path / "s.json")]) in (1, 2)
+    err = capsys.readouterr().err
+    assert err.startswith("contractlang: ") and "Traceback" not in err
