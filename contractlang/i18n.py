@@ -492,24 +492,27 @@ def margin_sentences(doc: dict, fx: Formatter, mk: Plain) -> list[str]:
     def title(table: dict, key) -> str:
         return mk.esc((table.get(key) or {}).get("title") or "") or mk.code(str(key))
 
+    def say(key: str, **kw) -> str:  # the phrase marked up as the values are (escaped for HTML)
+        return mk.tpl(fx.raw(key)).format(**kw)
+
     out = []
     for x in doc.get("margins") or []:
         kind, money = x.get("kind"), (lambda k: mk.esc(fx.money(x[k])))
         done = to_decimal(x.get("remaining", "1")) == 0
         if kind == "goal_cap":
-            out.append(fx.t("margin.goal_cap_bound" if done else "margin.goal_cap", goal=title(goals, x["goal"]),
+            out.append(say("margin.goal_cap_bound" if done else "margin.goal_cap", goal=title(goals, x["goal"]),
                             limit=money("limit"), remaining=money("remaining"), reached=money("reached")))
         elif kind == "return_cap":
-            out.append(fx.t("margin.return_cap_bound" if done else "margin.return_cap",
+            out.append(say("margin.return_cap_bound" if done else "margin.return_cap",
                             payer=mk.esc(party_name(doc, x["payer"])), limit=money("limit"),
                             remaining=money("remaining"), reached=money("reached"), cut=money("cut")))
         elif kind == "tranche":
-            out.append(fx.t("margin.tranche_passed" if done else "margin.tranche", tranche=x["tranche"],
+            out.append(say("margin.tranche_passed" if done else "margin.tranche", tranche=x["tranche"],
                             until=money("until"), remaining=money("remaining")))
         elif kind == "target":
             target = mk.esc(fx.pct(x["target"]))
-            out.append(fx.t("margin.target_met", metric=title(metrics, x["metric"]), target=target) if x["more"] == 0
-                       else fx.t("margin.target", more=fx.count(x["more"]), observed=fx.count(x["observed"]),
+            out.append(say("margin.target_met", metric=title(metrics, x["metric"]), target=target) if x["more"] == 0
+                       else say("margin.target", more=mk.esc(fx.count(x["more"])), observed=mk.esc(fx.count(x["observed"])),
                                  metric=title(metrics, x["metric"]), target=target))
     return out
 

@@ -93,7 +93,10 @@ def render_xlsx(doc: dict, fx: Formatter) -> bytes:
 
     def total_row(ws, n, columns):
         """A total under the table's `n` rows: each of `columns` (1-based) summed as a formula over the rows a filter
-        shows (SUBTOTAL 109), so that the workbook adds up what it shows; the exact totals are the summary's."""
+        shows (SUBTOTAL 109), so that the workbook adds up what it shows; the exact totals are the summary's.
+        A table without rows has no total."""
+        if n == 0:
+            return
         row = n + 2
         ws.cell(row=row, column=1, value=fx.t("total")).font = bold
         for col in columns:
