@@ -51,6 +51,10 @@ def hostile_doc() -> dict:
     for excl, text in zip(doc["exclusions"], reversed(HOSTILE)):
         excl["subject"] = text
     doc["inputs"]["ledger"][0]["file"] = HOSTILE[6]
+    from contractlang.explain import margins
+
+    doc["goals"][0]["cap"] = "1000000.00"
+    doc["margins"] = margins(doc)  # the sentences name goals and parties by their (hostile) titles
     return doc
 
 
@@ -118,6 +122,7 @@ def test_html_report_escapes_hostile_text():
     assert "img" not in parsed.tags and parsed.tags.count("script") <= 1  # the page's own script, if any
     assert not any(a.startswith("on") for a in parsed.attrs)
     assert "x|y<script>alert(1)</script>" in "".join(parsed.text)
+    assert hostile_doc()["margins"] and 'id="margins"' in page
 
 
 def test_xlsx_writes_hostile_text_as_text_never_a_formula():
