@@ -240,6 +240,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "reason.control_group": ("kontrolgruppe", "control group"),
     "reason.not_eligible": ("uden for målets målgruppe", "not among the goal's subjects"),
     "reason.not_counting": ("tæller ikke (under 3 måneder i indsatsen)", "does not count (less than 3 months in the programme)"),
+    "reason.not_delivered": ("ikke leveret på videnstidspunktet", "not delivered by the knowledge date"),
+    "reason.superseded": ("erstattet af en senere levering", "replaced by a later delivery"),
     "reason.not_read": ("læses ikke af kontrakten", "not read by the contract"),
     "reason.not_started": ("husstanden starter efter opgørelsesdatoen", "the household starts after the settlement date"),
     "reason.replaced_no_correction": ("husstanden er erstattet; dens manglende værdier erstattes ikke",
@@ -417,6 +419,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "fact.not_started": ("husstand {household} starter den {start}, efter {as_of}",
                          "household {household} starts {start}, after {as_of}"),
     "fact.measured_late": ("målt den {measured}, efter {as_of}", "measured {measured}, after {as_of}"),
+    "fact.not_delivered": ("leveret den {delivered}, efter videnstidspunktet {known}",
+                           "delivered {delivered}, after the knowledge date {known}"),
+    "fact.superseded": ("erstattet af den senere levering i linje {line}", "replaced by the later delivery on line {line}"),
     "fact.not_read": ("intet mål, flag eller sammenligning i kontrakten læser {measure} ved {point} for dette subjekt "
                       "(målgruppe, måling ikke forfalden eller ikke nødvendig)",
                       "no goal, flag or comparison of the contract reads {measure} at {point} for this subject "

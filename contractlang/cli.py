@@ -300,7 +300,7 @@ def _settle(args, bar, loaded=None):
             if diags:
                 raise ContractError(diags)
             bar.phase("reading the ledger")
-            ledger = load_ledger(args.ledger, contract)
+            ledger = load_ledger(args.ledger, contract, _known(args))
         else:
             contract, ledger = loaded
         bar.phase("evaluating")
@@ -335,6 +335,12 @@ def _settle(args, bar, loaded=None):
         _emit(list(exc.diagnostics), "text")
         print(f"contractlang: {len(exc.diagnostics)} problem(s); no settlement was produced", file=sys.stderr)
         return None, None, EXIT_ERRORS
+
+
+def _known(args) -> dt.date | None:
+    """`--known-as-of`: the knowledge date (measurements delivered after it are not seen), or None."""
+    known = getattr(args, "known_as_of", None)
+    return dt.date.fromisoformat(known) if known else None
 
 
 def _rows(text: str) -> int | None:
@@ -377,6 +383,8 @@ def cmd_verify(args) -> int:
         dt.date.fromisoformat(as_of)
         if not isinstance(inputs, dict) or not isinstance(doc.get("lines") or [], list):
             raise TypeError
+        if inputs.get("known_as_of") is not None:
+            dt.date.fromisoformat(inputs["known_as_of"])
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         print(f"contractlang: {path} is not a settlement document (contractlang settle --format json)", file=sys.stderr)
         return EXIT_ERRORS
@@ -389,8 +397,9 @@ def cmd_verify(args) -> int:
         return EXIT_USAGE
     # The options that shape the document: its date, and whether its lines carry their trails.
     trails = any(line.get("trace") for line in doc.get("lines") or [] if isinstance(line, dict))
+    known = inputs.get("known_as_of")
     rerun = argparse.Namespace(contract=contract, ledger=ledger, as_of=as_of, format="json", trails=trails,
-                               no_trace=not trails, rows=None)
+                               no_trace=not trails, rows=None, known_as_of=known if isinstance(known, str) else None)
     with Progress("verify", PHASES) as bar:
         _, settled, status = _settle(rerun, bar)
         if settled is None:
@@ -399,7 +408,8 @@ def cmd_verify(args) -> int:
         buf = io.BytesIO()
         _write_json(settled, buf)
     now = buf.getvalue()
-    what = f"{path} (contract {contract}, ledger {ledger}, as of {as_of}{', with trails' if trails else ''})"
+    what = (f"{path} (contract {contract}, ledger {ledger}, as of {as_of}"
+            f"{f', known as of {known}' if isinstance(known, str) else ''}{', with trails' if trails else ''})")
     if now == recorded:
         print(f"identical: {what} is reproduced byte for byte")
         return EXIT_OK
@@ -528,7 +538,7 @@ def _explain_by_engine(args, bar):
             return None, None, None
         as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
         bar.phase("reading the ledger")
-        loaded = contract, load_ledger(args.ledger, contract)
+        loaded = contract, load_ledger(args.ledger, contract, _known(args))
         bar.phase("evaluating")
         return (*explain_line(contract, loaded[1], as_of, args.line, args.lang,
                               writing=lambda: bar.phase("writing")), loaded)
@@ -590,6 +600,9 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("contract")
         s.add_argument("--ledger", required=True, help="directory of ledger CSV files")
         s.add_argument("--as-of", help="settlement date (YYYY-MM-DD); default: end of data collection")
+        s.add_argument("--known-as-of", metavar="DATE",
+                       help="knowledge date (YYYY-MM-DD): measurements delivered after it (delivered_on) are not "
+                            "seen; default: every row of the ledger")
         s.add_argument("--lang", choices=("en", "da"), default="en")
         if name == "settle":
             s.add_argument("--format", choices=("text", "json", "md", "html", "xlsx", "csv", "parquet"), default="text",
@@ -640,12 +653,14 @@ def reference() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "as_of", None):
-        try:
-            dt.date.fromisoformat(args.as_of)
-        except ValueError:
-            print(f"contractlang: --as-of '{args.as_of}' is not a date (YYYY-MM-DD)", file=sys.stderr)
-            return EXIT_USAGE
+    for option in ("as_of", "known_as_of"):
+        if getattr(args, option, None):
+            try:
+                dt.date.fromisoformat(getattr(args, option))
+            except ValueError:
+                print(f"contractlang: --{option.replace('_', '-')} '{getattr(args, option)}' is not a date (YYYY-MM-DD)",
+                      file=sys.stderr)
+                return EXIT_USAGE
     try:
         return args.func(args)
     except KeyboardInterrupt:  # pragma: no cover

@@ -95,7 +95,7 @@ def build_document(s) -> dict:
                             "by_recipient": money_map(p["by_recipient"])})
     pool = sum(by_payer.values(), ZERO)
     doc = {
-        **header(c, s.L.files, s.as_of, s.expr_text, s.L.directory),
+        **header(c, s.L.files, s.as_of, s.expr_text, s.L.directory, s.L.known_as_of),
         "totals": {
             "goals": {g.id: money(totals_goal[g.id]) for g in c.goals},
             "goal_cap_cut": {g.id: money(s.goal_cap_cut.get(g.id, ZERO)) for g in c.goals},
@@ -150,7 +150,8 @@ def rules(c: m.Contract) -> dict[str, str]:
     return {f"{kind}:{x.id}": declaration_text(c, x) for kind, items in kinds for x in items}
 
 
-def header(c: m.Contract, files: list[dict], as_of: dt.date, text, directory: str | None = None) -> dict:
+def header(c: m.Contract, files: list[dict], as_of: dt.date, text, directory: str | None = None,
+           known_as_of: dt.date | None = None) -> dict:
     """The parts of the document that come from the contract and the inputs alone; `inputs` holds what a rerun
     needs (`contractlang verify`): the contract's path and hash, the ledger's directory and each file's hash.
 
@@ -162,7 +163,8 @@ def header(c: m.Contract, files: list[dict], as_of: dt.date, text, directory: st
         "engine": {"name": "contractlang", "version": __version__},
         "inputs": {"contract": {"path": _display_path(c.path), "sha256": sha256_text(c.source or "")},
                    "ledger": [{"file": f["file"], "sha256": f["sha256"], "rows": f["rows"]} for f in files],
-                   "ledger_directory": _display_path(directory)},
+                   "ledger_directory": _display_path(directory),
+                   "known_as_of": known_as_of.isoformat() if known_as_of else None},
         "contract": {"id": c.id, "title": c.title, "currency": c.currency, "clause": c.clause},
         "as_of": as_of.isoformat(),
         "parties": {p.id: {"name": p.name, "role": p.role} for p in c.parties},
@@ -276,6 +278,15 @@ def _row_accounting(s) -> dict:
                 facts = not_read[measure, point][1]
             excluded.append({"file": "measurements.csv", "line": obs.line, "reason": reason, "detail": detail,
                              "facts": facts})
+        for line, delivered, reason, by_line in L.withheld.select("line", "delivered", "reason", "by_line").iter_rows():
+            if reason == "not_delivered":  # delivered after the knowledge date
+                detail = f"delivered {delivered}, after the knowledge date {L.known_as_of}"
+                facts = {"delivered": delivered.isoformat(), "known_as_of": L.known_as_of.isoformat()}
+            else:  # superseded by a later delivery of the same measurement
+                detail, facts = f"replaced by the later delivery on line {by_line}", {"by_line": by_line}
+            excluded.append({"file": "measurements.csv", "line": line, "reason": reason, "detail": detail,
+                             "facts": facts})
+        excluded.sort(key=lambda r: r["line"])
         rows["measurements.csv"]["excluded"] = len(excluded)
         rows["measurements.csv"]["used"] -= len(excluded)
     return {"rows": rows, "row_exclusions": excluded}

@@ -395,6 +395,11 @@ def _exclusion_text(reason, facts: dict, fx: Formatter, mk: Plain) -> str | None
                     as_of=_day(fx, mk, facts["as_of"]))
     if reason == "not_read":
         return _say(fx, mk, "fact.not_read", measure=code(str(facts["measure"])), point=code(str(facts["point"])))
+    if reason == "not_delivered":
+        return _say(fx, mk, "fact.not_delivered", delivered=_day(fx, mk, facts["delivered"]),
+                    known=_day(fx, mk, facts["known_as_of"]))
+    if reason == "superseded":
+        return _say(fx, mk, "fact.superseded", line=mk.esc(str(int(facts["by_line"]))))
     return None
 
 

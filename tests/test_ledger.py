@@ -102,7 +102,8 @@ def test_the_good_ledger_loads_with_frames_of_the_documented_schema(tmp_path):
                                           "grade": pl.Int64, "line": pl.Int64})
     assert f.cohorts.schema == pl.Schema({"cohort": pl.Utf8, "start": pl.Date, "line": pl.Int64})
     assert f.measurements.schema == pl.Schema({"subject_id": pl.Utf8, "measure": pl.Utf8, "point": pl.Utf8,
-                                               "date": pl.Date, "value": pl.Utf8, "line": pl.Int64})
+                                               "date": pl.Date, "value": pl.Utf8, "delivered": pl.Date,
+                                               "line": pl.Int64})
     assert f.households.rows() == [
         ("H1", "intervention", dt.date(2024, 1, 10), None, None, None, "c1", 2),
         ("H2", "control", dt.date(2024, 1, 10), dt.date(2024, 6, 1), "moved", None, "c1", 3)]

@@ -96,7 +96,7 @@ def build(run: Run, lines: pl.DataFrame, parties: list[str], goal_cap_cut: dict,
                             "by_recipient": _mm(by_recipient_p[name]), "cumulative": money(cumulative)})
     accounting, unused = row_accounting(run) if run.accounts else ({"rows": {}}, pl.DataFrame(schema={"line": pl.Int64}))
     doc = {
-        **header(c, run.ledger.files, run.as_of, run.text, run.ledger.directory),
+        **header(c, run.ledger.files, run.as_of, run.text, run.ledger.directory, run.ledger.known_as_of),
         "totals": {
             "goals": {g.id: money(totals_goal.get(g.id, 0)) for g in c.goals},
             "goal_cap_cut": {g.id: money(goal_cap_cut.get(g.id, 0)) for g in c.goals},
@@ -270,7 +270,14 @@ def row_accounting(run: Run) -> tuple[dict, pl.DataFrame]:
     reason = (pl.when(started).then(pl.lit("not_started")).when(not_counting).then(pl.lit("not_counting"))
               .when(late).then(pl.lit("not_due")).otherwise(pl.lit("not_read")))
     unused = unused.select("line", "household_id", "measure", "point", "date", "start", "stay_end", "stay_needed",
-                           reason.alias("reason"))
+                           reason.alias("reason"), pl.lit(None, pl.Date).alias("delivered"),
+                           pl.lit(None, pl.Int64).alias("by_line"))
+    withheld = run.ledger.withheld  # not delivered by the knowledge date, or superseded by a later delivery
+    if withheld.height:
+        unused = pl.concat([unused, withheld.select(
+            "line", pl.lit(None, pl.Utf8).alias("household_id"), "measure", "point", "date",
+            *[pl.lit(None, pl.Date).alias(c) for c in ("start", "stay_end", "stay_needed")], "reason", "delivered",
+            "by_line")]).sort("line")
     rows["measurements.csv"]["excluded"] = unused.height
     rows["measurements.csv"]["used"] -= unused.height
     return {"rows": rows}, unused
@@ -278,7 +285,7 @@ def row_accounting(run: Run) -> tuple[dict, pl.DataFrame]:
 
 def row_json(run: Run, unused: pl.DataFrame) -> pl.Series:
     """The records of excluded ledger rows (a slice of `row_accounting`'s frame)."""
-    as_of, months = run.as_of, run.L.min_stay
+    as_of, months, known = run.as_of, run.L.min_stay, run.ledger.known_as_of
     stay = pl.concat_str([pl.lit("started "), rec.iso(pl.col("start")), pl.lit("; stay ended "), rec.iso(pl.col("stay_end")),
                           pl.lit(f" before reaching {months} months ("), rec.iso(pl.col("stay_needed")), pl.lit(")")])
     detail = (pl.when(pl.col("reason") == "not_started").then(pl.concat_str(
@@ -288,6 +295,10 @@ def row_json(run: Run, unused: pl.DataFrame) -> pl.Series:
                   [pl.lit("household "), pl.col("household_id"), pl.lit(" "), stay]))
               .when(pl.col("reason") == "not_due").then(pl.concat_str(
                   [pl.lit("measured "), rec.iso(pl.col("date")), pl.lit(f", after {as_of}")]))
+              .when(pl.col("reason") == "not_delivered").then(pl.concat_str(
+                  [pl.lit("delivered "), rec.iso(pl.col("delivered")), pl.lit(f", after the knowledge date {known}")]))
+              .when(pl.col("reason") == "superseded").then(pl.concat_str(
+                  [pl.lit("replaced by the later delivery on line "), pl.col("by_line").cast(pl.Utf8)]))
               .otherwise(pl.concat_str([pl.lit("no goal, flag or comparison of the contract reads "), pl.col("measure"),
                                         pl.lit(" at "), pl.col("point"), pl.lit(
                                             " for this subject (eligibility, point not due, or not needed)")])))
@@ -303,7 +314,10 @@ def row_json(run: Run, unused: pl.DataFrame) -> pl.Series:
                          ("start", rec.date(pl.col("start"))), ("stay_end", rec.date(pl.col("stay_end"))),
                          ("stay_months", pl.lit(str(months)))],
         "not_due": [("measured", rec.date(pl.col("date"))), ("as_of", as_of_json)],
-        "not_read": [("measure", pl.col("_jmeasure")), ("point", pl.col("_jpoint"))]}
+        "not_read": [("measure", pl.col("_jmeasure")), ("point", pl.col("_jpoint"))],
+        "not_delivered": [("delivered", rec.date(pl.col("delivered"))),
+                          ("known_as_of", rec.literal(known.isoformat() if known else ""))],
+        "superseded": [("by_line", pl.col("by_line").cast(pl.Utf8))]}
     chain = pl.when(pl.lit(False)).then(pl.lit(""))
     for why, pairs in facts.items():
         chain = chain.when(pl.col("reason") == why).then(rec.obj(pairs))

@@ -17,7 +17,8 @@ when a file is absent and not required:
   adults), `line` Int64
 - `cohorts`: `cohort` Utf8, `start` Date, `line` Int64
 - `measurements`: `subject_id` Utf8, `measure` Utf8, `point` Utf8, `date` Date (null),
-  `value` Utf8 (the checked cell text, stripped; `parse_value` types it), `line` Int64
+  `value` Utf8 (the checked cell text, stripped; `parse_value` types it), `delivered` Date (null: the
+  first delivery), `line` Int64 — the rows the settlement sees; the others are in `withheld`
 
 The Python views the row-by-row engine reads (`households`, `persons`, `cohorts`, `values`,
 `members`, `replaced_by`) are built from the frames on first access.
@@ -100,6 +101,10 @@ class Ledger:
     frames: LedgerFrames
     files: list[dict]  # [{"file", "sha256", "rows"}] in a fixed order
     measures: dict[str, m.Measure] = attrs.field(factory=dict, repr=False)
+    # The measurement rows the settlement does not see (`withhold`): delivered after the knowledge date, or
+    # replaced by a later delivery of the same measurement; and that date (None: everything delivered counts).
+    withheld: pl.DataFrame = attrs.field(factory=lambda: _WITHHELD.clear(), repr=False)
+    known_as_of: dt.date | None = None
 
     @functools.cached_property
     def households(self) -> dict[str, Household]:
@@ -184,8 +189,36 @@ def bulk_allocation():
         gc.set_threshold(*before)
 
 
-def load_ledger(directory: str | Path, contract: m.Contract) -> Ledger:
-    """Read and check every file of a ledger directory; raise LedgerError listing every problem."""
+#: The rows a ledger withholds from a settlement: each with its reason (`not_delivered`, `superseded`) and, for a
+#: superseded row, the line that replaces it.
+_WITHHELD = pl.DataFrame(schema={"subject_id": pl.Utf8, "measure": pl.Utf8, "point": pl.Utf8, "date": pl.Date,
+                                 "value": pl.Utf8, "delivered": pl.Date, "line": pl.Int64, "reason": pl.Utf8,
+                                 "by_line": pl.Int64})
+
+
+def withhold(measurements: pl.DataFrame, known_as_of: dt.date | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(the measurements a settlement sees, the rows it does not): a row delivered after `known_as_of` is not
+    known yet; of the deliveries of one measurement known by then, the latest counts (a row without a
+    `delivered_on` is the first delivery) and each earlier one is superseded by it (docs/semantics.md)."""
+    parts = []
+    if known_as_of is not None:
+        late = pl.col("delivered").is_not_null() & (pl.col("delivered") > pl.lit(known_as_of))
+        parts.append(measurements.filter(late).with_columns(reason=pl.lit("not_delivered"),
+                                                             by_line=pl.lit(None, pl.Int64)))
+        measurements = measurements.filter(~late)
+    key = ["subject_id", "measure", "point"]
+    winner = (measurements.sort(["delivered", "line"], nulls_last=False)
+              .group_by(key, maintain_order=True).agg(pl.col("line").last().alias("by_line")))
+    measurements = measurements.join(winner, on=key, how="left", maintain_order="left")
+    parts.append(measurements.filter(pl.col("line") != pl.col("by_line")).with_columns(reason=pl.lit("superseded")))
+    seen = measurements.filter(pl.col("line") == pl.col("by_line")).drop("by_line")
+    withheld = pl.concat([p.select(_WITHHELD.columns) for p in parts]).sort("line") if parts else _WITHHELD.clear()
+    return seen, withheld
+
+
+def load_ledger(directory: str | Path, contract: m.Contract, known_as_of: dt.date | None = None) -> Ledger:
+    """Read and check every file of a ledger directory; raise LedgerError listing every problem. With
+    `known_as_of`, the measurements delivered after it (`delivered_on`) are withheld."""
     d = Path(directory)
     if not d.is_dir():
         raise LedgerError([error("CL040", f"{d} is not a directory of ledger CSV files")])
@@ -225,4 +258,6 @@ def load_ledger(directory: str | Path, contract: m.Contract) -> Ledger:
               for kind, frame in frames.items()}
     files = [{"file": name, "sha256": tables[name].sha256, "rows": tables[name].rows}
              for name in FILES if tables[name] is not None]
-    return Ledger(str(d), LedgerFrames(**frames), files, {ms.id: ms for ms in contract.measures})
+    frames["measurements"], withheld = withhold(frames["measurements"], known_as_of)
+    return Ledger(str(d), LedgerFrames(**frames), files, {ms.id: ms for ms in contract.measures}, withheld,
+                  known_as_of)

@@ -22,7 +22,7 @@ SCHEMAS = {
     "persons": {"person_id": pl.Utf8, "household_id": pl.Utf8, "birth": pl.Date, "grade": pl.Int64, "line": pl.Int64},
     "cohorts": {"cohort": pl.Utf8, "start": pl.Date, "line": pl.Int64},
     "measurements": {"subject_id": pl.Utf8, "measure": pl.Utf8, "point": pl.Utf8, "date": pl.Date,
-                     "value": pl.Utf8, "line": pl.Int64},
+                     "value": pl.Utf8, "delivered": pl.Date, "line": pl.Int64},
 }
 
 
@@ -150,7 +150,7 @@ def measurements(problems: Problems, table: Table, contract: m.Contract,
     # A point the measure has (flags, not a column of joined texts: a ledger may have ten million rows).
     point_ok = pl.coalesce(*[pl.when(pl.col("measure") == k).then(pl.col("point").is_in(list(ms.points)))
                              for k, ms in measures.items()], pl.lit(False))
-    f = table.frame.with_columns(_level=level, date_=_date("date"))
+    f = table.frame.with_columns(_level=level, date_=_date("date"), delivered_=_date("delivered_on"))
     f = f.with_columns(_why=pl.when(pl.col("_level").is_null()).then(_UNKNOWN_MEASURE)
                        .when(~pl.when(pl.col("_level") == "person").then(persons_known).otherwise(homes_known))
                        .then(_UNKNOWN_SUBJECT)
@@ -186,11 +186,15 @@ def measurements(problems: Problems, table: Table, contract: m.Contract,
             lambda r: "value is empty; a missing measurement is a missing row, not an empty value")
     _report(problems, table, f.filter(why == _BAD_VALUE), "value", "CL042", lambda r: r["_verdict"])
     _dates(problems, table, f, "date", "date_", required=False)
-    _duplicates(problems, table, f.select("subject_id", "measure", "point", "line").filter(f["_why"].is_null()),
-                ["subject_id", "measure", "point"], "subject_id",
+    _dates(problems, table, f, "delivered_on", "delivered_", required=False)
+    # A later delivery of a measurement (a correction) is no duplicate; the same delivery twice is.
+    _duplicates(problems, table, f.select("subject_id", "measure", "point", "delivered_on", "line")
+                .filter(f["_why"].is_null()),
+                ["subject_id", "measure", "point", "delivered_on"], "subject_id",
                 lambda r: f"{r['measure']} of {show(r['subject_id'])} at {r['point']} appears twice "
-                          f"(first on line {r['first']})")
-    return f.select("subject_id", "measure", "point", date="date_", value="value", line="line")
+                          + (f"in the delivery of {r['delivered_on']} " if r["delivered_on"] else "")
+                          + f"(first on line {r['first']})")
+    return f.select("subject_id", "measure", "point", date="date_", value="value", delivered="delivered_", line="line")
 
 
 def _value_error(measure: m.Measure, text: str) -> str | None:

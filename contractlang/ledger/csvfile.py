@@ -29,7 +29,8 @@ import polars as pl
 
 from .. import model as m
 from ..errors import Diagnostic, error
-from .vocabulary import FILES, MAX_FILE_BYTES, REQUIRED, WHITESPACE, close_match, show
+from .vocabulary import MAX_FILE_BYTES, REQUIRED, WHITESPACE, close_match, show
+from .vocabulary import columns as file_columns
 
 _QUOTE_OR_COMMA = re.compile(r'[,"]')
 STRAY_QUOTE = ('a quote (") inside a field that does not start with one; quote the whole field '
@@ -325,7 +326,7 @@ def _header(table: Table, records: pl.DataFrame) -> list[str]:
 
 def _check_header(table: Table, problems: Problems, source: str | None) -> bool:
     """Unknown, repeated and missing columns; True when the rows can be read by column."""
-    expected = FILES[table.name]
+    expected = file_columns(table.name)
     first = table.lines[0] or ""
     if '"' in first:
         starts = [(li + 1, col) for li, col in scan_record(table.lines.to_list(), 0)[0]]
@@ -362,7 +363,7 @@ def _cells(table: Table, body: bytes, records: pl.DataFrame, problems: Problems)
     Column by column, each taken out of the parsed frame before the next is made, so that a large
     file is held about once, not twice; a column is stripped only if a cell starts or ends with
     whitespace."""
-    expected = FILES[table.name]
+    expected = file_columns(table.name)
     empty = pl.DataFrame(schema={"line": pl.Int64, **{c: pl.Utf8 for c in expected}})
     if records.height == 0:
         return empty

@@ -38,6 +38,14 @@ FILES = {
     "cohorts.csv": ("cohort", "start_date"),
     "measurements.csv": ("subject_id", "measure", "point", "date", "value"),
 }
+#: Columns a file may add to those of LEDGER.md: when a measurement was delivered to the evaluator (a
+#: correction is a later delivery of the same measurement; `settle --known-as-of`).
+OPTIONAL = {"measurements.csv": ("delivered_on",)}
+
+
+def columns(name: str) -> tuple[str, ...]:
+    """Every column a ledger file may have: LEDGER.md's, then the optional ones."""
+    return FILES[name] + OPTIONAL.get(name, ())
 REQUIRED = {"household_id", "group", "start_date", "person_id", "birth_date", "cohort",
             "subject_id", "measure", "point", "value"}
 
