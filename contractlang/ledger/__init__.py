@@ -200,6 +200,8 @@ def withhold(measurements: pl.DataFrame, known_as_of: dt.date | None) -> tuple[p
     """(the measurements a settlement sees, the rows it does not): a row delivered after `known_as_of` is not
     known yet; of the deliveries of one measurement known by then, the latest counts (a row without a
     `delivered_on` is the first delivery) and each earlier one is superseded by it (docs/semantics.md)."""
+    if measurements["delivered"].null_count() == measurements.height:  # one delivery, all known: nothing to do
+        return measurements, _WITHHELD.clear()
     parts = []
     if known_as_of is not None:
         late = pl.col("delivered").is_not_null() & (pl.col("delivered") > pl.lit(known_as_of))
