@@ -38,6 +38,7 @@ LOCALES = {"da": "da_DK", "en": "en_GB"}
 CURRENCY_PATTERNS = {"da": None, "en": "¤\u00a0#,##0.00"}
 PERCENT_PATTERNS = {"da": "#,##0\u00a0%", "en": "#,##0%"}
 
+from .model import is_currency  # noqa: E402
 from .catalogue import CATALOGUE  # noqa: E402  (the phrases; i18n.CATALOGUE is the name callers use)
 
 _NUMBER = re.compile(r"(?<![\w.@])\d+(?:\.\d+)?(?![\w.])")
@@ -488,14 +489,17 @@ def detail_value(key: str, value, fx: Formatter) -> str:
     return fx.value(value)
 
 
+def titled(table: dict, key, mk: Plain) -> str:
+    """A goal or metric of the document (`table`: by id) by the title the parties know it by, marked up; its id
+    (as code) where it has none."""
+    return mk.esc((table.get(key) or {}).get("title") or "") or mk.code(str(key or ""))
+
+
 def margin_sentences(doc: dict, fx: Formatter, mk: Plain) -> list[str]:
     """The document's margins (`explain.margins`) in words: how far from each cap, tranche switch and target,
     naming goals, parties and metrics by their titles."""
     goals = goals_by_id(doc)
     metrics = {x["id"]: x for x in (doc.get("reports") or {}).get("metrics") or []}
-
-    def title(table: dict, key) -> str:
-        return mk.esc((table.get(key) or {}).get("title") or "") or mk.code(str(key))
 
     def say(key: str, **kw) -> str:  # the phrase marked up as the values are (escaped for HTML)
         return mk.tpl(fx.raw(key)).format(**kw)
@@ -505,7 +509,7 @@ def margin_sentences(doc: dict, fx: Formatter, mk: Plain) -> list[str]:
         kind, money = x.get("kind"), (lambda k: mk.esc(fx.money(x[k])))
         done = to_decimal(x.get("remaining", "1")) == 0
         if kind == "goal_cap":
-            out.append(say("margin.goal_cap_bound" if done else "margin.goal_cap", goal=title(goals, x["goal"]),
+            out.append(say("margin.goal_cap_bound" if done else "margin.goal_cap", goal=titled(goals, x["goal"], mk),
                             limit=money("limit"), remaining=money("remaining"), reached=money("reached")))
         elif kind == "return_cap":
             out.append(say("margin.return_cap_bound" if done else "margin.return_cap",
@@ -516,9 +520,9 @@ def margin_sentences(doc: dict, fx: Formatter, mk: Plain) -> list[str]:
                             until=money("until"), remaining=money("remaining")))
         elif kind == "target":
             target = mk.esc(fx.pct(x["target"]))
-            out.append(say("margin.target_met", metric=title(metrics, x["metric"]), target=target) if x["more"] == 0
+            out.append(say("margin.target_met", metric=titled(metrics, x["metric"], mk), target=target) if x["more"] == 0
                        else say("margin.target", more=mk.esc(fx.count(x["more"])), observed=mk.esc(fx.count(x["observed"])),
-                                 metric=title(metrics, x["metric"]), target=target))
+                                 metric=titled(metrics, x["metric"], mk), target=target))
     return out
 
 
@@ -526,8 +530,7 @@ def return_cap_sentence(doc: dict, fx: Formatter, mk: Plain) -> str:
     """The return cap in one sentence: payer, limit, clause, goals and what it cut."""
     rc, titles = doc["return_cap"], goals_by_id(doc)
     # In prose, a goal and a party by the titles the parties know them by (the id where there is none).
-    goals = ", ".join(mk.esc((titles.get(g) or {}).get("title") or "") or mk.code(g) for g in rc.get("goals") or []) \
-        or mk.esc(fx.t("all_goals"))
+    goals = ", ".join(titled(titles, g, mk) for g in rc.get("goals") or []) or mk.esc(fx.t("all_goals"))
     payer = str(rc.get("payer"))
     name = party_name(doc, payer)
     return mk.tpl(fx.raw("return_cap_text")).format(
@@ -594,7 +597,7 @@ def metric_cells(metric: dict, fx: Formatter) -> dict[str, str]:
 def figure_value(figure: dict, fx: Formatter) -> str:
     """A figure's value with every place it has, as an amount or a percentage when its `unit` says so."""
     value, unit = figure.get("value"), figure.get("unit")
-    if unit is not None and len(unit) == 3 and unit.isupper() and is_number(value):  # the contract's currency
+    if is_currency(unit) and is_number(value):  # the contract's currency
         return fx.money(value)
     if unit == "%" and is_number(value):
         return fx.pct((to_decimal(value) * 100).normalize())

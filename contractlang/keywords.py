@@ -49,9 +49,11 @@ DANISH = {
 LANGUAGES = {"en": ("english", "engelsk"), "da": ("danish", "dansk")}
 #: The first line that chooses a language, as `fmt` writes it.
 DECLARATION = {"en": "language english", "da": "sprog dansk"}
+#: The words that begin a declaration of the language (in either language).
+DECLARING = tuple(d.split()[0] for d in DECLARATION.values())
 _NAMED = {name: code for code, names in LANGUAGES.items() for name in names}
 # Comment and blank lines, then `language` or `sprog` and a word: the declaration, if the file has one.
-_HEAD = re.compile(r"\A(?:[ \t\r\f]*(?:#[^\n]*)?\n)*[ \t\r\f]*(language|sprog)\b[ \t]*([^\s#]*)")
+_HEAD = re.compile(r"\A(?:[ \t\r\f]*(?:#[^\n]*)?\n)*[ \t\r\f]*(" + "|".join(DECLARING) + r")\b[ \t]*([^\s#]*)")
 _QUOTED = re.compile(r'"([^"\\\n]+)"')
 
 

@@ -15,7 +15,7 @@ import re
 from pygments.lexer import RegexLexer, words
 from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Text
 
-from .keywords import LANGUAGES
+from .keywords import DECLARING, LANGUAGES
 from .keywords import words as keywords_of
 
 
@@ -23,7 +23,7 @@ from .keywords import words as keywords_of
 def keywords() -> tuple[str, ...]:
     """Every keyword in English and in Danish (`goal`, `mål`, `observed only`), and the words of a file's
     language declaration; longest first."""
-    found = {w for language in LANGUAGES for w in keywords_of(language)} | {"language", "sprog"}
+    found = {w for language in LANGUAGES for w in keywords_of(language)} | set(DECLARING)
     return tuple(sorted(found, key=lambda w: (-len(w), w)))
 
 

@@ -147,13 +147,13 @@ def line_groups(doc: dict) -> list[dict]:
     return [groups[k] for k in sorted(groups, key=order)]
 
 
+def line_groups_total(groups: list[dict]) -> dict:
+    """The sums of `line_groups`' counts and gross amount (their final amounts add up to the pool)."""
+    return {"lines": sum(g["lines"] for g in groups), "imputed": sum(g["imputed"] for g in groups),
+            "cut": sum(g["cut"] for g in groups), "gross": sum((g["gross"] for g in groups), Decimal(0))}
+
+
 def counted(records, *keys: str) -> list[tuple[tuple, int]]:
     """How many records have each combination of the values of `keys` (`goal`, `reason`), most first."""
     counts = Counter(tuple(r.get(k) or "" for k in keys) for r in records)
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
-def goal_title(goals: dict, gid, mk: Plain) -> str:
-    """A goal by the title the parties know it by, marked up; its id (as code) where it has none."""
-    title = (goals.get(gid) or {}).get("title")
-    return mk.esc(title) if title else mk.code(str(gid or ""))

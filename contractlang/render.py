@@ -19,10 +19,10 @@ from .narrate import describe_step
 from .render_html import render_html
 from .render_xlsx import render_xlsx
 from .markup import (HTML, MARKDOWN, Html, Markdown, _fence, ordered_parties, payers, recipients,  # noqa: F401
-                     REPORT_ROWS, counted, goal_title, line_groups, listed, report_sections, result_facts, visible)
+                     REPORT_ROWS, counted, line_groups, line_groups_total, listed, report_sections, result_facts, visible)
 from .i18n import (CATALOGUE, PLAIN, Formatter, caps_text, detail_value, exclusion_detail, figure_value, flag_title,
                    goal_texts, goals_by_id, key_label, line_facts, metric_cells, party_name, rate_text, results,
-                   margin_sentences, return_cap_sentence)
+                   margin_sentences, return_cap_sentence, titled)
 
 FORMATS = ("md", "html", "xlsx", "text")
 
@@ -360,15 +360,15 @@ def _md(doc: dict, fx: Formatter, rows: int | None = REPORT_ROWS) -> str:
 def _md_line_groups(doc: dict, fx: Formatter) -> list[str]:
     """The lines summed by goal and period: what a board reads instead of thousands of lines."""
     mk, money, goals, groups = MARKDOWN, fx.money, goals_by_id(doc), line_groups(doc)
+    sums = line_groups_total(groups)
     out = [f"## {fx.t('lines_by_goal')}", "", fx.t("lines_by_goal_note"), ""]
     return out + _md_table(
         [fx.t(k) for k in ("goal", "period", "line_count", "imputed_count", "cut_count", "gross", "final")],
-        [[goal_title(goals, g["goal"], mk), fx.period(g["period"]),
+        [[titled(goals, g["goal"], mk), fx.period(g["period"]),
           fx.count(g["lines"]), fx.count(g["imputed"]), fx.count(g["cut"]), money(g["gross"]), money(g["amount"])]
          for g in groups]
-        + [[f"**{fx.t('total')}**", "", f"**{fx.count(sum(g['lines'] for g in groups))}**",
-            f"**{fx.count(sum(g['imputed'] for g in groups))}**", f"**{fx.count(sum(g['cut'] for g in groups))}**",
-            f"**{money(sum((g['gross'] for g in groups), Decimal(0)))}**",
+        + [[f"**{fx.t('total')}**", "", f"**{fx.count(sums['lines'])}**", f"**{fx.count(sums['imputed'])}**",
+            f"**{fx.count(sums['cut'])}**", f"**{money(sums['gross'])}**",
             f"**{money(doc.get('totals', {}).get('pool', '0'))}**"]], right={2, 3, 4, 5, 6})
 
 

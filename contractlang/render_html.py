@@ -15,8 +15,8 @@ from decimal import ROUND_CEILING, Decimal
 from .narrate import describe_step, step_kind
 from .i18n import (Formatter, caps_text, detail_value, exclusion_detail, figure_value, flag_title, goal_texts,
                    goals_by_id, key_label, line_facts, margin_sentences, metric_cells, party_name, rate_text, results,
-                   return_cap_sentence, to_decimal)
-from .markup import (HTML, REPORT_ROWS, counted, goal_title, line_groups, listed, payers, recipients, report_sections,
+                   return_cap_sentence, titled, to_decimal)
+from .markup import (HTML, REPORT_ROWS, counted, line_groups, line_groups_total, listed, payers, recipients, report_sections,
                      result_facts)
 
 esc = html.escape
@@ -355,12 +355,12 @@ def _marks(line, fx) -> str:
 def _line_groups(doc: dict, fx: Formatter) -> list[str]:
     """The lines summed by goal and period: what a board reads instead of thousands of lines."""
     money, goals, groups = fx.money, goals_by_id(doc), line_groups(doc)
-    rows = [[goal_title(goals, g["goal"], HTML), esc(fx.period(g["period"])),
+    rows = [[titled(goals, g["goal"], HTML), esc(fx.period(g["period"])),
              esc(fx.count(g["lines"])), esc(fx.count(g["imputed"])), esc(fx.count(g["cut"])), esc(money(g["gross"])),
              esc(money(g["amount"]))] for g in groups]
-    total = [esc(fx.t("total")), "", esc(fx.count(sum(g["lines"] for g in groups))),
-             esc(fx.count(sum(g["imputed"] for g in groups))), esc(fx.count(sum(g["cut"] for g in groups))),
-             esc(money(sum((g["gross"] for g in groups), Decimal(0)))), esc(money(doc.get("totals", {}).get("pool", "0")))]
+    sums = line_groups_total(groups)
+    total = [esc(fx.t("total")), "", esc(fx.count(sums["lines"])), esc(fx.count(sums["imputed"])),
+             esc(fx.count(sums["cut"])), esc(money(sums["gross"])), esc(money(doc.get("totals", {}).get("pool", "0")))]
     return ['<section id="line-groups">', f"<h2>{esc(fx.t('lines_by_goal'))}</h2>",
             f'<p class="note">{esc(fx.t("lines_by_goal_note"))}</p>',
             _table([esc(fx.t(k)) for k in ("goal", "period", "line_count", "imputed_count", "cut_count", "gross", "final")],
