@@ -23,10 +23,12 @@ ZERO = Decimal(0)
 
 
 @functools.lru_cache(maxsize=4096)  # called for every line; lines share few dates
-def period_of(date: dt.date, periods: str, year_start: str | None = None) -> tuple[str, dt.date, dt.date]:
-    """The settlement period holding `date`: its name, first and last day. Periods divide calendar years, or
-    (`year_start` MM-01) years that begin on the first of another month, named by the calendar years they span
-    (`2024/25`, `2024/25-Q1`); a month is named by itself (`2024-07`)."""
+def period_of(date: dt.date, settlement: m.Settlement | None) -> tuple[str, dt.date, dt.date]:
+    """The settlement period holding `date`: its name, first and last day (without a `settlement` block,
+    half-years). Periods divide calendar years, or (`from MM-01`) years that begin on the first of another
+    month, named by the calendar years they span (`2024/25`, `2024/25-Q1`); a month is named by itself
+    (`2024-07`)."""
+    periods, year_start = (settlement.periods, settlement.year_start) if settlement else ("half-yearly", None)
     months = {"half-yearly": 6, "quarterly": 3, "yearly": 12, "monthly": 1}.get(periods, 6)
     shift = int(year_start[:2]) - 1 if year_start else 0  # months from January to the year's first month
     offset = (date.year * 12 + date.month - 1) - shift      # months since the start of year 0 of the contract's years
@@ -55,8 +57,6 @@ def sha256_text(text: str) -> str:
 def build_document(s) -> dict:
     """Assemble the settlement document from a finished settler `s`; its lines are handed over."""
     c = s.c
-    periods_rule = c.settlement.periods if c.settlement else "half-yearly"
-    year_start = c.settlement.year_start if c.settlement else None
     due_rule = c.settlement.due if c.settlement else "end of following quarter"
     totals_goal = defaultdict(Decimal)
     by_payer = defaultdict(Decimal)
@@ -68,7 +68,7 @@ def build_document(s) -> dict:
     settled, s.lines = s.lines, []
     for index, ln in enumerate(settled):
         settled[index] = None
-        name, first, last = period_of(ln["date"], periods_rule, year_start)
+        name, first, last = period_of(ln["date"], c.settlement)
         totals_goal[ln["goal"]] += ln["after_goal_cap"]
         by_payer[ln["payer"]] += ln["amount"]
         for party, v in ln["split"].items():

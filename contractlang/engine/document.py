@@ -53,11 +53,9 @@ def outcome_texts(lines: pl.DataFrame) -> pl.Series:
 def build(run: Run, lines: pl.DataFrame, parties: list[str], goal_cap_cut: dict, return_cut: int,
           results) -> dict:
     c = run.contract
-    periods_rule = c.settlement.periods if c.settlement else "half-yearly"
-    year_start = c.settlement.year_start if c.settlement else None
     due_rule = c.settlement.due if c.settlement else "end of following quarter"
     dates = lines["date"].unique().to_list()
-    period = {d: period_of(d, periods_rule, year_start) for d in dates}
+    period = {d: period_of(d, c.settlement) for d in dates}
     lines = lines.with_columns(
         pl.col("date").replace_strict({d: p[0] for d, p in period.items()}, return_dtype=pl.Utf8).alias("period"),
         outcome_texts(lines).alias("outcome"))
