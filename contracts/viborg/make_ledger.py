@@ -8,6 +8,24 @@ everything and rows are streamed in a fixed order, so equal arguments give
 byte-identical files and a million persons need little memory.
 
     python contracts/viborg/make_ledger.py --households 180 --control 60
+
+With ``--deliveries DATE,DATE,...`` (ascending) the ledger arrives in
+deliveries: measurements.csv gets a last column ``delivered_on``, the first
+delivery date on or after the row's ``date``. A share of the rows (LATE_SHARE)
+that would come in a delivery other than the last comes one delivery later, and
+a share of the rows (CORRECTION_SHARE) not in the last delivery gets a
+correction in the next delivery: a row with the same subject, measure, point
+and date, another valid value and the later ``delivered_on``, written right
+after the row it corrects (which stays). So that even a small ledger shows
+both, each delivery but the last also holds back and has corrected at least
+one row of each of FORCED_GROUPS (the first such row it meets). These choices
+come from a second random generator, so the other files and the base rows
+(every row but the corrections, ``delivered_on`` aside) are the same as
+without deliveries. The last delivery must not precede the end of data
+collection (2028-10-31).
+
+    python contracts/viborg/make_ledger.py --out contracts/viborg/deliveries/ledger \
+        --deliveries 2025-01-31,2026-01-31,2028-12-31
 """
 
 from __future__ import annotations
@@ -24,11 +42,15 @@ import pathlib
 import random
 import statistics
 import sys
+from collections.abc import Sequence
 
 PERIOD_START = dt.date(2023, 11, 1)
 PERIOD_END = dt.date(2026, 10, 31)
 COLLECTION_END = dt.date(2028, 10, 31)
 MISSING_RATE = 0.03  # share of otherwise present values dropped at random
+LATE_SHARE = 0.08  # with deliveries: share of rows held back to the next delivery
+CORRECTION_SHARE = 0.02  # with deliveries: share of rows corrected in the next delivery
+DELIVERY_SEED = "deliveries"  # with the seed, seeds the deliveries' own generator
 COHORTS = ("c1", "c2", "c3")
 HEADERS = {  # file name -> header row, in the order the files are written
     "cohorts.csv": ("cohort", "start_date"),
@@ -138,6 +160,21 @@ ABSENCE_FACTORS = {
     "control": (1.0, 1.0, 1.0, 1.0),
 }
 MONTH_POINTS = (("baseline", 0), ("m12", 12), ("m18", 18), ("m24", 24))
+# Valid values of the contract's categorical, boolean and integer measures (for corrections).
+CHOICES = {
+    "benefit_type": tuple(CRITERION),
+    "in_su_education": ("true", "false"),
+    "completed_education_6m": ("true", "false"),
+    "fit_status": ("fit", "partly_fit", "sick", "not_applicable"),
+    "social_measure": tuple(STAIRCASE_M24),
+    "life_satisfaction": tuple(str(k) for k in range(11)),
+}
+# With deliveries, rows of these groups are late and corrected in every delivery but the last.
+FORCED_GROUPS = {
+    "employment": (("benefit_type", "in_su_education", "completed_education_6m", "fit_status"),
+                   ("m12", "m18", "m24")),
+    "wellbeing": (("life_satisfaction", "action_plan_pct"), ("baseline", "end")),
+}
 _NORMAL = statistics.NormalDist()
 
 
@@ -291,6 +328,25 @@ def _action_plan_pct(rng: random.Random) -> str:
     return f"{credit / goals * 100:.2f}".rstrip("0").rstrip(".")
 
 
+def _corrected(rng: random.Random, measure: str, value: str) -> str:
+    """Return another valid value of ``measure``, written as the generator writes it."""
+    if measure in CHOICES:
+        return rng.choice([v for v in CHOICES[measure] if v != value])
+    while True:
+        if measure == "action_plan_pct":
+            new = _action_plan_pct(rng)
+        else:  # school_absence_pct
+            new = f"{min(100.0, max(0.0, float(value) + rng.uniform(-5.0, 5.0))):.2f}"
+        if new != value:
+            return new
+
+
+def _forced_group(measure: str, point: str) -> str | None:
+    """Return the name of the group in FORCED_GROUPS that a row belongs to, if any."""
+    return next((name for name, (measures, points) in FORCED_GROUPS.items()
+                 if measure in measures and point in points), None)
+
+
 def _adult_ages(rng: random.Random, count: int) -> list[int]:
     """Return the ages of ``count`` adults: a head, a partner, a grown-up child."""
     if rng.random() < 0.03:
@@ -302,9 +358,14 @@ def _adult_ages(rng: random.Random, count: int) -> list[int]:
 
 
 class _LedgerWriter:
-    """Stream households, persons and measurements to three open CSV files."""
+    """Stream households, persons and measurements to three open CSV files.
 
-    def __init__(self, rng: random.Random, writers, n: int, m: int, cohort_starts) -> None:
+    With ``deliveries`` (ISO dates) each measurement row gets its delivery and
+    some rows are held back or corrected, drawn from ``delivery_rng`` alone.
+    """
+
+    def __init__(self, rng: random.Random, writers, n: int, m: int, cohort_starts,
+                 deliveries: tuple[str, ...] = (), delivery_rng: random.Random | None = None) -> None:
         self.rng = rng
         self.households = writers["households.csv"]
         self.persons = writers["persons.csv"]
@@ -319,6 +380,10 @@ class _LedgerWriter:
         self.person_count = self.measurement_count = 0
         self._rows: list[tuple] = []
         self._cutoff = COLLECTION_END
+        self.deliveries, self.delivery_rng = deliveries, delivery_rng
+        # per delivery date: rows delivered, of which late and corrections
+        self.delivery_counts = {d: {"rows": 0, "late": 0, "corrections": 0} for d in deliveries}
+        self._forced: set[tuple] = set()
 
     def _emit(self, subject: str, measure: str, point: str, day: dt.date, value: str) -> None:
         """Queue a value unless its point falls after the cutoff or it is lost at random."""
@@ -326,9 +391,39 @@ class _LedgerWriter:
             self._rows.append((subject, measure, point, day.isoformat(), value))
 
     def _flush(self) -> None:
-        self.measurements.writerows(self._rows)
-        self.measurement_count += len(self._rows)
+        rows = self._delivered(self._rows) if self.deliveries else self._rows
+        self.measurements.writerows(rows)
+        self.measurement_count += len(rows)
         self._rows.clear()
+
+    def _chosen(self, kind: str, share: float, group: str | None, k: int) -> bool:
+        """Draw whether a row is late (or corrected); a forced group's first row per delivery is."""
+        chosen = self.delivery_rng.random() < share
+        if group is not None:
+            chosen = chosen or (kind, group, k) not in self._forced
+            self._forced.add((kind, group, k))
+        return chosen
+
+    def _delivered(self, rows: list[tuple]) -> list[tuple]:
+        """Add ``delivered_on`` to rows, hold some back a delivery, add corrections."""
+        out, last = [], len(self.deliveries) - 1
+        for row in rows:
+            k = bisect.bisect_left(self.deliveries, row[3])  # ISO dates sort as strings
+            group = _forced_group(row[1], row[2])
+            late = k < last and self._chosen("late", LATE_SHARE, group, k)
+            if late:
+                k += 1
+            out.append(row + (self.deliveries[k],))
+            counts = self.delivery_counts[self.deliveries[k]]
+            counts["rows"] += 1
+            counts["late"] += late
+            if k < last and self._chosen("correction", CORRECTION_SHARE, group, k):
+                value = _corrected(self.delivery_rng, row[1], row[4])
+                out.append(row[:4] + (value, self.deliveries[k + 1]))
+                counts = self.delivery_counts[self.deliveries[k + 1]]
+                counts["rows"] += 1
+                counts["corrections"] += 1
+        return out
 
     def _person(self, hid: str, start: dt.date, age: int, grade: int | None) -> str:
         self.person_count += 1
@@ -397,21 +492,36 @@ class _LedgerWriter:
 
 
 def generate(out_dir: pathlib.Path, *, households: int = 180, control_households: int = 60,
-             seed: int = 2023) -> dict:
+             seed: int = 2023, deliveries: Sequence[dt.date] | None = None) -> dict:
     """Write the four CSV files of a Viborg ledger into ``out_dir``.
 
     Args:
         out_dir: directory to write to (created if needed; files are replaced).
         households: number of intervention households (at least 3).
         control_households: number of control households.
-        seed: seed of the single random generator; equal arguments give equal files.
+        seed: seed of the random generators; equal arguments give equal files.
+        deliveries: ascending delivery dates (``datetime.date``), the last on or
+            after 2028-10-31; ``None`` or empty: no ``delivered_on`` column.
 
     Returns:
         Row counts ``{"households": .., "persons": .., "measurements": ..}``,
-        where households counts intervention and control households together.
+        where households counts intervention and control households together
+        and measurements counts every row, corrections included. With
+        deliveries also ``"deliveries"``: per delivery date (ISO) the rows it
+        holds and how many of them are ``"late"`` and ``"corrections"``.
+
+    Raises:
+        ValueError: on bad arguments, before any file is written.
     """
     if households < 3 or control_households < 0:
         raise ValueError("need at least 3 intervention households and no negative control")
+    deliveries = tuple(d.isoformat() for d in deliveries or ())
+    if any(a >= b for a, b in zip(deliveries, deliveries[1:])):
+        raise ValueError(f"delivery dates must be ascending: {', '.join(deliveries)}")
+    if deliveries and deliveries[-1] < COLLECTION_END.isoformat():
+        raise ValueError(f"the last delivery, {deliveries[-1]}, is before the end of data "
+                         f"collection, {COLLECTION_END}: later measurements would never be "
+                         f"delivered")
     n, m = households, control_households
     rng = random.Random(seed)
     starts, ends, replaces = _plan(rng, n)
@@ -425,17 +535,32 @@ def generate(out_dir: pathlib.Path, *, households: int = 180, control_households
         for name, header in HEADERS.items():
             f = stack.enter_context(open(out_dir / name, "w", newline="", encoding="utf-8"))
             writers[name] = csv.writer(f, lineterminator="\n")
+            if name == "measurements.csv" and deliveries:
+                header += ("delivered_on",)
             writers[name].writerow(header)
         writers["cohorts.csv"].writerows(zip(COHORTS, map(dt.date.isoformat, cohort_starts)))
-        ledger = _LedgerWriter(rng, writers, n, m, cohort_starts)
+        delivery_rng = random.Random(f"{DELIVERY_SEED}:{seed}")
+        ledger = _LedgerWriter(rng, writers, n, m, cohort_starts, deliveries, delivery_rng)
         for i, start in enumerate(starts):
             end, reason = ends.get(i, (None, ""))
             cohort = bisect.bisect_right(cohort_starts, start) - 1
             ledger.intervention(i, start, end, reason, replaces.get(i), cohort)
         for j in range(m):
             ledger.control(j, j * 3 // m, cohort_starts[j * 3 // m])
-    return {"households": n + m, "persons": ledger.person_count,
-            "measurements": ledger.measurement_count}
+    counts = {"households": n + m, "persons": ledger.person_count,
+              "measurements": ledger.measurement_count}
+    if deliveries:
+        counts["deliveries"] = ledger.delivery_counts
+    return counts
+
+
+def _dates(text: str) -> list[dt.date]:
+    """Parse ``--deliveries``: comma-separated ISO dates."""
+    try:
+        return [dt.date.fromisoformat(part.strip()) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a comma-separated list of YYYY-MM-DD dates: {text!r}") from None
 
 
 def main(argv=None) -> int:
@@ -447,11 +572,23 @@ def main(argv=None) -> int:
     parser.add_argument("--households", type=int, default=180, help="intervention households")
     parser.add_argument("--control", type=int, default=60, help="control households")
     parser.add_argument("--seed", type=int, default=2023, help="random seed")
+    parser.add_argument("--deliveries", type=_dates, metavar="DATE,DATE,...",
+                        help="ascending delivery dates, the last on or after 2028-10-31: "
+                             "add a delivered_on column (the first delivery on or after the "
+                             "row's date), hold some rows back a delivery and correct some in "
+                             "the next one (default: no deliveries, no delivered_on column)")
     args = parser.parse_args(argv)
-    counts = generate(args.out, households=args.households, control_households=args.control,
-                      seed=args.seed)
+    try:
+        counts = generate(args.out, households=args.households, control_households=args.control,
+                          seed=args.seed, deliveries=args.deliveries)
+    except ValueError as error:
+        parser.error(str(error))
+    by_delivery = counts.pop("deliveries", {})
     for name, count in counts.items():
         print(f"{name}: {count}")
+    for day, c in by_delivery.items():
+        print(f"delivered {day}: {c['rows']} rows, of which {c['late']} late and "
+              f"{c['corrections']} corrections")
     return 0
 
 
