@@ -192,6 +192,34 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "engine_text": ("motorens tekst", "engine text"),
     # ---- roles, levels and other codes --------------------------------------------
     "role.funder": ("investor", "funder"),
+    "status.running": ("løber stadig", "still running"),
+    "status.unpaid": ("ikke betalt", "not paid"),
+    "status.trued_up": ("reguleret", "trued up"),
+    "status.open": ("reguleres til {date}", "adjusted until {date}"),
+    "status.locked": ("låst efter {date}", "locked after {date}"),
+    "status.awaiting": ("afventer afstemning {date}", "awaiting reconciliation on {date}"),
+    "status.reconciled": ("afstemt {date}", "reconciled on {date}"),
+    "account": ("Betalinger og regulering", "Payments and adjustments"),
+    "account_note": ("Hvad hver periode er værd i dag (kravet), hvad der er betalt for den (payments.csv), og hvad der "
+                     "skal betales nu, efter kontraktens regel for betalte perioder: {rule}. Ikke afregnet er det, der "
+                     "hverken er betalt eller skal betales nu.",
+                     "What each period is worth today (its entitlement), what was paid for it (payments.csv), and what "
+                     "is to be paid now, by the contract's rule for paid periods: {rule}. Unsettled is what is neither "
+                     "paid nor to be paid now."),
+    "account_rule.each": ("reguleres ved hver afregning", "trued up at each settlement"),
+    "account_rule.until": ("reguleres til og med {date}, derefter låst", "adjusted until {date}, locked after"),
+    "account_rule.until_due": ("reguleres til {offset} efter forfald, derefter låst",
+                               "adjusted until {offset} after the due date, locked after"),
+    "account_rule.once": ("afstemmes én gang, den {date}", "reconciled once, on {date}"),
+    "account_later": ("{n} betaling(er) i payments.csv er betalt efter afregningsdatoen og tælles ikke med.",
+                      "{n} payment(s) of payments.csv were made after the settlement date and are not counted."),
+    "adjustments": ("Reguleringer", "Adjustments"),
+    "entitlement": ("Krav", "Entitlement"),
+    "paid": ("Betalt", "Paid"),
+    "to_pay": ("Til betaling nu", "To pay now"),
+    "unsettled": ("Ikke afregnet", "Unsettled"),
+    "status": ("Status", "Status"),
+    "recipient": ("Modtager", "Recipient"),
     "role.recipient": ("modtager og tilbagebetaler", "recipient and repayer"),
     "level.person": ("person", "person"),
     "level.household": ("husstand", "household"),
@@ -333,6 +361,37 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                      "before this payment; split {split}."),
     "step.tranche_until": (", indtil puljen når {until}", ", until the pool reaches {until}"),
     "step.tranche_remainder": (" Afrundingsrest til {remainder}.", " Rounding remainder to {remainder}."),
+    "step.entitlement": ("Krav for {period} fra {payer} til {recipient}: {amount}, summen af {lines} linjers andele.",
+                         "Entitlement for {period} from {payer} to {recipient}: {amount}, the sum of the shares of "
+                         "{lines} lines."),
+    "step.moved": ("Linje {line}: {was} ved forrige afregning, nu {now}.",
+                   "Line {line}: {was} at the previous settlement, now {now}."),
+    "step.paid": ("Betalt {amount} den {paid_on} ({file} linje {line}{reference}).",
+                  "Paid {amount} on {paid_on} ({file} line {line}{reference})."),
+    "step.paid_reference": (", reference {reference}", ", reference {reference}"),
+    "step.adjust_running": ("Perioden løber stadig: intet til betaling endnu ({clause}).",
+                            "The period is still running: nothing to pay yet ({clause})."),
+    "step.adjust_unpaid": ("Ikke betalt: kravet {entitlement} betales nu ({clause}).",
+                           "Not paid: the entitlement of {entitlement} is paid now ({clause})."),
+    "step.adjust_trued_up": ("Reguleres ved hver afregning ({clause}): krav {entitlement} − betalt {paid} = {amount} "
+                             "til betaling.",
+                             "Trued up at each settlement ({clause}): entitlement {entitlement} − paid {paid} = "
+                             "{amount} to pay."),
+    "step.adjust_open": ("Reguleres til og med {date} ({clause}): krav {entitlement} − betalt {paid} = {amount} til "
+                         "betaling.",
+                         "Adjusted until {date} ({clause}): entitlement {entitlement} − paid {paid} = {amount} to pay."),
+    "step.adjust_locked": ("Låst efter {date} ({clause}): forskellen på {difference} mellem kravet {entitlement} og "
+                           "det betalte {paid} reguleres ikke.",
+                           "Locked after {date} ({clause}): the difference of {difference} between the entitlement "
+                           "{entitlement} and the {paid} paid is not adjusted."),
+    "step.adjust_awaiting": ("Afventer afstemningen den {date} ({clause}): forskellen på {difference} mellem kravet "
+                             "{entitlement} og det betalte {paid} reguleres først da.",
+                             "Awaiting the reconciliation on {date} ({clause}): the difference of {difference} "
+                             "between the entitlement {entitlement} and the {paid} paid is adjusted then."),
+    "step.adjust_reconciled": ("Afstemt den {date} ({clause}): krav {entitlement} − betalt {paid} = {amount} til "
+                               "betaling.",
+                               "Reconciled on {date} ({clause}): entitlement {entitlement} − paid {paid} = {amount} "
+                               "to pay."),
     "step.flag": ("Flag {flag}: {condition}; værdi {value}.", "Flag {flag}: {condition}; value {value}."),
     "step.flag_threshold": (" Grænse: {threshold}.", " Threshold: {threshold}."),
     "step.rule_see": ("Mål {goal} ({title}) gælder, {clause}; kontraktteksten står under betalingsmålene.",

@@ -89,27 +89,33 @@ def check_programme(c: m.Contract) -> list[Diagnostic]:
     return r.out
 
 
-def _offset(r: Run, p: m.Point) -> None:
-    """A point's offset: a whole number of days, weeks, months or years, not negative."""
-    q = p.offset
+def _offset(r: Run, q: m.Quantity | None, what: str, node) -> None:
+    """An offset from a date (a point's, an adjustment's): a whole number of days, weeks, months or years, not
+    negative; `node` is the declaration it is in."""
     if q is None:
         return
-    what = f"the offset of point '{p.id}'"
     if q.canonical_unit not in DURATIONS:
-        r.err("CL012", f"{what} is {shown(q)}; expected days, weeks, months or years", q.span or p.span, p.clause,
-              f"write it as {fmt(q.value)} months" if q.unit is None else None)
+        r.err("CL012", f"{what} is {shown(q)}; expected days, weeks, months or years", q.span or node.span,
+              node.clause, f"write it as {fmt(q.value)} months" if q.unit is None else None)
     elif q.value < 0:
-        r.err("CL013", f"{what} is {shown(q)}; it must be at least 0", q.span or p.span, p.clause)
+        r.err("CL013", f"{what} is {shown(q)}; it must be at least 0", q.span or node.span, node.clause)
     elif q.value != q.value.to_integral_value():
         unit = q.canonical_unit
         finer = {"years": "months", "months": "days or weeks", "weeks": "days"}.get(unit)
-        r.err("CL013", f"{what} is {shown(q)}; a point is a whole number of {unit} (a calendar has no "
-              f"{fmt(q.value)} {unit})", q.span or p.span, p.clause,
+        r.err("CL013", f"{what} is {shown(q)}; it is a whole number of {unit} (a calendar has no "
+              f"{fmt(q.value)} {unit})", q.span or node.span, node.clause,
               f"write it in {finer}" if finer else None)
 
 
-def check_settlement_year(c: m.Contract) -> list[Diagnostic]:
-    """CL013 unless a settlement's year begins on the first of a month (`periods quarterly from 04-01`)."""
+#: What each adjustment rule takes: in words, and as the (date given, offset given) pairs it allows.
+_ADJUSTMENT_TAKES = {"each": ("neither a date nor an offset", {(False, False)}),
+                     "once": ("a date and no offset", {(True, False)}),
+                     "until": ("a date or an offset after the due date, not both", {(True, False), (False, True)})}
+
+
+def check_settlement_dates(c: m.Contract) -> list[Diagnostic]:
+    """CL013 unless a settlement's year begins on the first of a month (`periods quarterly from 04-01`), and unless
+    its adjustment rule says when (a date for `until` or `once`, or an offset for `until`)."""
     r = Run(c)
     s = c.settlement
     if s is not None and s.year_start is not None:
@@ -118,6 +124,12 @@ def check_settlement_year(c: m.Contract) -> list[Diagnostic]:
             r.err("CL013", f"the settlement's year begins on {s.year_start}; a year of periods begins on the first of "
                   "a month (MM-01)", r.src.find(s.span, s.year_start), s.clause,
                   f"write {month:02d}-01" if 1 <= month <= 12 else None)
+    a = s.adjustment if s is not None else None
+    if a is not None:
+        _offset(r, a.offset, "the time a paid period is adjusted after its due date", a)
+        wants, allowed = _ADJUSTMENT_TAKES[a.rule]
+        if (a.date is not None, a.offset is not None) not in allowed:
+            r.err("CL013", f"the adjustment rule '{a.rule}' takes {wants}", a.span or s.span, a.clause)
     return r.out
 
 
@@ -128,7 +140,7 @@ def check_points_and_measures(c: m.Contract) -> list[Diagnostic]:
     for p in c.points:
         if p.anchor not in ("start", "end"):
             r.err("CL013", f"the point '{p.id}' counts from '{p.anchor}'; expected start or end", p.span, p.clause)
-        _offset(r, p)
+        _offset(r, p.offset, f"the offset of point '{p.id}'", p)
     for meas in c.measures:
         for point in meas.points:
             r.ref("point", point, ix.points, meas.span, meas.clause, f"the measure '{meas.id}'", after=r"\bat\b")
@@ -145,6 +157,12 @@ def check_points_and_measures(c: m.Contract) -> list[Diagnostic]:
             r.err("CL013", f"the rounding '{rd.id}' has the mode '{rd.mode}'; the modes are {listing(ROUNDING_MODES, 9)}",
                   r.src.find(rd.span, rd.mode, after=r"places"), rd.clause, did_you_mean(rd.mode, ROUNDING_MODES))
     return r.out
+
+
+#: What each adjustment rule takes: in words, and as the (date given, offset given) pairs it allows.
+_ADJUSTMENT_TAKES = {"each": ("neither a date nor an offset", {(False, False)}),
+                     "once": ("a date and no offset", {(True, False)}),
+                     "until": ("a date or an offset after the due date, not both", {(True, False), (False, True)})}
 
 
 def check_settlement(c: m.Contract) -> list[Diagnostic]:
@@ -305,7 +323,7 @@ def check_limits(c: m.Contract) -> list[Diagnostic]:
 
 CHECKS = (check_duplicates, check_programme, check_points_and_measures, check_settlement, check_goals,
           check_expressions) \
-    + FIGURE_CHECKS + CONSISTENCY_CHECKS + (check_currencies, check_settlement_year, check_limits)
+    + FIGURE_CHECKS + CONSISTENCY_CHECKS + (check_currencies, check_settlement_dates, check_limits)
 
 
 def _key(d: Diagnostic):

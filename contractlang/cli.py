@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import hashlib
 import os
 import stat
 import sys
@@ -287,7 +288,6 @@ def _settle(args, bar, loaded=None):
     """Load, check and settle, telling `bar` (a Progress) each phase; return (contract, document, exit code).
     `loaded`: the contract and ledger, already loaded and checked."""
     from .check import check
-    from .evaluate import settle
     from .expressions import EvalError
     from .ledger import load_ledger
 
@@ -303,38 +303,62 @@ def _settle(args, bar, loaded=None):
             ledger = load_ledger(args.ledger, contract, _known(args))
         else:
             contract, ledger = loaded
+        previous = _previous(args)
         bar.phase("evaluating")
         try:
-            fmt = getattr(args, "format", None)
-            # The JSON has trails when asked for (--trails); the md and html reports unless told not to; the text
-            # summary and the workbook never show them.
-            if fmt in COLUMNAR:
-                trails = args.trails
-            else:
-                trails = fmt not in ("text", "xlsx") and not getattr(args, "no_trace", False)
-            if fmt is not None:  # `settle`; `explain` comes here when the engine cannot settle the contract
-                from .engine import Unsupported, settle as settle_columns
-                try:
-                    settled, rows = None, getattr(args, "rows", None)
-                    if trails and fmt in ("md", "html") and rows is not None:
-                        # A report lists the lines with their trails only up to `rows` of them: the lines' trails
-                        # are recorded only when it will (settling a small ledger twice costs little).
-                        first = settle_columns(contract, ledger, as_of, trails=False)
-                        settled = first if first.lines.height > rows else None
-                    if settled is None:
-                        settled = settle_columns(contract, ledger, as_of, trails=trails)
-                    # The reports read the document as a dict; the JSON and the tables are written from columns.
-                    return contract, settled if fmt in COLUMNAR else settled.document(), EXIT_OK
-                except Unsupported:
-                    pass  # a construct the columnar engine cannot evaluate exactly: the interpreter settles it
-            return contract, settle(contract, ledger, as_of, trace=trails), EXIT_OK
+            settled = _evaluate(args, contract, ledger, as_of)
         except EvalError as exc:  # the checker should have caught it; say so instead of a traceback
             raise ContractError([error("CL017", f"the contract cannot be evaluated: {exc}", contract.span)]) from None
+        from .account import attach
+        attach(settled, contract, ledger, *previous)
+        return contract, settled, EXIT_OK
     except ContractError as exc:
         bar.close()
         _emit(list(exc.diagnostics), "text")
         print(f"contractlang: {len(exc.diagnostics)} problem(s); no settlement was produced", file=sys.stderr)
         return None, None, EXIT_ERRORS
+
+
+def _evaluate(args, contract, ledger, as_of):
+    """The settlement of a loaded contract and ledger: by the engine where it can, else by the interpreter."""
+    from .evaluate import settle
+
+    fmt = getattr(args, "format", None)
+    # The JSON has trails when asked for (--trails); the md and html reports unless told not to; the text
+    # summary and the workbook never show them.
+    if fmt in COLUMNAR:
+        trails = args.trails
+    else:
+        trails = fmt not in ("text", "xlsx") and not getattr(args, "no_trace", False)
+    if fmt is not None:  # `settle`; `explain` comes here when the engine cannot settle the contract
+        from .engine import Unsupported, settle as settle_columns
+        try:
+            settled, rows = None, getattr(args, "rows", None)
+            if trails and fmt in ("md", "html") and rows is not None:
+                # A report lists the lines with their trails only up to `rows` of them: the lines' trails
+                # are recorded only when it will (settling a small ledger twice costs little).
+                first = settle_columns(contract, ledger, as_of, trails=False)
+                settled = first if first.lines.height > rows else None
+            if settled is None:
+                settled = settle_columns(contract, ledger, as_of, trails=trails)
+            # The reports read the document as a dict; the JSON and the tables are written from columns.
+            return settled if fmt in COLUMNAR else settled.document()
+        except Unsupported:
+            pass  # a construct the columnar engine cannot evaluate exactly: the interpreter settles it
+    return settle(contract, ledger, as_of, trace=trails)
+
+
+def _previous(args) -> tuple:
+    """`--previous`: (the settlement the payments were made on, its path and hash for `inputs.previous`), or ()."""
+    name = getattr(args, "previous", None)
+    if not name:
+        return ()
+    read = _read_settlement(Path(name))
+    if isinstance(read, int):
+        raise ContractError([error("CL040", f"--previous {name} cannot be read as a settlement document")])
+    doc, data = read
+    from .explain import display_path
+    return doc, {"path": display_path(name), "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def _known(args) -> dt.date | None:
@@ -372,22 +396,11 @@ def cmd_verify(args) -> int:
     from .progress import Progress
 
     path = Path(args.settlement)
-    try:
-        recorded = path.read_bytes()
-    except OSError as exc:
-        print(f"contractlang: cannot read {path}: {exc.strerror}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        doc = orjson.loads(recorded)
-        inputs, as_of = doc["inputs"], doc["as_of"]
-        dt.date.fromisoformat(as_of)
-        if not isinstance(inputs, dict) or not isinstance(doc.get("lines") or [], list):
-            raise TypeError
-        if inputs.get("known_as_of") is not None:
-            dt.date.fromisoformat(inputs["known_as_of"])
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-        print(f"contractlang: {path} is not a settlement document (contractlang settle --format json)", file=sys.stderr)
-        return EXIT_ERRORS
+    read = _read_settlement(path)
+    if isinstance(read, int):
+        return read
+    doc, recorded = read
+    inputs, as_of = doc["inputs"], doc["as_of"]
     contract = args.contract or _field(inputs, "contract", "path")
     ledger = args.ledger or inputs.get("ledger_directory")
     contract, ledger = (x if isinstance(x, str) else None for x in (contract, ledger))
@@ -398,8 +411,10 @@ def cmd_verify(args) -> int:
     # The options that shape the document: its date, and whether its lines carry their trails.
     trails = any(line.get("trace") for line in doc.get("lines") or [] if isinstance(line, dict))
     known = inputs.get("known_as_of")
+    previous = _field(inputs, "previous", "path")
     rerun = argparse.Namespace(contract=contract, ledger=ledger, as_of=as_of, format="json", trails=trails,
-                               no_trace=not trails, rows=None, known_as_of=known if isinstance(known, str) else None)
+                               no_trace=not trails, rows=None, known_as_of=known if isinstance(known, str) else None,
+                               previous=args.previous or (previous if isinstance(previous, str) else None))
     with Progress("verify", PHASES) as bar:
         _, settled, status = _settle(rerun, bar)
         if settled is None:
@@ -435,6 +450,31 @@ def cmd_verify(args) -> int:
         where, old, new = found
         print(f"  first difference at {where}: recorded {_shown(old)}, now {_shown(new)}")
     return EXIT_ERRORS
+
+
+def _read_settlement(path: Path) -> tuple[dict, bytes] | int:
+    """A settlement document read from a file, and its bytes; or, with a message said, the exit code."""
+    import orjson
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"contractlang: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        doc = orjson.loads(data)
+        inputs = doc["inputs"]
+        dt.date.fromisoformat(doc["as_of"])
+        if not isinstance(inputs, dict) or not isinstance(doc.get("lines") or [], list):
+            raise TypeError
+        if not all(isinstance(line, dict) for line in doc.get("lines") or []):
+            raise TypeError
+        if inputs.get("known_as_of") is not None:
+            dt.date.fromisoformat(inputs["known_as_of"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        print(f"contractlang: {path} is not a settlement document (contractlang settle --format json)", file=sys.stderr)
+        return EXIT_ERRORS
+    return doc, data
 
 
 def _field(record, *keys):
@@ -588,6 +628,8 @@ def build_parser() -> argparse.ArgumentParser:
     vf.add_argument("settlement", help="a settlement document (settle --format json [--trails])")
     vf.add_argument("--contract", help="the contract file, if not where the settlement says (inputs.contract.path)")
     vf.add_argument("--ledger", help="the ledger directory, if not where the settlement says (inputs.ledger_directory)")
+    vf.add_argument("--previous", metavar="SETTLEMENT",
+                    help="the previous settlement, if not where the settlement says (inputs.previous.path)")
     vf.set_defaults(func=cmd_verify)
 
     lsp = sub.add_parser("lsp", help="run the language server over standard input and output (for editors; "
@@ -612,6 +654,9 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--trails", action="store_true",
                            help="json: add each line's audit trail (reports always carry them)")
             s.add_argument("--no-trace", action="store_true", help="reports: omit the audit trails")
+            s.add_argument("--previous", metavar="SETTLEMENT",
+                           help="the settlement (json) the payments of payments.csv were made on: each adjustment's "
+                                "trail then names the lines whose shares moved since it")
             s.add_argument("--rows", type=_rows, default=REPORT_ROWS, metavar="N|all",
                            help=f"md and html reports: list the lines (with their trails), exclusions and excluded rows "
                                 f"one by one when there are at most N of each, else group and count them "

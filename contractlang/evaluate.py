@@ -524,7 +524,7 @@ class _Settler(Results):
     def split(self, pool_before: Decimal, amount: Decimal, trace):
         t = self.c.tranches
         if t is None:
-            return [], {self._single_recipient(): amount} if amount else {}
+            return [], {self.c.single_recipient(): amount} if amount else {}
         rule = self.roundings.get(t.rounding) or m.Rounding(id=t.rounding, places=2, mode="half_up")
         parts, total = [], defaultdict(Decimal)
         lower = ZERO
@@ -558,10 +558,6 @@ class _Settler(Results):
             if left <= 0:
                 break
         return parts, dict(total)
-
-    def _single_recipient(self) -> str:
-        funders = [p.id for p in self.c.parties if p.role == "funder"]
-        return funders[0] if funders else "recipient"
 
     # ---- the whole settlement ----------------------------------------------------------
     def run(self) -> dict:

@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import hashlib
 import math
+import re
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -42,6 +43,26 @@ def period_of(date: dt.date, settlement: m.Settlement | None) -> tuple[str, dt.d
     label = f"{year}/{(year + 1) % 100:02d}" if shift else f"{year}"
     name = {6: f"{label}-H{index + 1}", 3: f"{label}-Q{index + 1}", 12: label}[months]
     return name, first, last
+
+
+_PERIOD_NAME = re.compile(r"(\d{4})(?:/\d{2})?(?:-(?:H|Q)?(\d{1,2}))?")
+
+
+def period_named(name: str, settlement: m.Settlement | None) -> tuple[str, dt.date, dt.date] | None:
+    """The period of the contract's settlement named `name` (as `period_of` names it), or None when no period
+    of it has that name (`2024-H3`, or `2024-Q1` in a contract settled half-yearly)."""
+    found = _PERIOD_NAME.fullmatch(name)
+    if found is None:
+        return None
+    year, index = int(found[1]), int(found[2] or 1)
+    periods, year_start = (settlement.periods, settlement.year_start) if settlement else ("half-yearly", None)
+    months = {"half-yearly": 6, "quarterly": 3, "yearly": 12, "monthly": 1}.get(periods, 6)
+    shift = int(year_start[:2]) - 1 if year_start and months > 1 else 0
+    first_month = year * 12 + shift + (index - 1) * months
+    if not (1 <= index <= 12 and dt.MINYEAR <= first_month // 12 < dt.MAXYEAR):
+        return None
+    period = period_of(dt.date(first_month // 12, first_month % 12 + 1, 1), settlement)
+    return period if period[0] == name else None
 
 
 def due_date(last: dt.date, due: str) -> dt.date:
@@ -161,9 +182,9 @@ def header(c: m.Contract, files: list[dict], as_of: dt.date, text, directory: st
     rc = c.return_cap
     return {
         "engine": {"name": "contractlang", "version": __version__},
-        "inputs": {"contract": {"path": _display_path(c.path), "sha256": sha256_text(c.source or "")},
+        "inputs": {"contract": {"path": display_path(c.path), "sha256": sha256_text(c.source or "")},
                    "ledger": [{"file": f["file"], "sha256": f["sha256"], "rows": f["rows"]} for f in files],
-                   "ledger_directory": _display_path(directory),
+                   "ledger_directory": display_path(directory),
                    "known_as_of": known_as_of.isoformat() if known_as_of else None},
         "contract": {"id": c.id, "title": c.title, "currency": c.currency, "clause": c.clause},
         "as_of": as_of.isoformat(),
@@ -237,7 +258,8 @@ def money_map(d) -> dict:
     return {k: money(v) for k, v in sorted(d.items())}
 
 
-def _display_path(path: str | None) -> str | None:
+def display_path(path: str | None) -> str | None:
+    """A path as a document records it: relative to the working directory where it is under it, else its name."""
     if path is None:
         return None
     p = Path(path)

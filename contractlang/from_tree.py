@@ -415,11 +415,26 @@ class _Builder:
     def order(self, meta, ch):
         return tuple(str(c) for c in ch)
 
+    def adjust_each(self, meta, ch):
+        return {"rule": "each"}
+
+    def adjust_until(self, meta, ch):
+        if isinstance(ch[0], m.Quantity):
+            return {"rule": "until", "offset": ch[0]}
+        return {"rule": "until", "date": _date(ch[0], self.path)}
+
+    def adjust_once(self, meta, ch):
+        return {"rule": "once", "date": _date(ch[0], self.path)}
+
+    def adjustment(self, meta, ch):
+        _, clause, rest = self._split(ch)
+        return m.Adjustment(**rest[0], clause=clause, span=self._sp(meta))
+
     def settlement(self, meta, ch):
         _, clause, rest = self._split(ch)
-        (periods, year_start), due, order = rest
-        return m.Settlement(periods=periods, due=due, order=order, year_start=year_start, clause=clause,
-                            span=self._sp(meta))
+        (periods, year_start), due, order, *adjustment = rest
+        return m.Settlement(periods=periods, due=due, order=order, year_start=year_start,
+                            adjustment=adjustment[0] if adjustment else None, clause=clause, span=self._sp(meta))
 
     def for_each(self, meta, ch):
         return ("for_each", str(ch[0]))

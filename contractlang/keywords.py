@@ -19,7 +19,7 @@ from .from_tree import _span
 
 #: Every keyword of the grammar and its Danish word. A keyword missing here is a test failure.
 DANISH = {
-    "acknowledge": "accepter", "against": "mod", "all": "alle", "and": "og", "assumed": "antaget", "at": "ved",
+    "acknowledge": "accepter", "adjust": "reguler", "against": "mod", "all": "alle", "and": "og", "assumed": "antaget", "at": "ved",
     "base": "grundlag", "between": "mellem", "boolean": "sandhedsværdi", "by": "efter", "cap": "loft",
     "capitalised": "kapitaliseret", "check": "kontrol", "cohort": "kohorte", "collection": "indsamling",
     "columns": "kolonner", "compare": "sammenlign", "conditions": "betingelser", "contract": "kontrakt",
@@ -31,8 +31,8 @@ DANISH = {
     "in": "i", "instalment": "rate", "integer": "heltal", "interest": "rente", "intervention": "indsats",
     "let": "lad", "lines": "linjer", "match": "vælg", "mean": "gennemsnit", "measure": "måling",
     "metric": "nøgletal", "minimum": "minimum", "missing": "manglende", "month": "måned", "monthly": "månedlig",
-    "months": "måneder", "none": "ingen", "not": "ikke", "observed only": "kun observerede", "of": "af", "on": "på",
-    "or": "eller", "order": "sorter", "outcome": "resultat", "party": "part", "pay": "betal", "payer": "betaler",
+    "months": "måneder", "none": "ingen", "not": "ikke", "observed only": "kun observerede", "of": "af", "on": "på", "once": "engang",
+    "or": "eller", "order": "sorter", "outcome": "resultat", "party": "part", "paid": "betalte", "pay": "betal", "payer": "betaler",
     "per": "pr", "percentage_point": "procentpoint", "percentage_points": "procentpoint", "periods": "perioder",
     "person": "person", "persons": "personer", "places": "decimaler", "point": "tidspunkt", "points": "tidspunkter",
     "programme": "program", "quarter": "kvartal", "quarterly": "kvartalsvis", "reduction": "reduktion",

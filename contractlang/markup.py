@@ -157,3 +157,35 @@ def counted(records, *keys: str) -> list[tuple[tuple, int]]:
     """How many records have each combination of the values of `keys` (`goal`, `reason`), most first."""
     counts = Counter(tuple(r.get(k) or "" for k in keys) for r in records)
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+# ---- the account: payments made, and what is to be paid now ------------------------------------------------
+
+#: The account's columns, and those that hold money (numbered from 0).
+ACCOUNT_COLUMNS = ("period", "payer", "recipient", "due", "entitlement", "paid", "to_pay", "unsettled", "status")
+ACCOUNT_MONEY = frozenset({4, 5, 6, 7})
+
+
+def account_rule(doc: dict, fx: Formatter) -> str:
+    """The contract's rule for paid periods in words (`adjusted until 30 Sep 2026, locked after`)."""
+    rule = doc["account"]["rule"]
+    if rule["rule"] == "until" and rule.get("offset"):
+        number, unit = str(rule["offset"]).split(" ", 1)
+        return fx.t("account_rule.until_due", offset=f"{number} {fx.t(unit)}")
+    return fx.t(f"account_rule.{rule['rule']}", date=fx.date(rule["date"]) if rule.get("date") else "")
+
+
+def account_table(doc: dict, fx: Formatter, mk: Plain) -> tuple[list[str], list[list[str]], list[str]]:
+    """The account as every report shows it: the header, a row per period, payer and recipient, and the totals
+    (cells marked up by `mk`)."""
+    a = doc["account"]
+    money = lambda v: mk.esc(fx.money(v))  # noqa: E731
+    header = [mk.esc(fx.t(k)) for k in ACCOUNT_COLUMNS]
+    rows = [[mk.esc(fx.period(p["period"])), mk.code(p["payer"]), mk.code(p["recipient"]), mk.esc(fx.date(p["due"])),
+             money(p["entitlement"]), money(p["paid"]), money(p["to_pay"]), money(p["unsettled"]),
+             mk.esc(fx.t(f"status.{p['status']}", date=fx.date(p["date"]) if p.get("date") else ""))]
+            for p in a["periods"]]
+    t = a["totals"]
+    total = [mk.esc(fx.t("total")), "", "", "", money(t["entitlement"]), money(t["paid"]), money(t["to_pay"]),
+             money(t["unsettled"]), ""]
+    return header, rows, total

@@ -513,6 +513,20 @@ LINE_ORDER_KEYS = ("date", "goal", "subject")
 
 
 @node
+class Adjustment:
+    """How a period already paid is adjusted when its entitlement moves (`adjust paid periods …`).
+
+    `rule`: `each` (trued up at each settlement), `until` (adjusted until `date`, or until `offset` after the
+    period's due date; locked after), `once` (not adjusted until `date`, then trued up once and for all)."""
+
+    rule: str
+    date: dt.date | None = None
+    offset: Quantity | None = None
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
 class Settlement:
     """Settlement periods, due dates and the order in which lines meet the caps."""
 
@@ -520,6 +534,7 @@ class Settlement:
     due: str
     order: tuple[str, ...]
     year_start: str | None = None  # MM-DD: the first day of the settlement's year (a financial year); None: 1 January
+    adjustment: Adjustment | None = None
     clause: str | None = None
     span: SourceSpan | None = _span()
 
@@ -625,6 +640,22 @@ class Contract:
 
     def rounding(self, id: str) -> Rounding | None:
         return next((r for r in self.roundings if r.id == id), None)
+
+    def single_recipient(self) -> str:
+        """Who receives every payment of a contract without tranches: its first funder."""
+        funders = [p.id for p in self.parties if p.role == "funder"]
+        return funders[0] if funders else "recipient"
+
+    def recipients(self) -> tuple[str, ...]:
+        """Every party a payment can be split to: the tranches' parties, or the single recipient."""
+        t = self.tranches
+        if t is None:
+            return (self.single_recipient(),)
+        return tuple(sorted({s.party for tr in t.tranches for s in tr.shares} | {t.remainder}))
+
+    def payers(self) -> tuple[str, ...]:
+        """Every party that pays a goal."""
+        return tuple(sorted({g.payer for g in self.goals if g.payer}))
 
     def line_order(self) -> tuple[str, ...]:
         """The keys lines meet the caps in: those `order lines by` names, then the others of

@@ -240,6 +240,28 @@ def _tranche(s: t.Tranche, say: _Say):
     return text, None
 
 
+def _entitlement(s: t.Entitlement, say: _Say):
+    return say("step.entitlement", period=say.code(s.period), payer=say.code(s.payer),
+               recipient=say.code(s.recipient), amount=say.money(s.amount), lines=say.mk.esc(say.fx.count(s.lines))), None
+
+
+def _moved(s: t.Moved, say: _Say):
+    return say("step.moved", line=say.code(s.line), was=say.money(s.was), now=say.money(s.now)), None
+
+
+def _paid(s: t.Paid, say: _Say):
+    reference = say("step.paid_reference", reference=say.mk.esc(s.reference)) if s.reference else ""
+    return say("step.paid", amount=say.money(s.amount), paid_on=_day(say.fx, say.mk, s.paid_on),
+               file=say.code(s.file), line=say.mk.esc(str(s.line)), reference=reference), None
+
+
+def _adjust(s: t.Adjust, say: _Say):
+    difference = to_decimal(s.entitlement) - to_decimal(s.paid) - to_decimal(s.amount)
+    return say(f"step.adjust_{s.status}", date=_day(say.fx, say.mk, s.date) if s.date else "",
+               clause=say.clause(s.clause), entitlement=say.money(s.entitlement), paid=say.money(s.paid),
+               amount=say.money(s.amount), difference=say.money(difference)), None
+
+
 def _flag(s: t.Flag, say: _Say):
     fx, mk = say.fx, say.mk
     text = say("step.flag", flag=say.code(str(s.flag)), condition=say.code(str(s.condition)),
@@ -291,7 +313,8 @@ NARRATORS: dict[type, Callable] = {
     t.Rule: _rule, t.Subject: _subject, t.Input: _input, t.Missing: _missing, t.Value: _value, t.Price: _price,
     t.Reference: _reference, t.Lookup: _lookup, t.Previous: _previous, t.GroupMean: _group_mean, t.Share: _share,
     t.Gap: _gap, t.Compute: _compute, t.Aggregate: _aggregate, t.Round: _round, t.Impute: _impute,
-    t.Payment: _payment, t.Cap: _cap, t.Tranche: _tranche, t.Flag: _flag, t.Note: _note,
+    t.Payment: _payment, t.Cap: _cap, t.Tranche: _tranche, t.Entitlement: _entitlement, t.Moved: _moved,
+    t.Paid: _paid, t.Adjust: _adjust, t.Flag: _flag, t.Note: _note,
 }
 assert set(NARRATORS) == set(t.STEPS), "every kind of step has its narrator"
 

@@ -368,6 +368,15 @@ def _settlement(s: m.Settlement) -> list[str]:
         raise ValueError(f"settlement due {s.due!r} cannot be written; expected '{prefix}…'")
     body = [_tail("periods", s.periods, f"from {s.year_start}" if s.year_start else ""), f"due {s.due}",
             f"order lines by {_names(s.order)}"]
+    if s.adjustment is not None:
+        a = s.adjustment
+        if a.rule == "each":
+            how = "at each settlement"
+        elif a.rule == "once":
+            how = f"once on {a.date}"
+        else:
+            how = f"until {a.date}" if a.date else f"until due + {format_quantity(a.offset)}"
+        body.append(_tail(f"adjust paid periods {how}", _cl(a.clause)))
     return _block(_tail("settlement", _cl(s.clause)), body)
 
 

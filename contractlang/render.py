@@ -19,7 +19,7 @@ from .narrate import describe_step
 from .render_html import render_html
 from .render_xlsx import render_xlsx
 from .markup import (HTML, MARKDOWN, Html, Markdown, _fence, ordered_parties, payers, recipients,  # noqa: F401
-                     REPORT_ROWS, counted, line_groups, line_groups_total, listed, report_sections, result_facts, visible)
+                     ACCOUNT_MONEY, REPORT_ROWS, account_rule, account_table, counted, line_groups, line_groups_total, listed, report_sections, result_facts, visible)
 from .i18n import (CATALOGUE, PLAIN, Formatter, caps_text, detail_value, exclusion_detail, figure_value, flag_title,
                    goal_texts, goals_by_id, key_label, line_facts, metric_cells, party_name, rate_text, results,
                    margin_sentences, return_cap_sentence, titled)
@@ -230,6 +230,10 @@ def _text(doc: dict, fx: Formatter) -> str:
     out += _columns([fx.t("period"), fx.t("due"), fx.t("amount"), fx.t("cumulative")],
                     [[fx.period(p["period"]), fx.date(p["due"]), fx.money(p["amount"]), fx.money(p["cumulative"])]
                      for p in doc.get("periods", [])], right={2, 3})
+    if doc.get("account"):
+        header, rows, total = account_table(doc, fx, PLAIN)
+        out += ["", fx.t("account"), "-" * len(fx.t("account")), fx.t("account_note", rule=account_rule(doc, fx))]
+        out += _columns(header, rows + [total], right=ACCOUNT_MONEY) + _later(doc, fx)
     metrics, figures = results(doc)
     if metrics:
         out += ["", fx.t("metrics"), "-" * len(fx.t("metrics"))]
@@ -304,6 +308,8 @@ def _md(doc: dict, fx: Formatter, rows: int | None = REPORT_ROWS) -> str:
                       + [money(p.get("by_payer", {}).get(q, "0.00")) for q in pay]
                       + [money(p.get("by_recipient", {}).get(r, "0.00")) for r in rec] + [money(p["cumulative"])]
                       for p in doc.get("periods", [])], right=set(range(4, 6 + len(pay) + len(rec))))
+    if doc.get("account"):
+        out += _md_account(doc, fx)
     out += _md_results(doc, fx)
     # goals
     out += [f"## {fx.t('goals')}", "", fx.t("goals_note"), ""]
@@ -355,6 +361,27 @@ def _md(doc: dict, fx: Formatter, rows: int | None = REPORT_ROWS) -> str:
     out += _md_reports(doc, fx)
     out += _md_lines(doc, fx, rows)
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _later(doc: dict, fx: Formatter) -> list[str]:
+    """A sentence on the payments made after the settlement date, if any (they are in the JSON's account)."""
+    later = doc["account"]["later"]
+    return [fx.t("account_later", n=fx.count(len(later))), ""] if later else [""]
+
+
+def _md_account(doc: dict, fx: Formatter) -> list[str]:
+    """The account (payments made, what is to be paid now) and each adjustment with its trail."""
+    mk = MARKDOWN
+    header, rows, total = account_table(doc, fx, mk)
+    out = [f"### {fx.t('account')}", "", mk.esc(fx.t("account_note", rule=account_rule(doc, fx))), ""]
+    out += _md_table(header, rows + [[f"**{c}**" if c else "" for c in total]], right=ACCOUNT_MONEY)
+    out += _later(doc, fx)
+    adjustments = doc["account"]["adjustments"]
+    if adjustments:
+        out += [f"### {fx.t('adjustments')}", ""]
+    for a in adjustments:
+        out += [f"#### {mk.code(a['id'])}", ""] + _md_steps(a["trace"], doc, fx)
+    return out
 
 
 def _md_line_groups(doc: dict, fx: Formatter) -> list[str]:

@@ -16,7 +16,7 @@ from .narrate import describe_step, step_kind
 from .i18n import (Formatter, caps_text, detail_value, exclusion_detail, figure_value, flag_title, goal_texts,
                    goals_by_id, key_label, line_facts, margin_sentences, metric_cells, party_name, rate_text, results,
                    return_cap_sentence, titled, to_decimal)
-from .markup import (HTML, REPORT_ROWS, counted, line_groups, line_groups_total, listed, payers, recipients, report_sections,
+from .markup import (ACCOUNT_MONEY, HTML, REPORT_ROWS, account_rule, account_table, counted, line_groups, line_groups_total, listed, payers, recipients, report_sections,
                      result_facts)
 
 esc = html.escape
@@ -308,6 +308,23 @@ def _steps(steps, doc, fx, rule_text=True, owner=None) -> str:
     return f'<ol class="trail">{"".join(items)}</ol>'
 
 
+def _account(doc: dict, fx: Formatter) -> list[str]:
+    """The account (payments made, what is to be paid now) and each adjustment with its trail."""
+    header, rows, total = account_table(doc, fx, HTML)
+    later = doc["account"]["later"]
+    out = [f'<h3 id="account">{esc(fx.t("account"))}</h3>',
+           f'<p class="note">{esc(fx.t("account_note", rule=account_rule(doc, fx)))}</p>',
+           _table(header, rows, right=ACCOUNT_MONEY, total=total)]
+    if later:
+        out.append(f'<p class="note">{esc(fx.t("account_later", n=fx.count(len(later))))}</p>')
+    adjustments = doc["account"]["adjustments"]
+    if adjustments:
+        out.append(f"<h3>{esc(fx.t('adjustments'))}</h3>")
+    for a in adjustments:
+        out += [f'<h4 id="{_anchor("adjustment", a["id"])}"><code>{esc(a["id"])}</code></h4>', _steps(a["trace"], doc, fx)]
+    return out
+
+
 def _anchor(prefix: str, ident) -> str:
     return f"{prefix}-" + re.sub(r"[^A-Za-z0-9_-]+", "-", str(ident))
 
@@ -464,7 +481,10 @@ def render_html(doc: dict, fx: Formatter, rows: int | None = REPORT_ROWS) -> str
                    total=[esc(fx.t("total")), "", "", "", esc(money(t.get("pool", "0")))]
                    + [esc(money(t["by_payer"][q])) for q in pay] + [esc(money(t["by_recipient"][r])) for r in rec] + [""])]
     out += [f'<figure><figcaption>{esc(fx.t("chart_cumulative"))}</figcaption>{chart_cumulative(doc, fx)}</figure>',
-            f'<figure><figcaption>{esc(fx.t("chart_goals"))}</figcaption>{chart_goals(doc, fx)}</figure>', "</section>"]
+            f'<figure><figcaption>{esc(fx.t("chart_goals"))}</figcaption>{chart_goals(doc, fx)}</figure>']
+    if doc.get("account"):
+        out += _account(doc, fx)
+    out += ["</section>"]
     out += _results(doc, fx)
     # goals
     out += ['<section id="goals">', f"<h2>{esc(fx.t('goals'))}</h2>", f'<p class="note">{esc(fx.t("goals_note"))}</p>',

@@ -13,12 +13,12 @@ from decimal import Context, Decimal
 from .i18n import (Formatter, cap_per, detail_value, exclusion_detail, flag_title, is_number, key_label, metric_status,
                    results, to_decimal)
 from .limits import SPREADSHEET_CELL_CHARS, SPREADSHEET_DIGITS, SPREADSHEET_FIRST_DATE, SPREADSHEET_LAST_DATE
-from .markup import payers, recipients
+from .markup import ACCOUNT_COLUMNS, ACCOUNT_MONEY, payers, recipients
 
 
 SHEETS = {"summary": ("Oversigt", "Summary"), "metrics": ("Resultater", "Results"), "figures": ("Nøgletal", "Figures"),
           "goals": ("Mål", "Goals"), "lines": ("Linjer", "Lines"),
-          "periods": ("Perioder", "Periods"), "flags": ("Flag", "Flags"), "exclusions": ("Udeladelser", "Exclusions"),
+          "periods": ("Perioder", "Periods"), "account": ("Betalinger", "Payments"), "flags": ("Flag", "Flags"), "exclusions": ("Udeladelser", "Exclusions"),
           "rows": ("Rækker", "Rows")}
 MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -224,6 +224,14 @@ def render_xlsx(doc: dict, fx: Formatter) -> bytes:
            for p in doc.get("periods", [])],
           ["text", "date", "date", "date", "money"] + ["money"] * (len(goals) + len(pay) + len(rec) + 1))
     total_row(ws, len(doc.get("periods", [])), range(5, 6 + len(goals) + len(pay) + len(rec)))  # not the cumulative
+    if doc.get("account"):
+        periods = doc["account"]["periods"]
+        ws = sheet("account", [fx.t(k) for k in ACCOUNT_COLUMNS],
+                   [[p["period"], p["payer"], p["recipient"], p["due"], p["entitlement"], p["paid"], p["to_pay"],
+                     p["unsettled"], fx.t(f"status.{p['status']}", date=fx.date(p["date"]) if p.get("date") else "")]
+                    for p in periods],
+                   ["text"] * 3 + ["date"] + ["money"] * 4 + ["text"])
+        total_row(ws, len(periods), [c + 1 for c in sorted(ACCOUNT_MONEY)])
     sheet("flags", [fx.t(k) for k in ("flag", "title", "clause", "subject", "details")],
           [[f.get("id"), flag_title(f, fx), fx.clause(f.get("clause")), f.get("subject") or "",
             "; ".join(f"{key_label(k, fx)}: {detail_value(k, v, fx)}" for k, v in (f.get("details") or {}).items())] for f in doc.get("flags", [])],

@@ -334,6 +334,66 @@ class Tranche:
         return _json("tranche", {**attrs.asdict(self), "shares": dict(self.shares), "split": dict(self.split)})
 
 
+# ---- payments made and adjustments (account.py) ---------------------------------------------------
+@step
+class Entitlement:
+    """What a period is worth to a recipient from a payer now: the sum of its lines' shares."""
+    period: str
+    payer: str
+    recipient: str
+    amount: str
+    lines: int
+
+    def to_json(self) -> dict:
+        return _json("entitlement", attrs.asdict(self))
+
+
+@step
+class Moved:
+    """A line whose share for the recipient is not what the previous settlement (`was`, null: no such line) said."""
+    line: str
+    was: str | None
+    now: str | None
+
+    def to_json(self) -> dict:
+        return _json("moved", attrs.asdict(self))
+
+
+@step
+class Paid:
+    """A payment made, as payments.csv records it."""
+    file: str
+    line: int
+    amount: str
+    paid_on: str
+    reference: str
+
+    def to_json(self) -> dict:
+        return _json("paid", attrs.asdict(self))
+
+
+@step
+class Adjust:
+    """The adjustment rule applied to a paid period: `status` (ADJUSTMENT_STATUSES) and the date that decides it
+    (`until`: locked after it; `once`: held until it), and what is to be paid now."""
+    rule: str
+    status: str
+    date: str | None
+    entitlement: str
+    paid: str
+    amount: str
+    clause: str | None
+
+    def to_json(self) -> dict:
+        return _json("adjust", attrs.asdict(self))
+
+
+#: How a period's account stands: still running on the settlement date (nothing to pay yet); ended and not paid
+#: (paid in full now); paid and trued up at each settlement; paid and adjusted until a date (open), or past it
+#: (locked); paid and awaiting the date of the reconciliation (awaiting), or at or past it (reconciled).
+ADJUSTMENT_STATUSES = ("running", "unpaid", "trued_up", "open", "locked", "awaiting", "reconciled")
+
+
 # ---- flags and notes --------------------------------------------------------------------------
 @step
 class Flag:
@@ -367,7 +427,7 @@ class Note:
 
 
 STEPS = (Rule, Subject, Input, Missing, Value, Price, Reference, Lookup, Previous, GroupMean, Share, Gap, Compute,
-         Aggregate, Round, Impute, Payment, Cap, Tranche, Flag, Note)
+         Aggregate, Round, Impute, Payment, Cap, Tranche, Entitlement, Moved, Paid, Adjust, Flag, Note)
 Step = Any  # one of STEPS
 
 
@@ -514,6 +574,13 @@ _READERS = {
     "tranche": lambda d: Tranche(tranche=d["tranche"], amount=d["amount"], pool_before=d["pool_before"],
                                  shares=d.get("shares") or {}, split=d.get("split") or {}, remainder=d.get("remainder"),
                                  clause=d.get("clause"), until=_opt(d, "until"), rounding=_opt(d, "rounding")),
+    "entitlement": lambda d: Entitlement(period=d["period"], payer=d["payer"], recipient=d["recipient"],
+                                         amount=d["amount"], lines=d["lines"]),
+    "moved": lambda d: Moved(line=d["line"], was=d.get("was"), now=d.get("now")),
+    "paid": lambda d: Paid(file=d["file"], line=d["line"], amount=d["amount"], paid_on=d["paid_on"],
+                           reference=d.get("reference") or ""),
+    "adjust": lambda d: Adjust(rule=d["rule"], status=d["status"], date=d.get("date"), entitlement=d["entitlement"],
+                               paid=d["paid"], amount=d["amount"], clause=d.get("clause")),
     "flag": lambda d: Flag(flag=d["flag"], condition=d["condition"], value=d["value"], details=_opt(d, "details"),
                            threshold=_opt(d, "threshold")),
     "note": _note,

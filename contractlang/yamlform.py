@@ -79,6 +79,7 @@ _CHOICES = {
     (m.Missing, "method"): ("mean", "zero", "observed only", "none"),
     (m.Settlement, "periods"): ("monthly", "quarterly", "half-yearly", "yearly"),
     (m.Settlement, "due"): tuple("end of following " + u for u in ("quarter", "month", "half-year")),
+    (m.Adjustment, "rule"): ("each", "until", "once"),
 }
 _MONTH_DAY = re.compile(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\Z")
 #: Lists the grammar never lets be empty.

@@ -126,7 +126,7 @@ def test_a_point_may_be_days_weeks_months_or_years_from_the_start(ledger, evalua
 
 
 @pytest.mark.parametrize("offset,problem", [
-    ("1.5 months", "a point is a whole number of months"), ("2.5 years", "a point is a whole number of years"),
+    ("1.5 months", "is a whole number of months"), ("2.5 years", "is a whole number of years"),
     ("3 count", "expected days, weeks, months or years"), ("6000 weeks", "more than 1200 months")])
 def test_a_point_that_no_calendar_has_is_a_located_error(offset, problem):
     (d,) = _errors(CONTRACT.replace("start + 6 months", f"start + {offset}"))

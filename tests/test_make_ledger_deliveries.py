@@ -175,7 +175,8 @@ def test_a_small_ledger_still_has_late_rows_and_corrections_in_every_delivery(tm
 
 def test_bundled_series_is_a_fresh_generation(made):
     out, _ = made
-    assert sorted(p.name for p in BUNDLED.iterdir()) == sorted(FILES)
+    # and payments.csv, made from settlements of these (make_payments.py, tests/test_payments.py)
+    assert sorted(p.name for p in BUNDLED.iterdir()) == sorted([*FILES, "payments.csv"])
     for name in FILES:
         assert _same(out / "deliveries", BUNDLED, name), name
 

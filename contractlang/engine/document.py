@@ -30,7 +30,7 @@ def with_split(c, lines: pl.DataFrame, parties: list[str]) -> tuple[pl.DataFrame
     the one funder when the contract has no tranches."""
     t = c.tranches
     if t is None:
-        single = _single_recipient(c)
+        single = c.single_recipient()
         return lines.with_columns(pl.when(pl.col("amount") != 0).then(pl.col("amount")).alias(f"split:{single}")), \
             [single]
     for q in parties:
@@ -154,6 +154,12 @@ class Settlement:
                 yield buf.getbuffer()[:-len(_BETWEEN)]
         return {key: blocks(key) for key in self.records}
 
+    def shares(self):
+        """Each line's shares as the account reads them: (id, period, payer, {recipient: amount})."""
+        cols = [c for c in self.lines.columns if c.startswith("split:")]
+        for line, period, payer, *split in self.lines.select(rec.line_id(), "period", "payer", *cols).iter_rows():
+            yield line, period, payer, {c[6:]: money(v) for c, v in zip(cols, split) if v is not None}
+
     def document(self) -> dict:
         """The whole settlement document as one dict (the JSON document, parsed)."""
         return {**self.head, **{key: [orjson.loads(t) for texts in self.texts(key) for t in texts]
@@ -172,11 +178,6 @@ def _mm(d: dict) -> dict:
 
 def _parties(t, i: int) -> set[str]:
     return {s.party for s in t.tranches[i].shares} | {t.remainder}
-
-
-def _single_recipient(c) -> str:
-    funders = [p.id for p in c.parties if p.role == "funder"]
-    return funders[0] if funders else "recipient"
 
 
 def line_json(run: Run, lines: pl.DataFrame, split_cols: list[str]) -> pl.Series:

@@ -20,6 +20,10 @@ when a file is absent and not required:
   `value` Utf8 (the checked cell text, stripped; `parse_value` types it), `delivered` Date (null: the
   first delivery), `line` Int64 — the rows the settlement sees; the others are in `withheld`
 
+`payments.csv`, when the ledger has one, is what was paid (`Ledger.payments`: `period`, `payer`,
+`recipient`, `amount` Utf8, `paid` Date, `reference`, `line`), read against the contract's periods and
+parties; the settlement's account (`account.py`) compares it with the entitlement.
+
 The Python views the row-by-row engine reads (`households`, `persons`, `cohorts`, `values`,
 `members`, `replaced_by`) are built from the frames on first access.
 """
@@ -105,6 +109,9 @@ class Ledger:
     # replaced by a later delivery of the same measurement; and that date (None: everything delivered counts).
     withheld: pl.DataFrame = attrs.field(factory=lambda: _WITHHELD.clear(), repr=False)
     known_as_of: dt.date | None = None
+    # What was paid (payments.csv: period, payer, recipient, amount as text, paid, reference, line); None when the
+    # ledger has no payments.csv.
+    payments: pl.DataFrame | None = attrs.field(default=None, repr=False)
 
     @functools.cached_property
     def households(self) -> dict[str, Household]:
@@ -230,6 +237,7 @@ def load_ledger(directory: str | Path, contract: m.Contract, known_as_of: dt.dat
         "persons.csv": any(ms.level == "person" for ms in contract.measures)
         or any(g.level == "persons" for g in contract.goals),
         "measurements.csv": bool(contract.measures),
+        "payments.csv": False,
     }
     problems = Problems(d)
     tables: dict[str, Table | None] = {name: read_table(d, name, required[name], problems) for name in required}
@@ -254,6 +262,12 @@ def load_ledger(directory: str | Path, contract: m.Contract, known_as_of: dt.dat
             person_ids = pl.Series([], dtype=pl.Utf8)  # no persons.csv: no person can be measured
         frames["measurements"] = checks.measurements(problems, tables["measurements.csv"], contract,
                                                      person_ids, household_ids)
+    payments = checks.payments(problems, usable("payments.csv"), contract) if usable("payments.csv") else None
+    if payments is not None and (contract.settlement is None or contract.settlement.adjustment is None):
+        problems.at("payments.csv", 1, 1, "CL044", "the ledger records payments, but the contract does not say how a "
+                    "paid period is adjusted when its entitlement moves",
+                    hint="declare it in the settlement block: adjust paid periods at each settlement | until DATE | "
+                         "until due + N months | once on DATE")
     if problems:
         raise LedgerError(problems.diagnostics())
     frames = {kind: frame.select([pl.col(c).cast(t) for c, t in checks.SCHEMAS[kind].items()])
@@ -262,4 +276,4 @@ def load_ledger(directory: str | Path, contract: m.Contract, known_as_of: dt.dat
              for name in FILES if tables[name] is not None]
     frames["measurements"], withheld = withhold(frames["measurements"], known_as_of)
     return Ledger(str(d), LedgerFrames(**frames), files, {ms.id: ms for ms in contract.measures}, withheld,
-                  known_as_of)
+                  known_as_of, payments)

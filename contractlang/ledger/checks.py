@@ -8,6 +8,7 @@ is not checked row by row, and nothing is checked against its ids.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 
 import polars as pl
@@ -203,3 +204,35 @@ def _value_error(measure: m.Measure, text: str) -> str | None:
     except ValueError as exc:
         return str(exc)
     return None
+
+
+#: A paid amount: ASCII digits, an optional minus (money returned), at most two decimals (øre, pence, cents).
+_AMOUNT = r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$"
+
+
+def payments(problems: Problems, table: Table, contract: m.Contract) -> pl.DataFrame:
+    """What was paid for a period, by whom to whom: a period of the contract's settlement, a party that pays a
+    goal, a party that receives a share, an amount of money and the day it was paid."""
+    from ..explain import period_named, period_of
+
+    payers, recipients = contract.payers(), contract.recipients()
+    f = table.frame.with_columns(paid=_date("paid_on"))
+    names = f["period"].unique().to_list()
+    known = [n for n in names if period_named(n, contract.settlement) is not None]
+    s = contract.settlement
+    example = period_of(dt.date(2024, 7, 1), s)[0]
+    _report(problems, table, f.filter(~pl.col("period").is_in(known)), "period", "CL042",
+            lambda r: f"period '{show(r['period'])}' is not a period of the contract's settlement "
+                      f"({s.periods if s else 'half-yearly'}, named like {example})")
+    for column, allowed, what in (("payer", payers, "a party that pays a goal"),
+                                  ("recipient", recipients, "a party that receives a share of the payments")):
+        _report(problems, table, f.filter(~pl.col(column).is_in(list(allowed))), column, "CL044",
+                lambda r, column=column, allowed=allowed, what=what:
+                    f"{column} '{show(r[column])}' is not {what} ({', '.join(allowed)})",
+                hint=lambda r, column=column, allowed=allowed:
+                    (lambda c: f"did you mean '{c}'?" if c else None)(close_match(r[column], allowed)))
+    _report(problems, table, f.filter(~pl.col("amount").str.contains(_AMOUNT)), "amount", "CL042",
+            lambda r: f"amount '{show(r['amount'])}' is not an amount of money (digits, a point and at most two "
+                      "decimals, a minus for money paid back)")
+    _dates(problems, table, f, "paid_on", "paid", required=True)
+    return f.select("period", "payer", "recipient", "amount", "paid", "reference", "line")

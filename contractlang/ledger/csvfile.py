@@ -154,7 +154,8 @@ class Problems:
 
     def diagnostics(self) -> list[Diagnostic]:
         """Every problem located and in order: by file (as in FILES), line, column."""
-        order = {name: i for i, name in enumerate(("cohorts.csv", "households.csv", "persons.csv", "measurements.csv"))}
+        order = {name: i for i, name in enumerate(("cohorts.csv", "households.csv", "persons.csv", "measurements.csv",
+                                                      "payments.csv"))}
         located = []
         for seq, (name, table, line, col, field, code, message, hint, source) in enumerate(self._found):
             if table is not None:

@@ -37,6 +37,8 @@ FILES = {
     "persons.csv": ("person_id", "household_id", "birth_date", "school_grade"),
     "cohorts.csv": ("cohort", "start_date"),
     "measurements.csv": ("subject_id", "measure", "point", "date", "value"),
+    # Not LEDGER.md's: what was paid for each period, by whom and to whom (optional; docs/semantics.md).
+    "payments.csv": ("period", "payer", "recipient", "amount", "paid_on", "reference"),
 }
 #: Columns a file may add to those of LEDGER.md: when a measurement was delivered to the evaluator (a
 #: correction is a later delivery of the same measurement; `settle --known-as-of`).
@@ -47,7 +49,7 @@ def columns(name: str) -> tuple[str, ...]:
     """Every column a ledger file may have: LEDGER.md's, then the optional ones."""
     return FILES[name] + OPTIONAL.get(name, ())
 REQUIRED = {"household_id", "group", "start_date", "person_id", "birth_date", "cohort",
-            "subject_id", "measure", "point", "value"}
+            "subject_id", "measure", "point", "value", "period", "payer", "recipient", "amount", "paid_on"}
 
 #: The characters Python's `str.strip()` removes, so that Polars strips cells exactly as the
 #: reader always has (tests/test_ledger.py checks this against `str.isspace`).
