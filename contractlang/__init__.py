@@ -23,8 +23,9 @@ from . import ledger as _ledger_module  # noqa: E402
 from . import parse as _parse_module  # noqa: E402
 
 
-def load(path):
-    """Read a contract file (DSL `.contract` or YAML `.yaml`/`.yml`) into a model."""
+def load(path, _newer=()):
+    """Read a contract file (DSL `.contract` or YAML `.yaml`/`.yml`) into a model; a contract that amends
+    another (`amends "FILE" effective DATE`) is read with the versions before it (`Contract.amended`)."""
     p = _Path(path)
     if p.suffix in (".yaml", ".yml"):
         from .yamlform import load_yaml
@@ -34,8 +35,37 @@ def load(path):
         except OSError as exc:
             from .errors import ParseError, error
             raise ParseError([error("CL002", f"cannot read {p}: {exc.strerror}")]) from None
-        return load_yaml(_parse_module.decode(data, str(p)), str(p))
-    return _parse_module.parse_file(p)
+        contract = load_yaml(_parse_module.decode(data, str(p)), str(p))
+    else:
+        contract = _parse_module.parse_file(p)
+    return _with_amended(contract, p, _newer) if contract.amends is not None else contract
+
+
+def _with_amended(contract, p, newer):
+    """`contract` with the contract it amends read (a path relative to `p`'s directory); `newer`: the files of
+    the versions after it, so that a chain that comes back to one of them is refused, as is one too long."""
+    import attrs
+
+    from .errors import ContractError, ParseError, error
+    from .limits import MAX_VERSIONS
+
+    a = contract.amends
+    target = p.parent / a.file
+    newer = (*newer, p.resolve())
+    if target.resolve() in newer:
+        raise ParseError([error("CL002", f"the contract amends {a.file}, which is itself or a later version of it",
+                                a.span)])
+    if len(newer) >= MAX_VERSIONS:
+        raise ParseError([error("CL002", f"the chain of amended contracts is longer than {MAX_VERSIONS} versions",
+                                a.span)])
+    if not target.is_file():
+        raise ParseError([error("CL002", f"the contract amends {a.file}, which is not a file ({target})", a.span)])
+    try:
+        amended = load(target, newer)
+    except ContractError as exc:
+        raise ParseError([error("CL002", f"the contract it amends, {a.file}, cannot be read", a.span),
+                          *exc.diagnostics]) from None
+    return attrs.evolve(contract, amended=amended)
 
 
 def parse(text, path="<contract>"):

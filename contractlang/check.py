@@ -133,6 +133,40 @@ def check_settlement_dates(c: m.Contract) -> list[Diagnostic]:
     return r.out
 
 
+#: What an amendment cannot change: the money, the parties, the data a ledger is read against, who counts, and the
+#: periods and the order of the lines (one account and one running total across the versions).
+_UNAMENDABLE = (("currency", "the currency"), ("parties", "the parties"), ("points", "the points"),
+                ("measures", "the measures"), ("programme", "the programme"), ("settlement", "the settlement block"))
+
+
+def check_amendment(c: m.Contract) -> list[Diagnostic]:
+    """CL026 unless a contract that amends another (`amends "FILE" effective DATE`) amends one without errors,
+    keeps what a version cannot change, and keeps its goals (changed or not; it may add others); CL013 unless it
+    takes effect after the version it amends."""
+    a, old = c.amends, c.amended
+    if a is None or old is None:  # not an amendment, or read from text without its file
+        return []
+    r = Run(c)
+    errors = [d for d in check(old) if d.severity == "error"]
+    if errors:
+        r.err("CL026", f"the contract it amends, {a.file}, has {len(errors)} error(s)", a.span, a.clause,
+              f"contractlang check {old.path or a.file}")
+    if old.amends is not None and a.effective <= old.amends.effective:
+        r.err("CL013", f"the amendment takes effect on {a.effective}, not after the version it amends (in effect from "
+              f"{old.amends.effective})", r.src.find(a.span, a.effective.isoformat()), a.clause)
+    for name, what in _UNAMENDABLE:
+        if getattr(c, name) != getattr(old, name):
+            r.err("CL026", f"an amendment cannot change {what}; this file's differ from {a.file}'s", a.span, a.clause,
+                  "an amendment changes goals, prices, caps, tranches, tables, figures and flags; for more, write "
+                  "a new contract")
+    dropped = [g.id for g in old.goals if c.goal(g.id) is None]
+    if dropped:
+        r.err("CL026", f"an amendment keeps the goals of the version it amends; {listing(dropped)} "
+              f"{'is' if len(dropped) == 1 else 'are'} not here", a.span, a.clause,
+              "to stop paying a goal from a date, keep it and change its price or outcome")
+    return r.out
+
+
 def check_points_and_measures(c: m.Contract) -> list[Diagnostic]:
     """Points are start/end plus months; measures are taken at declared points; roundings are sane."""
     r = Run(c)
@@ -323,7 +357,7 @@ def check_limits(c: m.Contract) -> list[Diagnostic]:
 
 CHECKS = (check_duplicates, check_programme, check_points_and_measures, check_settlement, check_goals,
           check_expressions) \
-    + FIGURE_CHECKS + CONSISTENCY_CHECKS + (check_currencies, check_settlement_dates, check_limits)
+    + FIGURE_CHECKS + CONSISTENCY_CHECKS + (check_currencies, check_settlement_dates, check_amendment, check_limits)
 
 
 def _key(d: Diagnostic):

@@ -40,6 +40,7 @@ CODES = {
     "CL023": "return cap against its interest formula",
     "CL024": "assumption",
     "CL025": "acknowledgement that matches no warning",
+    "CL026": "amendment that changes what a version cannot, or amends a contract with errors",
     "CL030": "YAML form invalid",
     "CL040": "ledger file missing or unreadable",
     "CL041": "ledger row malformed",

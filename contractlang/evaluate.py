@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections import defaultdict
+from collections import Counter, defaultdict
 from decimal import Decimal
 
 from . import model as m
@@ -64,6 +64,7 @@ class _Settler(Results):
         self._named_busy: set[str] = set()
         self.figure_units: dict[str, str | None] | None = None  # how each figure reads (check.figure_units), on first use
         self.expr_texts: dict[int, str] = {}  # id(expression) -> its source text; the contract outlives the settler
+        self.caps_of: dict[int, dict] = {}  # id(version of the contract) -> its caps by owner (caps_by_owner)
 
     # ---- who counts, when points fall --------------------------------------------
     def _counts(self, h) -> tuple[bool, str]:
@@ -470,18 +471,24 @@ class _Settler(Results):
         keys = {"date": lambda ln: ln["date"], "goal": lambda ln: order[ln["goal"]], "subject": lambda ln: ln["subject"]}
         by = [keys[k] for k in self.c.line_order()]
         self.lines.sort(key=lambda ln: tuple(k(ln) for k in by))  # stable: ties keep the order of evaluation
-        caps = self.caps_by_owner()
         state = Running()
         for ln in self.lines:
-            self.cap_and_split(ln, caps, state)
+            self.cap_and_split(ln, state)
         self.return_cap_cut = state.return_cap_cut
         self.goal_cap_cut = state.goal_cap_cut
 
-    def caps_by_owner(self) -> dict[str, list[m.Cap]]:
-        """The caps of each goal or payer, in contract order."""
-        caps = defaultdict(list)
-        for cap in self.c.caps:
-            caps[cap.goal].append(cap)
+    def contract_of(self, ln: dict) -> m.Contract:
+        """The version of the contract whose caps, return cap and tranches a line meets: the contract itself
+        (`_Versions` picks the version in force at the line's date)."""
+        return self.c
+
+    def caps_by_owner(self, c: m.Contract) -> dict[str, list[m.Cap]]:
+        """The caps of each goal or payer of `c` (a version of the contract), in contract order."""
+        caps = self.caps_of.get(id(c))
+        if caps is None:
+            caps = self.caps_of[id(c)] = defaultdict(list)
+            for cap in c.caps:
+                caps[cap.goal].append(cap)
         return caps
 
     def line_caps(self, ln: dict, caps: dict) -> list[tuple[m.Cap, tuple]]:
@@ -489,10 +496,12 @@ class _Settler(Results):
         return [(cap, (cap.goal, cap.per, _cap_period(cap, ln))) for cap in (*caps.get(ln["goal"], ()),
                                                                            *caps.get(ln["payer"], ()))]
 
-    def cap_and_split(self, ln: dict, caps: dict, state: Running) -> None:
+    def cap_and_split(self, ln: dict, state: Running) -> None:
         """One line, in cap order, through its caps, the return cap and the tranches; `state` holds the running
         totals before it and is moved past it. Sets the line's after_goal_cap, amount, cut, tranche and split."""
-        rc = self.c.return_cap
+        c = self.contract_of(ln)
+        caps = self.caps_by_owner(c)
+        rc = c.return_cap
         amount = ln["gross"]
         tr = ln["trace"]
         running = state.caps
@@ -518,14 +527,14 @@ class _Settler(Results):
             amount = after
         ln["amount"] = amount
         ln["cut"] = amount != ln["gross"]
-        ln["tranche"], ln["split"] = self.split(state.pool, amount, tr)
+        ln["tranche"], ln["split"] = self.split(state.pool, amount, tr, c)
         state.pool += amount
 
-    def split(self, pool_before: Decimal, amount: Decimal, trace):
-        t = self.c.tranches
+    def split(self, pool_before: Decimal, amount: Decimal, trace, c: m.Contract):
+        t = c.tranches
         if t is None:
-            return [], {self.c.single_recipient(): amount} if amount else {}
-        rule = self.roundings.get(t.rounding) or m.Rounding(id=t.rounding, places=2, mode="half_up")
+            return [], {c.single_recipient(): amount} if amount else {}
+        rule = c.rounding(t.rounding) or m.Rounding(id=t.rounding, places=2, mode="half_up")
         parts, total = [], defaultdict(Decimal)
         lower = ZERO
         left, position = amount, pool_before
@@ -560,12 +569,16 @@ class _Settler(Results):
         return parts, dict(total)
 
     # ---- the whole settlement ----------------------------------------------------------
-    def run(self) -> dict:
+    def settle_goals(self) -> None:
+        """Every goal's lines (before the caps)."""
         for goal in self.c.goals:
             if goal.comparison is not None:
                 self.settle_comparison_goal(goal)
             else:
                 self.settle_subject_goal(goal)
+
+    def run(self) -> dict:
+        self.settle_goals()
         self.apply_caps_and_pool()
         self.evaluate_flags()
         for x in self.named.values():
@@ -575,6 +588,53 @@ class _Settler(Results):
     def document(self) -> dict:
         from .explain import build_document
         return build_document(self)
+
+
+class _Versions(_Settler):
+    """A contract with versions (`amends`): each line is settled by the version in force at its date — its goal's
+    rule, price and imputation, then that version's caps, return cap and tranches, over running totals that go
+    on across the versions. Flags, figures, metrics and the exclusions are the current version's."""
+
+    def __init__(self, versions: list, ledger: Ledger, as_of: dt.date | None, trace: bool):
+        super().__init__(versions[-1][0], ledger, as_of, trace)
+        self.versions = versions
+        self.starts = [start for _, start in versions]
+
+    def version_at(self, day: dt.date) -> int:
+        """The number (from 1) of the version in force on `day`."""
+        return max(k for k, start in enumerate(self.starts, 1) if start is None or start <= day)
+
+    def contract_of(self, ln: dict) -> m.Contract:
+        return self.versions[ln["version"] - 1][0]
+
+    def settle_goals(self) -> None:
+        super().settle_goals()
+        settlers = [_Settler(c, self.L, self.as_of, self.trace) for c, _ in self.versions[:-1]] + [self]
+        chosen = []
+        for k, settler in enumerate(settlers, 1):
+            if settler is not self:
+                settler.settle_goals()
+                self.used_rows |= settler.used_rows
+            for ln in settler.lines:
+                if self.version_at(ln["date"]) == k:
+                    ln["version"] = k
+                    if ln["trace"] is not None:
+                        ln["trace"][0] = {**ln["trace"][0], "version": k,
+                                          **({"rule": f"{ln['trace'][0]['rule']}@v{k}"} if settler is not self else {})}
+                    chosen.append(ln)
+        self.lines = chosen
+        self.imputed = dict(Counter(ln["goal"] for ln in chosen if ln["imputed"]))
+
+    def document(self) -> dict:
+        from .explain import declaration_text, display_path, sha256_text
+        doc = super().document()
+        for k, (c, _) in enumerate(self.versions[:-1], 1):
+            doc["rules"].update({f"goal:{g.id}@v{k}": declaration_text(c, g) for g in c.goals})
+        ends = self.starts[1:] + [None]
+        doc["versions"] = [{"version": k, "path": display_path(c.path), "sha256": sha256_text(c.source or ""),
+                            "from": start.isoformat() if start else None, "until": end.isoformat() if end else None}
+                           for k, ((c, start), end) in enumerate(zip(self.versions, ends), 1)]
+        return doc
 
 
 def _under_cap(amount: Decimal, limit: Decimal, running: Decimal) -> Decimal:
@@ -626,6 +686,9 @@ def settle(contract: m.Contract, ledger: Ledger, as_of: dt.date | None = None, t
     """Evaluate `contract` against `ledger` as of a date; return the settlement document."""
     with decimal.localcontext() as ctx, bulk_allocation():
         ctx.prec = 50
+        versions = contract.versions()
+        if len(versions) > 1:
+            return _Versions(versions, ledger, as_of, trace).run()
         return _Settler(contract, ledger, as_of, trace).run()
 
 

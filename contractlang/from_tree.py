@@ -134,6 +134,11 @@ class _Builder:
     def currency(self, meta, ch):
         return ("currency", str(ch[0]))
 
+    def amends(self, meta, ch):
+        _, clause, rest = self._split(ch[1:])
+        return m.Amendment(file=_unquote(ch[0]), effective=_date(rest[0], self.path), clause=clause,
+                           span=self._sp(meta))
+
     def party(self, meta, ch):
         title, clause, rest = self._split(ch[1:])
         return m.Party(id=str(ch[0]), name=title, role=str(rest[0]), clause=clause, span=self._sp(meta))
@@ -540,7 +545,7 @@ class _Builder:
         lists = {m.Party: "parties", m.Grant: "grants", m.Table: "tables", m.Point: "points",
                  m.Measure: "measures", m.Rounding: "roundings", m.Goal: "goals", m.Cap: "caps",
                  m.Flag: "flags", m.Metric: "metrics", m.Figure: "figures", m.Acknowledgement: "acknowledgements"}
-        singles = {m.Disbursement: "disbursement", m.Programme: "programme", m.Reduction: "reduction",
+        singles = {m.Amendment: "amends", m.Disbursement: "disbursement", m.Programme: "programme", m.Reduction: "reduction",
                    m.ReturnCap: "return_cap", m.Tranches: "tranches", m.Settlement: "settlement"}
         collected: dict[str, list] = {name: [] for name in lists.values()}
         decisions, dupes = [], []

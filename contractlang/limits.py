@@ -21,6 +21,8 @@ MAX_BYTES = 1_000_000
 MAX_NESTING = 64
 #: Syntax errors reported per file before the parser gives up.
 MAX_ERRORS = 25
+#: Versions of a contract (`amends` followed from file to file) read before the chain is refused.
+MAX_VERSIONS = 32
 
 # ---- numbers and dates written in a contract -----------------------------------------------
 

@@ -592,12 +592,25 @@ class Acknowledgement:
 
 
 @node
+class Amendment:
+    """`amends "FILE" effective DATE`: this contract is a new version of the one in `file` (a path relative to
+    this file's directory), in force for the lines dated from `effective`."""
+
+    file: str
+    effective: dt.date
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
 class Contract:
-    """A whole contract file."""
+    """A whole contract file. `amended`: the contract it amends (`amends`), loaded with it by `contractlang.load`
+    (None when it was not loaded, e.g. from text without a file)."""
 
     id: str
     title: str | None = None
     clause: str | None = None
+    amends: Amendment | None = None
     currency: str = "DKK"
     parties: tuple[Party, ...] = ()
     grants: tuple[Grant, ...] = ()
@@ -620,7 +633,17 @@ class Contract:
     acknowledgements: tuple[Acknowledgement, ...] = ()
     source: str | None = field(default=None, eq=False, repr=False)
     path: str | None = field(default=None, eq=False, repr=False)
+    amended: "Contract | None" = field(default=None, eq=False, repr=False)
     span: SourceSpan | None = _span()
+
+    def versions(self) -> list[tuple["Contract", dt.date | None]]:
+        """This contract and those it amends, oldest first, each with the date it is in force from (None: the
+        first)."""
+        chain, c = [], self
+        while c is not None:
+            chain.append((c, c.amends.effective if c.amends else None))
+            c = c.amended
+        return chain[::-1]
 
     # Lookups by id; contracts are small, a linear scan is clear and fast enough.
     def party(self, id: str) -> Party | None:

@@ -70,12 +70,23 @@ def _rule(s: t.Rule, say: _Say):
     text = s.text or (say.doc.get("rules") or {}).get(s.rule) or ""  # by id from the document's table
     if s.goal:
         title = goals_by_id(say.doc).get(s.goal, {}).get("title") or ""
-        key = "step.rule" if say.rule_text else "step.rule_see"
-        return (say(key, goal=say.code(s.goal), title=say.mk.esc(title), clause=say.clause(s.clause)),
-                text if say.rule_text else None)
+        key = "step.rule" if say.rule_text or s.version is not t.ABSENT else "step.rule_see"
+        sentence = say(key, goal=say.code(s.goal), title=say.mk.esc(title), clause=say.clause(s.clause))
+        if s.version is not t.ABSENT:  # a contract with versions: which one settles the line (its own text)
+            sentence += " " + _version(s.version, say)
+        return sentence, text if say.rule_text or s.version is not t.ABSENT else None
     owner = say.owner or (s.rule.split(":", 1)[0] if s.rule else _owner_of(text))
     key = {"flag": "step.rule_flag", "metric": "step.rule_metric", "figure": "step.rule_figure"}.get(owner, "step.rule_other")
     return say(key, clause=say.clause(s.clause)), text
+
+
+def _version(number, say: _Say) -> str:
+    """Which version of the contract settles a line, and for which dates (the document's `versions`)."""
+    v = next((x for x in say.doc.get("versions") or () if x.get("version") == number), {})
+    start, until = v.get("from"), v.get("until")
+    key = "version_between" if start and until else "version_from" if start else "version_before" if until else "version_all"
+    when = say(key, start=_day(say.fx, say.mk, start) if start else "", until=_day(say.fx, say.mk, until) if until else "")
+    return say("step.rule_version", version=say.mk.esc(str(number)), path=say.code(str(v.get("path") or "")), when=when)
 
 
 def _subject(s: t.Subject, say: _Say):

@@ -227,7 +227,9 @@ def _wrapped_names(head: str, names, ind: str) -> list[str]:
 
 
 def _header(c: m.Contract) -> list[str]:
-    return [_tail("contract", c.id, _title(c.title), _cl(c.clause)), f"currency {c.currency}"]
+    amends = ([_tail("amends", quote(c.amends.file), "effective", c.amends.effective.isoformat(), _cl(c.amends.clause))]
+              if c.amends is not None else [])
+    return [_tail("contract", c.id, _title(c.title), _cl(c.clause)), *amends, f"currency {c.currency}"]
 
 
 def _party(p: m.Party) -> str:

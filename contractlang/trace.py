@@ -57,10 +57,11 @@ class Rule:
     clause: str | None
     rule: str | None = None
     text: str = ""
+    version: Any = ABSENT  # in a contract with versions: the number of the version that settles the line
 
     def to_json(self) -> dict:
         if self.rule is not None:
-            return _json("rule", {"goal": self.goal, "clause": self.clause, "rule": self.rule})
+            return _json("rule", {"goal": self.goal, "clause": self.clause, "rule": self.rule, "version": self.version})
         return _json("rule", {"goal": self.goal, "clause": self.clause, "text": self.text})
 
 
@@ -554,7 +555,8 @@ def _subject(d: Mapping) -> Subject:
 
 
 _READERS = {
-    "rule": lambda d: Rule(goal=d.get("goal"), clause=d.get("clause"), rule=d.get("rule"), text=d.get("text", "")),
+    "rule": lambda d: Rule(goal=d.get("goal"), clause=d.get("clause"), rule=d.get("rule"), text=d.get("text", ""),
+                           version=_opt(d, "version")),
     "subject": _subject,
     "input": lambda d: Input(file=d["file"], line=d["line"], subject=d["subject"], measure=d["measure"],
                              point=d["point"], value=d["value"]),

@@ -64,7 +64,7 @@ _DATE = re.compile(r"\d\d\d\d-\d\d-\d\d\Z")
 # ---- the scheme: how each model field is written --------------------------------------
 
 _SKIP = {"span", "source", "path"}
-_TEXT = {"title", "label", "decisions", "assumption", "data_collection_assumption", "intervention_assumption",
+_TEXT = {"title", "label", "file", "decisions", "assumption", "data_collection_assumption", "intervention_assumption",
          "reason"}
 _CHOICES = {
     (m.Quantity, "unit"): m.UNITS,

@@ -34,7 +34,10 @@ def settle(contract: m.Contract, ledger, as_of: dt.date | None = None, trails: b
     `trails`: every line's, or with `only` (a goal's id and a subject's) the trails of that subject's lines
     in that goal alone (what `contractlang explain` shows), and every figure's and metric's.
 
-    Raises `Unsupported` for a contract the columnar engine cannot evaluate exactly."""
+    Raises `Unsupported` for a contract the columnar engine cannot evaluate exactly, and for a contract with
+    versions (`amends`), which the interpreter settles."""
+    if contract.amended is not None:
+        raise Unsupported("a contract with versions")
     with decimal.localcontext() as ctx:
         ctx.prec = 50
         run = Run(contract, ledger, as_of, trails, only)
