@@ -400,21 +400,11 @@ def cmd_verify(args) -> int:
     if isinstance(read, int):
         return read
     doc, recorded = read
-    inputs, as_of = doc["inputs"], doc["as_of"]
-    contract = args.contract or _field(inputs, "contract", "path")
-    ledger = args.ledger or inputs.get("ledger_directory")
-    contract, ledger = (x if isinstance(x, str) else None for x in (contract, ledger))
-    if not contract or not ledger:
-        print(f"contractlang: {path} does not record where its {'contract' if not contract else 'ledger'} is "
-              "(it was written by an older contractlang); name it with --contract and --ledger", file=sys.stderr)
-        return EXIT_USAGE
-    # The options that shape the document: its date, and whether its lines carry their trails.
-    trails = any(line.get("trace") for line in doc.get("lines") or [] if isinstance(line, dict))
-    known = inputs.get("known_as_of")
-    previous = _field(inputs, "previous", "path")
-    rerun = argparse.Namespace(contract=contract, ledger=ledger, as_of=as_of, format="json", trails=trails,
-                               no_trace=not trails, rows=None, known_as_of=known if isinstance(known, str) else None,
-                               previous=args.previous or (previous if isinstance(previous, str) else None))
+    rerun = _rerun_args(path, doc, args.contract, args.ledger, args.previous, _has_trails(doc))
+    if isinstance(rerun, int):
+        return rerun
+    contract, ledger, as_of, trails, known = rerun.contract, rerun.ledger, rerun.as_of, rerun.trails, rerun.known_as_of
+    inputs = doc["inputs"]
     with Progress("verify", PHASES) as bar:
         _, settled, status = _settle(rerun, bar)
         if settled is None:
@@ -450,6 +440,99 @@ def cmd_verify(args) -> int:
         where, old, new = found
         print(f"  first difference at {where}: recorded {_shown(old)}, now {_shown(new)}")
     return EXIT_ERRORS
+
+
+def cmd_diff(args) -> int:
+    """What changed between two settlements, and why (`diff.diff`), as a report or JSON."""
+    import orjson
+
+    from .diff import diff
+
+    if args.output:
+        problem = _output_problem(args.output)
+        if problem:
+            print(f"contractlang: {problem}", file=sys.stderr)
+            return EXIT_USAGE
+    docs, files = [], {}
+    for side, name in (("old", args.old), ("new", args.new)):
+        read = _read_settlement(Path(name))
+        if isinstance(read, int):
+            return read
+        doc, data = read
+        files[side] = {"path": name, "sha256": hashlib.sha256(data).hexdigest()}
+        if doc.get("lines") and not _has_trails(doc):
+            doc = _with_trails(Path(name), doc)
+            if isinstance(doc, int):
+                return doc
+        docs.append(doc)
+    try:
+        found = diff(*docs)
+    except ValueError as exc:
+        print(f"contractlang: {exc}", file=sys.stderr)
+        return EXIT_ERRORS
+    found = {"engine": {"name": "contractlang", "version": __version__}, "documents": files,
+             "currency": (docs[1].get("contract") or {}).get("currency") or "DKK", **found}
+    if args.format == "json":
+        text = orjson.dumps(found, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
+    else:
+        from .render_diff import render_diff
+        text = render_diff(found, args.format, args.lang, args.rows).encode("utf-8")
+    if args.output:
+        return _write_output(args.output, lambda fh: fh.write(text))
+    return _write_stdout(lambda fh: fh.write(text))
+
+
+def _with_trails(path: Path, doc: dict) -> dict | int:
+    """A settlement without trails settled again, with them, from what it records (the causes of a diff are in
+    the trails); the exit code, with a message, when it cannot be, or does not come out the same."""
+    import io
+
+    import orjson
+
+    from .progress import Progress
+
+    rerun = _rerun_args(path, doc, trails=True)
+    if isinstance(rerun, int):
+        return rerun
+    print(f"contractlang: {path} has no trails; settling it again from what it records, to find the causes",
+          file=sys.stderr)
+    with Progress("diff", PHASES) as bar:
+        _, settled, status = _settle(rerun, bar)
+    if settled is None:
+        return status
+    buf = io.BytesIO()
+    _write_json(settled, buf)
+    fresh = orjson.loads(buf.getvalue())
+    bare = [{k: v for k, v in line.items() if k != "trace"} for line in fresh["lines"]]
+    if bare != [{k: v for k, v in line.items() if k != "trace"} for line in doc["lines"]]:
+        print(f"contractlang: {path} is not reproduced from what it records (contractlang verify {path} says "
+              "where); settle it again with --trails to diff it", file=sys.stderr)
+        return EXIT_ERRORS
+    return fresh
+
+
+def _has_trails(doc: dict) -> bool:
+    """Whether a settlement document's lines carry their trails (`settle --trails`)."""
+    return any(line.get("trace") for line in doc.get("lines") or [])
+
+
+def _rerun_args(path: Path, doc: dict, contract: str | None = None, ledger: str | None = None,
+                previous: str | None = None, trails: bool = False):
+    """The arguments of `_settle` that settle again what the settlement `doc` (read from `path`) records — its
+    contract, ledger, date, knowledge date and previous settlement, unless named here — with or without trails;
+    or, with a message said, the exit code."""
+    inputs = doc["inputs"]
+    contract = contract or _field(inputs, "contract", "path")
+    ledger = ledger or inputs.get("ledger_directory")
+    contract, ledger = (x if isinstance(x, str) else None for x in (contract, ledger))
+    if not contract or not ledger:
+        print(f"contractlang: {path} does not record where its {'contract' if not contract else 'ledger'} is "
+              "(it was written by an older contractlang); name it with --contract and --ledger", file=sys.stderr)
+        return EXIT_USAGE
+    known, recorded_previous = inputs.get("known_as_of"), _field(inputs, "previous", "path")
+    return argparse.Namespace(contract=contract, ledger=ledger, as_of=doc["as_of"], format="json", trails=trails,
+                              no_trace=not trails, rows=None, known_as_of=known if isinstance(known, str) else None,
+                              previous=previous or (recorded_previous if isinstance(recorded_previous, str) else None))
 
 
 def _read_settlement(path: Path) -> tuple[dict, bytes] | int:
@@ -631,6 +714,20 @@ def build_parser() -> argparse.ArgumentParser:
     vf.add_argument("--previous", metavar="SETTLEMENT",
                     help="the previous settlement, if not where the settlement says (inputs.previous.path)")
     vf.set_defaults(func=cmd_verify)
+
+    df = sub.add_parser("diff", help="what changed between two settlements, line by line, and why (a ledger row, "
+                                      "an imputation mean, a price, a cap or tranche boundary); totals per goal, "
+                                      "period and party")
+    df.add_argument("old", help="the earlier settlement (settle --format json; one without trails is settled again, "
+                                "from what it records, with them)")
+    df.add_argument("new", help="the later settlement")
+    df.add_argument("--format", choices=("text", "md", "html", "json"), default="text")
+    df.add_argument("--lang", choices=("en", "da"), default="en")
+    df.add_argument("-o", "--output", help="write to a file instead of standard output")
+    df.add_argument("--rows", type=_rows, default=REPORT_ROWS, metavar="N|all",
+                    help=f"reports: list the changed lines one by one when there are at most N (default {REPORT_ROWS:,}; "
+                         "all: always), else count them by goal and cause")
+    df.set_defaults(func=cmd_diff)
 
     lsp = sub.add_parser("lsp", help="run the language server over standard input and output (for editors; "
                                      "needs pygls: pip install 'contractlang[lsp]')")

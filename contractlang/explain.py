@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import hashlib
 import math
+import os
 import re
 from collections import defaultdict
 from decimal import Decimal
@@ -259,14 +260,15 @@ def money_map(d) -> dict:
 
 
 def display_path(path: str | None) -> str | None:
-    """A path as a document records it: relative to the working directory where it is under it, else its name."""
+    """A path as a document records it: relative to the working directory (`../ledger` where it is beside it), so
+    that `verify` and `diff` find it again from there and the document does not depend on where the checkout is;
+    its name alone where no relative path leads to it (another drive)."""
     if path is None:
         return None
-    p = Path(path)
     try:
-        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return Path(os.path.relpath(Path(path).resolve(), Path.cwd().resolve())).as_posix()
     except ValueError:
-        return p.name
+        return Path(path).name
 
 
 def _row_accounting(s) -> dict:
