@@ -476,6 +476,7 @@ class _Settler(Results):
             self.cap_and_split(ln, state)
         self.return_cap_cut = state.return_cap_cut
         self.goal_cap_cut = state.goal_cap_cut
+        self.cap_running = state.caps
 
     def contract_of(self, ln: dict) -> m.Contract:
         """The version of the contract whose caps, return cap and tranches a line meets: the contract itself

@@ -136,7 +136,7 @@ def build_document(s) -> dict:
                     "metrics": [public(s.named_results[x.id]) for x in c.metrics],
                     "figures": [public(s.named_results[x.id]) for x in c.figures]},
     }
-    doc["margins"] = margins(doc)
+    doc["margins"] = margins(doc, periodic_caps(c, s.cap_running))
     return doc
 
 
@@ -206,12 +206,32 @@ def header(c: m.Contract, files: list[dict], as_of: dt.date, text, directory: st
     }
 
 
-def margins(doc: dict) -> list[dict]:
+#: Subjects a margin of a cap per subject names: those nearest the cap without having reached it.
+NEAREST = 3
+
+
+def periodic_caps(c: m.Contract, running: dict[tuple, Decimal]) -> list[dict]:
+    """The caps per year or per subject with what each let through in each year or for each subject: `running`
+    maps (the cap's goal or payer, per, the year or subject) to that amount, as the evaluator kept it."""
+    goal_ids = {g.id for g in c.goals}
+    out = []
+    for cap in c.caps:
+        if cap.per is None:
+            continue
+        per = "subject" if cap.per == "subject" else "year"
+        reached = {period: v for (owner, p, period), v in running.items() if owner == cap.goal and p == cap.per}
+        out.append({"cap": cap.goal, "on": "goal" if cap.goal in goal_ids else "payer", "per": per,
+                    "limit": cap.amount.value, "reached": reached})
+    return out
+
+
+def margins(doc: dict, periodic: list[dict] = ()) -> list[dict]:
     """How far the settlement is from each threshold that decides money or a target, from the document's own
     totals (so both evaluators give the same): each goal's cap over the whole contract and the return cap (what
     it has let through, what remains before it binds, what it cut), each tranche's switch (the pool it
     switches at, what remains), and each metric's target (the successes among the subjects with data that
-    would reach it, before rounding). Caps per year or per subject have a margin per period and are left out."""
+    would reach it, before rounding). `periodic` (`periodic_caps`) adds each cap per year, year by year, and
+    each cap per subject: how many subjects it binds for, and the `NEAREST` others nearest to it."""
     totals, out = doc.get("totals") or {}, []
     goals = totals.get("goals") or {}
     for g in doc.get("goals") or []:
@@ -219,6 +239,17 @@ def margins(doc: dict) -> list[dict]:
             limit, reached = Decimal(g["cap"]), Decimal(goals.get(g["id"], "0"))
             out.append({"kind": "goal_cap", "goal": g["id"], "limit": money(limit), "reached": money(reached),
                         "remaining": money(max(limit - reached, Decimal(0)))})
+    for cap in periodic:
+        limit, head = cap["limit"], {"cap": cap["cap"], "on": cap["on"], "limit": money(cap["limit"])}
+        if cap["per"] == "year":
+            out += [{"kind": "cap_per_year", **head, "year": year, "reached": money(v),
+                     "remaining": money(max(limit - v, Decimal(0)))} for year, v in sorted(cap["reached"].items())]
+            continue
+        reached = sorted(cap["reached"].items(), key=lambda kv: (limit - kv[1], kv[0]))
+        nearest = [{"subject": sid, "reached": money(v), "remaining": money(limit - v)}
+                   for sid, v in reached if v < limit][:NEAREST]
+        out.append({"kind": "cap_per_subject", **head, "subjects": len(reached),
+                    "bound": sum(1 for _, v in reached if v >= limit), "nearest": nearest})
     rc = doc.get("return_cap")
     if rc:
         cut = Decimal(totals.get("return_cap_cut", "0"))

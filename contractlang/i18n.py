@@ -518,6 +518,21 @@ def margin_sentences(doc: dict, fx: Formatter, mk: Plain) -> list[str]:
         elif kind == "tranche":
             out.append(say("margin.tranche_passed" if done else "margin.tranche", tranche=x["tranche"],
                             until=money("until"), remaining=money("remaining")))
+        elif kind in ("cap_per_year", "cap_per_subject"):
+            owner = (say("margin.owner_goal", goal=titled(goals, x["cap"], mk)) if x["on"] == "goal"
+                     else say("margin.owner_payer", payer=mk.esc(party_name(doc, x["cap"]))))
+            if kind == "cap_per_year":
+                out.append(say("margin.cap_per_year_bound" if done else "margin.cap_per_year", owner=owner,
+                                limit=money("limit"), year=mk.esc(x["year"]), remaining=money("remaining"),
+                                reached=money("reached")))
+                continue
+            text = say("margin.cap_per_subject", owner=owner, limit=money("limit"), bound=mk.esc(fx.count(x["bound"])),
+                       subjects=mk.esc(fx.count(x["subjects"])))
+            if x["nearest"]:
+                text += say("margin.cap_per_subject_nearest", nearest=", ".join(
+                    say("margin.cap_subject", subject=mk.code(n["subject"]), remaining=mk.esc(fx.money(n["remaining"])))
+                    for n in x["nearest"]))
+            out.append(text)
         elif kind == "target":
             target = mk.esc(fx.pct(x["target"]))
             out.append(say("margin.target_met", metric=titled(metrics, x["metric"], mk), target=target) if x["more"] == 0

@@ -4,11 +4,13 @@ checked against the same margins worked out again here from the lines and the me
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from contractlang import load
 from contractlang.render import render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,6 +25,25 @@ def _expected(doc: dict) -> list[dict]:
             reached = sum((D(ln["after_goal_cap"]) for ln in lines if ln["goal"] == g["id"]), D(0))
             out.append({"kind": "goal_cap", "goal": g["id"], "limit": D(g["cap"]), "reached": reached,
                         "remaining": max(D(g["cap"]) - reached, D(0))})
+    contract = load(ROOT / doc["inputs"]["contract"]["path"])
+    goal_ids = {g.id for g in contract.goals}
+    for cap in (c for c in contract.caps if c.per is not None):
+        # Each bundled contract with such a cap has no other cap after it: what it let through is after_goal_cap.
+        on = "goal" if cap.goal in goal_ids else "payer"
+        reached = defaultdict(D)
+        for ln in lines:
+            if ln[on] == cap.goal:
+                reached[ln["subject"] if cap.per == "subject" else ln["date"][:4]] += D(ln["after_goal_cap"])
+        head = {"cap": cap.goal, "on": on, "limit": cap.amount.value}
+        if cap.per != "subject":
+            out += [{"kind": "cap_per_year", **head, "year": y, "reached": v, "remaining": max(cap.amount.value - v, D(0))}
+                    for y, v in sorted(reached.items())]
+            continue
+        below = sorted((cap.amount.value - v, sid) for sid, v in reached.items() if v < cap.amount.value)
+        out.append({"kind": "cap_per_subject", **head, "subjects": len(reached),
+                    "bound": sum(1 for v in reached.values() if v >= cap.amount.value),
+                    "nearest": [{"subject": sid, "reached": str(reached[sid]), "remaining": str(left)}
+                                for left, sid in below[:3]]})
     rc = doc["return_cap"]
     if rc:
         reached = sum((D(ln["amount"]) for ln in lines if ln["payer"] == rc["payer"] and ln["goal"] in rc["goals"]), D(0))
@@ -46,8 +67,11 @@ def _expected(doc: dict) -> list[dict]:
 
 
 def _numbers(margins: list[dict]) -> list[dict]:
-    return [{k: D(v) if k in ("limit", "reached", "remaining", "cut", "until") else v for k, v in x.items()}
-            for x in margins]
+    def number(k, v):
+        if k == "nearest":
+            return [{**n, "reached": str(D(n["reached"])), "remaining": str(D(n["remaining"]))} for n in v]
+        return D(v) if k in ("limit", "reached", "remaining", "cut", "until") else v
+    return [{k: number(k, v) for k, v in x.items()} for x in margins]
 
 
 @pytest.mark.parametrize("path", SETTLEMENTS, ids=lambda p: p.parent.name)

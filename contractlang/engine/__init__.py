@@ -50,13 +50,13 @@ def settle(contract: m.Contract, ledger, as_of: dt.date | None = None, trails: b
         lines = pl.concat(run.line_frames) if run.line_frames else pl.DataFrame(schema=LINE_SCHEMA)
         run.line_frames.clear()  # the goals' frames live on in `lines` only until it is sorted
         lines = order_lines(run, lines)
-        lines, goal_cap_cut, return_cut = apply_caps(run, lines)
+        lines, goal_cap_cut, return_cut, running = apply_caps(run, lines)
         lines, parties = split(run, lines)
         results.flags()
         for x in (*contract.figures, *contract.metrics):
             results.value(x.id)
         run.L.wide.clear()  # every value is read: the document needs the lines and the rows, not the values
-        return build(run, lines, parties, goal_cap_cut, return_cut, results)
+        return build(run, lines, parties, goal_cap_cut, return_cut, running, results)
 
 
 __all__ = ["settle", "Settlement", "Unsupported"]

@@ -13,7 +13,7 @@ import polars as pl
 import orjson
 
 from .. import document as json_document
-from ..explain import due_date, header, margins, period_of, public, reduction, rule_step
+from ..explain import due_date, header, margins, period_of, periodic_caps, public, reduction, rule_step
 from ..expressions import _settled, show
 from fractions import Fraction
 from . import exclusions
@@ -51,7 +51,7 @@ def outcome_texts(lines: pl.DataFrame) -> pl.Series:
 
 
 def build(run: Run, lines: pl.DataFrame, parties: list[str], goal_cap_cut: dict, return_cut: int,
-          results) -> dict:
+          running: dict, results) -> dict:
     c = run.contract
     due_rule = c.settlement.due if c.settlement else "end of following quarter"
     dates = lines["date"].unique().to_list()
@@ -111,7 +111,7 @@ def build(run: Run, lines: pl.DataFrame, parties: list[str], goal_cap_cut: dict,
                     "metrics": [public(results.results[x.id]) for x in c.metrics],
                     "figures": [public(results.results[x.id]) for x in c.figures]},
     }
-    doc["margins"] = margins(doc)
+    doc["margins"] = margins(doc, periodic_caps(c, running))
     records = {"lines": (lines, lambda part: line_json(run, part, split_cols)),
                "exclusions": (exclusions.ordered(run).to_frame("j"), lambda part: part["j"]),
                "row_exclusions": (unused, lambda part: row_json(run, part))}

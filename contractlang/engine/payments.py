@@ -69,8 +69,9 @@ def _capped(frame: pl.DataFrame, limit: int, over: list[str] | None, keep: str |
     return frame.with_columns((pl.col("_run") - before).alias("_after"), *kept).drop("_run", "_sum")
 
 
-def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
-    """Goal and payer caps, then the return cap; returns the lines with `after_goal_cap` and `amount`.
+def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int, dict]:
+    """Goal and payer caps, then the return cap; returns the lines with `after_goal_cap` and `amount`, what the
+    goal caps and the return cap cut, and what each cap per year or subject let through in each (its margins).
 
     `lines` are in cap order (row i has `seq` i). Each cap works on the amounts of the lines it meets,
     gathered by position and scattered back, so the wide frame of lines is not copied per cap. A run for
@@ -81,12 +82,13 @@ def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
     goal_ids = {g.id for g in c.goals}
     amount = lines.get_column("gross").clone()
     befores: dict[str, pl.Series] = {}
+    running: dict[tuple, Decimal] = {}  # (cap's goal or payer, per, year or subject) -> let through
     keep = run.trails
 
     def nulls() -> pl.Series:
         return pl.repeat(None, lines.height, dtype=INT, eager=True)
 
-    def through(at: pl.Series, limit: int, period: pl.Series | None, name: str) -> pl.Series:
+    def through(at: pl.Series, limit: int, period: pl.Series | None, name: str, cap: m.Cap | None = None) -> pl.Series:
         """The lines at positions `at` through one cap (per period where given): their amounts cut, and
         what the cap cut from each."""
         nonlocal amount
@@ -94,6 +96,9 @@ def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
         if period is not None:
             part = part.with_columns(period.gather(at).alias("_period"))
         part = _capped(part, limit, ["_period"] if period is not None else None, keep=name if keep else None)
+        if period is not None:  # what the cap let through in each year or for each subject (its margins)
+            for p, v in part.group_by("_period").agg(pl.col("_after").sum()).iter_rows():
+                running[(cap.goal, cap.per, str(p))] = to_value(v, MONEY_SCALE)
         if keep:
             befores[name] = nulls().scatter(at, part.get_column(name))
         if keep:  # what met the cap and what it let through, for the line's trail
@@ -114,7 +119,7 @@ def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
         on = "goal" if cap.goal in goal_ids else "payer"
         at = lines.select(pl.arg_where(pl.col(on) == cap.goal)).to_series()
         if at.len():
-            cut = through(at, scaled(cap.amount.value, MONEY_SCALE), period(cap.per), f"before:{k}")
+            cut = through(at, scaled(cap.amount.value, MONEY_SCALE), period(cap.per), f"before:{k}", cap)
             cuts.append(pl.DataFrame({"goal": lines.get_column("goal").gather(at), "_cut": cut}))
     goal_cap_cut = (dict(pl.concat(cuts).group_by("goal").agg(pl.col("_cut").sum()).iter_rows()) if cuts else {})
     after_goal_cap = amount.clone()
@@ -129,7 +134,8 @@ def apply_caps(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, dict, int]:
         keys = [str(k) for k in range(len(c.caps))] + ["return"]
         names = [f"{what}:{k}" for k in keys for what in ("before", "in", "out")]
         lines = lines.with_columns((befores[n] if n in befores else nulls()).alias(n) for n in names)
-    return lines.with_columns(after_goal_cap.alias("after_goal_cap"), amount.alias("amount")), goal_cap_cut, return_cut
+    return (lines.with_columns(after_goal_cap.alias("after_goal_cap"), amount.alias("amount")), goal_cap_cut, return_cut,
+            running)
 
 
 def split(run: Run, lines: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
