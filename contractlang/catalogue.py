@@ -309,6 +309,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "account_later": ("{n} betaling(er) i payments.csv er betalt efter afregningsdatoen og tælles ikke med.",
                       "{n} payment(s) of payments.csv were made after the settlement date and are not counted."),
     "adjustments": ("Reguleringer", "Adjustments"),
+    "adjustment_head": ("Regulering {id}", "Adjustment {id}"),
     "entitlement": ("Krav", "Entitlement"),
     "paid": ("Betalt", "Paid"),
     "to_pay": ("Til betaling nu", "To pay now"),

@@ -628,7 +628,9 @@ def cmd_explain(args) -> int:
     from .progress import Progress
 
     with Progress("explain", PHASES) as bar:
-        text, problem, loaded = _explain_by_engine(args, bar)
+        # An adjustment is in the settlement's account, which the whole settlement makes.
+        by_engine = not args.line.startswith("adjustment/")
+        text, problem, loaded = _explain_by_engine(args, bar) if by_engine else (None, None, None)
         if text is None and problem is None:  # the engine cannot settle it, or the inputs have errors
             _, doc, status = _settle(args, bar, loaded)
             if doc is None:
@@ -743,6 +745,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="knowledge date (YYYY-MM-DD): measurements delivered after it (delivered_on) are not "
                             "seen; default: every row of the ledger")
         s.add_argument("--lang", choices=("en", "da"), default="en")
+        s.add_argument("--previous", metavar="SETTLEMENT",
+                       help="the settlement (json) the payments of payments.csv were made on: each adjustment's "
+                            "trail then names the lines whose shares moved since it")
         if name == "settle":
             s.add_argument("--format", choices=("text", "json", "md", "html", "xlsx", "csv", "parquet"), default="text",
                            help="text, md, html, xlsx: reports; json: the settlement document; "
@@ -751,15 +756,13 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--trails", action="store_true",
                            help="json: add each line's audit trail (reports always carry them)")
             s.add_argument("--no-trace", action="store_true", help="reports: omit the audit trails")
-            s.add_argument("--previous", metavar="SETTLEMENT",
-                           help="the settlement (json) the payments of payments.csv were made on: each adjustment's "
-                                "trail then names the lines whose shares moved since it")
             s.add_argument("--rows", type=_rows, default=REPORT_ROWS, metavar="N|all",
                            help=f"md and html reports: list the lines (with their trails), exclusions and excluded rows "
                                 f"one by one when there are at most N of each, else group and count them "
                                 f"(default {REPORT_ROWS:,}; all: always list)")
         else:
-            s.add_argument("line", help="line id (goal/subject/point, e.g. school_absence/c1/m18), or a metric or figure id")
+            s.add_argument("line", help="line id (goal/subject/point, e.g. school_absence/c1/m18), a metric or figure "
+                                        "id, or an adjustment (adjustment/PERIOD/PAYER/RECIPIENT)")
         s.set_defaults(func=func)
     return p
 

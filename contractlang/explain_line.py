@@ -76,8 +76,14 @@ def explanation(doc: dict, line_id: str, lang: str, ids: list[str] | None = None
     (None, the problem: no such line). `doc` may hold only the line, or, for a line that is not there, its
     subject's exclusions, with `ids` the settlement's line ids (default: those of `doc`)."""
     from .explain import find_line
-    from .render import exclusions_of, render_line, render_no_line
+    from .render import exclusions_of, render_adjustment, render_line, render_no_line
 
+    adjustments = [a["id"] for a in (doc.get("account") or {}).get("adjustments") or ()]
+    if line_id in adjustments:
+        return render_adjustment(doc, line_id, lang), None
+    if line_id.startswith("adjustment/"):
+        return None, no_line(line_id, adjustments) if adjustments else (
+            f"no adjustment '{line_id}': the settlement's account has none (a ledger with payments.csv has one)")
     results = {x["id"] for key in ("metrics", "figures") for x in (doc.get("reports") or {}).get(key) or []}
     if find_line(doc, line_id) is not None or line_id in results:
         return render_line(doc, line_id, lang), None

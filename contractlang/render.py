@@ -110,6 +110,23 @@ def render_line(doc: dict, line_id: str, lang: str) -> str:
     return visible("\n".join(out)) + "\n"
 
 
+def render_adjustment(doc: dict, adjustment_id: str, lang: str) -> str:
+    """One adjustment of the settlement's account as text: its period, parties and amounts, then its trail."""
+    fx = formatter(doc, lang)
+    a = next(x for x in doc["account"]["adjustments"] if x["id"] == adjustment_id)
+    row = next(p for p in doc["account"]["periods"]
+               if (p["period"], p["payer"], p["recipient"]) == (a["period"], a["payer"], a["recipient"]))
+    head = fx.t("adjustment_head", id=a["id"])
+    facts = [(fx.t(k), fx.money(row[k])) for k in ("entitlement", "paid", "to_pay", "unsettled")]
+    facts = [(fx.t("period"), fx.period(a["period"])), (fx.t("payer"), a["payer"]), (fx.t("recipient"), a["recipient"]),
+             (fx.t("due"), fx.date(row["due"])), *facts,
+             (fx.t("status"), fx.t(f"status.{row['status']}", date=fx.date(row["date"]) if row.get("date") else ""))]
+    width = max(len(k) for k, _ in facts)
+    out = [head, "=" * len(head), *(f"{k.ljust(width)}  {v}" for k, v in facts), "", fx.t("trail") + ":"]
+    out += _numbered(a["trace"], _lite(doc), fx)
+    return visible("\n".join(out)) + "\n"
+
+
 def exclusions_of(doc: dict, line_id: str) -> list[dict]:
     """The exclusions that say why the line `goal/subject/point` does not exist (the subject's, for the goal,
     at that point or at every point); empty when the id names no excluded subject."""

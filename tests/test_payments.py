@@ -279,3 +279,17 @@ def test_each_rule_is_written_back_as_it_was_read_in_both_forms_and_languages(ru
     assert f"  {rule}\n" in format_contract(contract, "en")
     assert parse_text(format_contract(contract, "da"), "t.contract") == contract
     assert load_yaml(dump_yaml(contract), "t.yaml") == contract
+
+
+def test_explain_gives_an_adjustments_trail(series, tmp_path, capsys):
+    _series(tmp_path, "adjust paid periods at each settlement")
+    args = ["explain", str(tmp_path / "viborg.contract"), "--ledger", str(tmp_path / "ledger"), "--as-of", "2026-01-31",
+            "--known-as-of", "2026-01-31", "--previous", str(tmp_path / "2025-01-31.json")]
+    capsys.readouterr()
+    assert main([*args, "adjustment/2024-H2/Kommunen/DSI"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("Adjustment adjustment/2024-H2/Kommunen/DSI\n")
+    assert "Entitlement for 2024-H2 from Kommunen to DSI" in text and "at the previous settlement, now" in text
+    assert "Trued up at each settlement" in text and "(payments.csv line 2, reference settlement 2025-01-31)" in text
+    assert main([*args, "adjustment/2024-H2/Kommunen/DSX"]) == 1
+    assert "did you mean adjustment/2024-H2/Kommunen/DSI" in capsys.readouterr().err
