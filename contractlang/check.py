@@ -133,6 +133,57 @@ def check_settlement_dates(c: m.Contract) -> list[Diagnostic]:
     return r.out
 
 
+def check_tiers_and_links(c: m.Contract) -> list[Diagnostic]:
+    """A goal's tiers continue a stated price, each beyond the last (CL013), in the contract's money (CL012);
+    its links name other goals (CL010) of subjects, not cohorts, once each, and `requires` is not circular."""
+    r = Run(c)
+    for g in c.goals:
+        t = g.tiers
+        if t is not None:
+            if g.rate is None or not isinstance(g.rate.amount, m.Quantity):
+                r.err("CL013", f"goal '{g.id}' has tiers, which continue a stated price; its 'pay' is "
+                      + ("missing" if g.rate is None else "an expression"), t.span or g.span, t.clause,
+                      "write the price of the first tier: pay 1_000 GBP per success")
+            last = Decimal(0)
+            for tier in t.tiers:
+                r.amount(tier.amount, f"the price beyond {fmt(tier.beyond)} of goal '{g.id}'", tier.span, t.clause)
+                if tier.beyond <= last:
+                    r.err("CL013", f"the tier beyond {fmt(tier.beyond)} of goal '{g.id}' must begin beyond the one "
+                          f"before it ({fmt(last)})" if last else f"a tier of goal '{g.id}' begins beyond "
+                          f"{fmt(tier.beyond)}; it must be more than 0", tier.span or t.span, t.clause)
+                last = max(last, tier.beyond)
+        kinds = [x.kind for x in g.links]
+        for x in g.links:
+            if kinds.count(x.kind) > 1 and x is not g.link(x.kind):
+                r.err("CL004", f"goal '{g.id}' says '{x.kind}' twice; name every goal in one", x.span, x.clause)
+            if g.comparison is not None:
+                r.err("CL013", f"goal '{g.id}' compares cohorts; '{x.kind}' is about a subject's lines",
+                      x.span, x.clause)
+            for other in x.goals:
+                if r.ref("goal", other, r.ix.goals, x.span, x.clause, f"'{x.kind}' in goal '{g.id}'"):
+                    if other == g.id and x.kind in ("requires", "replaces"):
+                        r.err("CL013", f"goal '{g.id}' {x.kind} itself", x.span, x.clause)
+                    elif r.ix.goals[other].comparison is not None:
+                        r.err("CL013", f"'{x.kind}' in goal '{g.id}' names '{other}', which compares cohorts, "
+                              "not subjects", x.span, x.clause)
+            if x.kind == "replaces" and len(x.goals) != 1:
+                r.err("CL013", f"goal '{g.id}' replaces one goal, not {len(x.goals)}", x.span, x.clause)
+    needs = {g.id: set((g.link("requires").goals if g.link("requires") else ())) for g in c.goals}
+    for g in c.goals:
+        seen, todo = set(), list(needs[g.id])
+        while todo:
+            other = todo.pop()
+            if other == g.id:
+                link = g.link("requires")
+                r.err("CL013", f"goal '{g.id}' requires itself through other goals: no line of it could be paid",
+                      link.span, link.clause)
+                break
+            if other not in seen:
+                seen.add(other)
+                todo += needs.get(other, ())
+    return r.out
+
+
 #: What an amendment cannot change: the money, the parties, the data a ledger is read against, who counts, and the
 #: periods and the order of the lines (one account and one running total across the versions).
 _UNAMENDABLE = (("currency", "the currency"), ("parties", "the parties"), ("points", "the points"),
@@ -357,7 +408,7 @@ def check_limits(c: m.Contract) -> list[Diagnostic]:
 
 CHECKS = (check_duplicates, check_programme, check_points_and_measures, check_settlement, check_goals,
           check_expressions) \
-    + FIGURE_CHECKS + CONSISTENCY_CHECKS + (check_currencies, check_settlement_dates, check_amendment, check_limits)
+    + FIGURE_CHECKS + CONSISTENCY_CHECKS + (check_currencies, check_settlement_dates, check_tiers_and_links, check_amendment, check_limits)
 
 
 def _key(d: Diagnostic):

@@ -91,6 +91,12 @@ Lines in both documents (``changed``), found by comparing the two trails step by
     The ``payment`` step's price differs: ``old``, ``new``, ``per`` (and ``old_per`` when
     the unit changed), ``expr`` the price expression of a ``value`` step named ``rate``
     (``None`` for a stated amount).
+``tier``
+    A ``tiers`` step priced the line at another place in its goal's tiers (the goal's units before it moved, or
+    the tiers changed): ``goal``, ``old_units_before``, ``new_units_before``, ``old_parts``, ``new_parts``.
+``replaced``
+    A ``replaces`` step took another amount off (what the replaced goal paid the subject moved): ``goal``,
+    ``old_paid``, ``new_paid``.
 ``imputation_mean``
     Both trails impute, and the ``impute`` step's mean, number of observations or method
     differs: ``point``, ``old_mean``, ``new_mean``, ``old_observations``,
@@ -182,7 +188,7 @@ __all__ = ["diff", "CAUSE_KINDS"]
 CAUSE_KINDS = ("now_due", "no_longer_due", "now_counted", "no_longer_counted", "new_subject", "subject_gone",
                "new_rows", "rows_gone",
                "row_changed", "late_observation", "row_withdrawn", "subject", "date_moved", "payer", "rate",
-               "imputation_mean", "group_mean", "aggregate", "outcome", "rounding", "goal_cap", "return_cap",
+               "tier", "replaced", "imputation_mean", "group_mean", "aggregate", "outcome", "rounding", "goal_cap", "return_cap",
                "tranche", "rule", "contract", "unexplained")
 _RANK = {kind: i for i, kind in enumerate(CAUSE_KINDS)}
 
@@ -322,12 +328,12 @@ class _Trail:
     """A line's trace, its steps sorted by kind and keyed so that two trails compare step by step."""
 
     __slots__ = ("inputs", "missing", "subject", "values", "computes", "aggregates", "imputes", "payment",
-                 "rounds", "caps", "tranches", "rule", "notes")
+                 "tiers", "replaces", "rounds", "caps", "tranches", "rule", "notes")
 
     def __init__(self, trace: list):
         self.inputs: dict[tuple, dict] = {}
         self.missing: dict[tuple, dict] = {}
-        self.subject = self.payment = self.rule = None
+        self.subject = self.payment = self.rule = self.tiers = self.replaces = None
         self.values: dict[tuple, dict] = {}
         self.computes: dict[tuple, dict] = {}
         self.aggregates: dict[tuple, dict] = {}
@@ -358,6 +364,10 @@ class _Trail:
                 self.imputes.setdefault(_h(step.get("point")), step)
             elif kind == "payment":
                 self.payment = self.payment or step
+            elif kind == "tiers":
+                self.tiers = self.tiers or step
+            elif kind == "replaces":
+                self.replaces = self.replaces or step
             elif kind == "round":
                 _numbered(self.rounds, _key(step, "rule", "point"), step)
             elif kind == "cap":
@@ -639,6 +649,15 @@ def _changed_causes(was: dict, now: dict, ctx: _Context) -> list:
         if o.payment.get("per") != n.payment.get("per"):
             cause["old_per"] = o.payment.get("per")
         causes.append(cause)
+    if o.tiers is not None and n.tiers is not None and (
+            not _same(o.tiers.get("units_before"), n.tiers.get("units_before"))
+            or o.tiers.get("parts") != n.tiers.get("parts")):
+        causes.append({"kind": "tier", "goal": n.tiers.get("goal"), "old_units_before": o.tiers.get("units_before"),
+                       "new_units_before": n.tiers.get("units_before"), "old_parts": o.tiers.get("parts"),
+                       "new_parts": n.tiers.get("parts")})
+    if o.replaces is not None and n.replaces is not None and not _same(o.replaces.get("paid"), n.replaces.get("paid")):
+        causes.append({"kind": "replaced", "goal": n.replaces.get("goal"), "old_paid": o.replaces.get("paid"),
+                       "new_paid": n.replaces.get("paid")})
     causes += _mean_causes(o, n)
     explained = {c["kind"] for c in causes} & {"row_changed", "late_observation", "row_withdrawn", "subject",
                                                "imputation_mean", "group_mean", "aggregate"}

@@ -12,6 +12,7 @@ import decimal
 from collections import Counter, defaultdict
 from decimal import Decimal
 
+from . import evaluate_order
 from . import model as m
 from .expressions import (MISSING, DivisionByZero, Scope, add_months, shift, age_at, arith, evaluate, evaluate_condition,
                           mean, money, price, round_decimal, show)
@@ -453,24 +454,27 @@ class _Settler(Results):
                                               "that is missing for this subject",
                                     "facts": {"price": _expr_text(self, goal.rate.amount)}})
             return
+        line = {"id": f"{goal.id}/{subject}/{point}", "goal": goal.id, "subject": subject, "point": point,
+                "date": date, "payer": goal.payer, "outcome": outcome, "gross": ZERO, "imputed": imputed, "trace": trace}
+        self.lines.append(line)
+        if goal.tiers is not None:  # priced with the goal's lines before it, in their order (`evaluate_order`)
+            return
         exact = arith("*", outcome, rate)
         r = self.line_rounding()
-        gross = round_decimal(exact, r.places, r.mode)
+        line["gross"] = gross = round_decimal(exact, r.places, r.mode)
         if trace is not None:
             exact_text, gross_text = show(exact), money(gross)
             trace.append({"kind": "payment", "outcome": show(outcome), "rate": price(rate), "per": goal.rate.per,
                           "exact": exact_text, "value": gross_text})
             trace.append({"kind": "round", "rule": r.id, "places": r.places, "mode": r.mode, "before": exact_text,
                           "after": gross_text, "clause": r.clause})
-        self.lines.append({"id": f"{goal.id}/{subject}/{point}", "goal": goal.id, "subject": subject, "point": point,
-                           "date": date, "payer": goal.payer, "outcome": outcome, "gross": gross,
-                           "imputed": imputed, "trace": trace})
 
     def apply_caps_and_pool(self):
         order = {g.id: i for i, g in enumerate(self.c.goals)}
         keys = {"date": lambda ln: ln["date"], "goal": lambda ln: order[ln["goal"]], "subject": lambda ln: ln["subject"]}
         by = [keys[k] for k in self.c.line_order()]
         self.lines.sort(key=lambda ln: tuple(k(ln) for k in by))  # stable: ties keep the order of evaluation
+        evaluate_order.apply(self)  # tiers and links: what a line pays depends on the lines before it
         state = Running()
         for ln in self.lines:
             self.cap_and_split(ln, state)

@@ -330,13 +330,32 @@ class _Builder:
         return m.Missing(method=" ".join(str(rest[0]).split()), exempt=str(rest[1]) if len(rest) > 1 else None,
                          clause=clause, span=self._sp(meta))
 
+    def tier(self, meta, ch):
+        return m.Tier(beyond=ch[0], amount=ch[1], span=self._sp(meta))
+
+    def tiers(self, meta, ch):
+        _, clause, rest = self._split(ch)
+        return m.Tiers(tiers=tuple(rest), clause=clause, span=self._sp(meta))
+
+    def link(self, meta, ch):
+        _, clause, rest = self._split(ch[1:])
+        return m.Link(kind=str(ch[0]), goals=tuple(str(x) for x in rest), clause=clause, span=self._sp(meta))
+
+    def once(self, meta, ch):
+        _, clause, _ = self._split(ch)
+        return m.Link(kind="once", clause=clause, span=self._sp(meta))
+
     def goal(self, meta, ch):
         title, clause, rest = self._split(ch[1:])
         kw: dict = {}
-        lets, decisions = [], []
+        lets, decisions, links = [], [], []
         for item in rest:
             if isinstance(item, m.Let):
                 lets.append(item)
+            elif isinstance(item, m.Link):
+                links.append(item)
+            elif isinstance(item, m.Tiers):
+                kw["tiers"] = item
             elif isinstance(item, m.Comparison):
                 kw["comparison"] = item
             elif isinstance(item, m.Rate):
@@ -356,7 +375,7 @@ class _Builder:
             elif item[0] == "conditions":
                 kw["conditions"] = item[1]
         return m.Goal(id=str(ch[0]), title=title, clause=clause, lets=tuple(lets), decisions=tuple(decisions),
-                      span=self._sp(meta), **kw)
+                      links=tuple(links), span=self._sp(meta), **kw)
 
     # -- caps, tranches, settlement, flags
     def per_period(self, meta, ch):

@@ -401,6 +401,12 @@ def _exclusion_text(reason, facts: dict, fx: Formatter, mk: Plain) -> str | None
                     known=_day(fx, mk, facts["known_as_of"]))
     if reason == "superseded":
         return _say(fx, mk, "fact.superseded", line=mk.esc(str(int(facts["by_line"]))))
+    if reason == "once_paid":
+        return _say(fx, mk, "fact.once_paid", line=code(str(facts["paid"])))
+    if reason == "prerequisite_unpaid":
+        return _say(fx, mk, "fact.prerequisite_unpaid", goal=code(str(facts["requires"])))
+    if reason == "excluded_by":
+        return _say(fx, mk, "fact.excluded_by", goal=code(str(facts["goal"])), line=code(str(facts["paid"])))
     return None
 
 

@@ -20,11 +20,11 @@ from .from_tree import _span
 #: Every keyword of the grammar and its Danish word. A keyword missing here is a test failure.
 DANISH = {
     "acknowledge": "accepter", "adjust": "reguler", "against": "mod", "amends": "ændrer", "all": "alle", "and": "og", "assumed": "antaget", "at": "ved",
-    "base": "grundlag", "between": "mellem", "boolean": "sandhedsværdi", "by": "efter", "cap": "loft",
+    "base": "grundlag", "between": "mellem", "beyond": "udover", "boolean": "sandhedsværdi", "by": "efter", "cap": "loft",
     "capitalised": "kapitaliseret", "check": "kontrol", "cohort": "kohorte", "collection": "indsamling",
     "columns": "kolonner", "compare": "sammenlign", "conditions": "betingelser", "contract": "kontrakt",
     "count": "antal", "currency": "valuta", "data": "data", "days": "dage", "decimal": "decimaltal",
-    "decision": "beslutning", "disbursement": "udbetaling", "due": "forfalder", "each": "hver", "effective": "gældende", "end": "slut",
+    "decision": "beslutning", "disbursement": "udbetaling", "due": "forfalder", "each": "hver", "effective": "gældende", "end": "slut", "excludes": "udelukker",
     "ends": "slutter", "except": "undtagen", "figure": "størrelse", "flag": "advarsel", "following": "følgende",
     "for": "for", "from": "fra", "goal": "mål", "goals": "mål", "grant": "bevilling", "grants": "bevillinger",
     "half-year": "halvår", "half-yearly": "halvårlig", "household": "husstand", "households": "husstande",
@@ -36,10 +36,10 @@ DANISH = {
     "per": "pr", "percentage_point": "procentpoint", "percentage_points": "procentpoint", "periods": "perioder",
     "person": "person", "persons": "personer", "places": "decimaler", "point": "tidspunkt", "points": "tidspunkter",
     "programme": "program", "quarter": "kvartal", "quarterly": "kvartalsvis", "reduction": "reduktion",
-    "relative": "relativ", "remainder": "rest", "replacement": "erstatning", "return": "afkast",
+    "relative": "relativ", "remainder": "rest", "replacement": "erstatning", "replaces": "erstatter", "requires": "kræver", "return": "afkast",
     "rounding": "afrunding", "row": "række", "settlement": "afregning", "share": "andel", "start": "start",
-    "stay": "ophold", "strict": "strenge", "subjects": "målgruppe", "sum": "sum", "table": "tabel",
-    "target": "målsætning", "text": "tekst", "three-valued": "treværdige", "to": "til", "tranche": "tranche",
+    "stay": "ophold", "strict": "strenge", "subject": "deltager", "subjects": "målgruppe", "sum": "sum", "table": "tabel",
+    "target": "målsætning", "text": "tekst", "three-valued": "treværdige", "tiers": "trin", "to": "til", "tranche": "tranche",
     "tranches": "trancher", "unless": "medmindre", "until": "indtil", "values": "værdier", "weeks": "uger",
     "weighted": "vægtet", "when": "når", "where": "hvor", "within": "inden", "year": "år", "yearly": "årlig",
     "years": "år", "zero": "nul",
@@ -195,4 +195,4 @@ def _keyword_types() -> frozenset[str]:
 
 #: The grammar's named terminals whose value is a keyword the model keeps (`LEVEL`: person or household).
 NAMED_TERMINALS = frozenset({"ANCHOR", "LEVEL", "LEVEL_PLURAL", "MISSING_METHOD", "PERIODS", "DUE_UNIT", "UNIT",
-                             "LOGIC"})
+                             "LOGIC", "LINK"})

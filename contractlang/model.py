@@ -412,6 +412,40 @@ class Rate:
 
 
 @node
+class Tier:
+    """`beyond N: AMOUNT`: the units of outcome beyond the Nth (of the goal, in the order of the lines) are paid
+    AMOUNT each."""
+
+    beyond: Decimal
+    amount: Quantity
+    span: SourceSpan | None = _span()
+
+
+@node
+class Tiers:
+    """A goal's marginal prices by order of achievement: its `pay` amount up to the first tier, then each tier's."""
+
+    tiers: tuple[Tier, ...]
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+#: How a goal's line for a subject depends on the subject's other lines (`Link.kind`).
+LINK_KINDS = ("once", "requires", "excludes", "replaces")
+
+
+@node
+class Link:
+    """`once per subject` (at most one paying line a subject), `requires G` (only after a paying line of G),
+    `excludes G` (not after a paying line of G), `replaces G` (paying the difference to what G paid)."""
+
+    kind: str
+    goals: tuple[str, ...] = ()
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
 class Missing:
     """What replaces a missing outcome: `mean` of the observed, `zero`, `none`, or `observed only`."""
 
@@ -439,10 +473,15 @@ class Goal:
     # "three-valued" (`false and missing` is false, `true or missing` is true).
     conditions: str | None = None
     rate: Rate | None = None
+    tiers: Tiers | None = None
+    links: tuple[Link, ...] = ()
     missing: Missing | None = None
     decisions: tuple[str, ...] = ()
     clause: str | None = None
     span: SourceSpan | None = _span()
+
+    def link(self, kind: str) -> Link | None:
+        return next((x for x in self.links if x.kind == kind), None)
 
     @property
     def three_valued(self) -> bool:

@@ -251,6 +251,24 @@ def _tranche(s: t.Tranche, say: _Say):
     return text, None
 
 
+def _tiers(s: t.Tiers, say: _Say):
+    def part(p) -> str:
+        if p.get("beyond") is None:
+            bound = say("step.tier_upto", upto=say.num(p["upto"])) if p.get("upto") is not None else ""
+        elif p.get("upto") is None:
+            bound = say("step.tier_beyond", beyond=say.num(p["beyond"]))
+        else:
+            bound = say("step.tier_between", beyond=say.num(p["beyond"]), upto=say.num(p["upto"]))
+        return say("step.tier_part", units=say.num(p["units"]), price=say.money(p["price"]), bound=bound)
+    return say("step.tiers", goal=say.code(s.goal), clause=say.clause(s.clause), before=say.num(s.units_before),
+               outcome=say.num(s.outcome), parts=" + ".join(part(p) for p in s.parts), exact=say.num(s.exact)), None
+
+
+def _replaces(s: t.Replaces, say: _Say):
+    return say("step.replaces", goal=say.code(s.goal), clause=say.clause(s.clause), paid=say.money(s.paid),
+               before=say.money(s.before), after=say.money(s.after)), None
+
+
 def _entitlement(s: t.Entitlement, say: _Say):
     return say("step.entitlement", period=say.code(s.period), payer=say.code(s.payer),
                recipient=say.code(s.recipient), amount=say.money(s.amount), lines=say.mk.esc(say.fx.count(s.lines))), None
@@ -324,7 +342,8 @@ NARRATORS: dict[type, Callable] = {
     t.Rule: _rule, t.Subject: _subject, t.Input: _input, t.Missing: _missing, t.Value: _value, t.Price: _price,
     t.Reference: _reference, t.Lookup: _lookup, t.Previous: _previous, t.GroupMean: _group_mean, t.Share: _share,
     t.Gap: _gap, t.Compute: _compute, t.Aggregate: _aggregate, t.Round: _round, t.Impute: _impute,
-    t.Payment: _payment, t.Cap: _cap, t.Tranche: _tranche, t.Entitlement: _entitlement, t.Moved: _moved,
+    t.Payment: _payment, t.Tiers: _tiers, t.Replaces: _replaces, t.Cap: _cap, t.Tranche: _tranche,
+    t.Entitlement: _entitlement, t.Moved: _moved,
     t.Paid: _paid, t.Adjust: _adjust, t.Flag: _flag, t.Note: _note,
 }
 assert set(NARRATORS) == set(t.STEPS), "every kind of step has its narrator"

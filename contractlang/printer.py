@@ -332,6 +332,12 @@ def _goal(g: m.Goal) -> list[str]:
         body.append(f"conditions {g.conditions}")
     if g.rate is not None:
         body.append("pay " + format_expr(g.rate.amount, IND, len(IND) + 4) + f" per {g.rate.per}")
+    if g.tiers is not None:
+        body += _block(_tail("tiers", _cl(g.tiers.clause)),
+                       [f"beyond {format_number(t.beyond)}: {format_quantity(t.amount)}" for t in g.tiers.tiers])
+    for x in g.links:
+        head = "once per subject" if x.kind == "once" else f"{x.kind} {_names(x.goals)}"
+        body.append(_tail(head, _cl(x.clause)))
     if g.missing is not None:
         x = g.missing
         body.append(_tail("missing", x.method, f"except {x.exempt}" if x.exempt is not None else "", _cl(x.clause)))

@@ -129,6 +129,10 @@ def cause_text(c: dict, fx: Formatter) -> str:
         return fx.t("cause.payer", old=c["old"], new=c["new"])
     if k == "rate":
         return fx.t("cause.rate", old=fx.money(c["old"]), new=fx.money(c["new"]), per=fx.code("per", c["per"]))
+    if k == "tier":
+        return fx.t("cause.tier", goal=c["goal"], before=v(c["new_units_before"]), old=v(c["old_units_before"]))
+    if k == "replaced":
+        return fx.t("cause.replaced", goal=c["goal"], new=fx.money(c["new_paid"]), old=fx.money(c["old_paid"]))
     if k == "imputation_mean":
         return fx.t("cause.imputation_mean", point=c["point"], old=v(c["old_mean"]), new=v(c["new_mean"]),
                     old_n=fx.count(c["old_observations"] or 0), new_n=fx.count(c["new_observations"] or 0))

@@ -335,6 +335,34 @@ class Tranche:
         return _json("tranche", {**attrs.asdict(self), "shares": dict(self.shares), "split": dict(self.split)})
 
 
+@step
+class Tiers:
+    """A line priced by its goal's tiers: the units of the goal before it, its own, and each part of them at its
+    tier's price (`beyond`, `upto`: the tier's bounds, null at either end), summed to `exact`."""
+    goal: str
+    units_before: str
+    outcome: str
+    parts: tuple
+    exact: str
+    clause: str | None
+
+    def to_json(self) -> dict:
+        return _json("tiers", {**attrs.asdict(self), "parts": [dict(p) for p in self.parts]})
+
+
+@step
+class Replaces:
+    """`replaces G`: the line's amount `before`, less what G's lines `paid` the subject, is `after`."""
+    goal: str
+    paid: str
+    before: str
+    after: str
+    clause: str | None
+
+    def to_json(self) -> dict:
+        return _json("replaces", attrs.asdict(self))
+
+
 # ---- payments made and adjustments (account.py) ---------------------------------------------------
 @step
 class Entitlement:
@@ -428,7 +456,7 @@ class Note:
 
 
 STEPS = (Rule, Subject, Input, Missing, Value, Price, Reference, Lookup, Previous, GroupMean, Share, Gap, Compute,
-         Aggregate, Round, Impute, Payment, Cap, Tranche, Entitlement, Moved, Paid, Adjust, Flag, Note)
+         Aggregate, Round, Impute, Payment, Tiers, Replaces, Cap, Tranche, Entitlement, Moved, Paid, Adjust, Flag, Note)
 Step = Any  # one of STEPS
 
 
@@ -576,6 +604,10 @@ _READERS = {
     "tranche": lambda d: Tranche(tranche=d["tranche"], amount=d["amount"], pool_before=d["pool_before"],
                                  shares=d.get("shares") or {}, split=d.get("split") or {}, remainder=d.get("remainder"),
                                  clause=d.get("clause"), until=_opt(d, "until"), rounding=_opt(d, "rounding")),
+    "tiers": lambda d: Tiers(goal=d["goal"], units_before=d["units_before"], outcome=d["outcome"],
+                             parts=tuple(d.get("parts") or ()), exact=d["exact"], clause=d.get("clause")),
+    "replaces": lambda d: Replaces(goal=d["goal"], paid=d["paid"], before=d["before"], after=d["after"],
+                                   clause=d.get("clause")),
     "entitlement": lambda d: Entitlement(period=d["period"], payer=d["payer"], recipient=d["recipient"],
                                          amount=d["amount"], lines=d["lines"]),
     "moved": lambda d: Moved(line=d["line"], was=d.get("was"), now=d.get("now")),

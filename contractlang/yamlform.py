@@ -80,12 +80,13 @@ _CHOICES = {
     (m.Settlement, "periods"): ("monthly", "quarterly", "half-yearly", "yearly"),
     (m.Settlement, "due"): tuple("end of following " + u for u in ("quarter", "month", "half-year")),
     (m.Adjustment, "rule"): ("each", "until", "once"),
+    (m.Link, "kind"): m.LINK_KINDS,
 }
 _MONTH_DAY = re.compile(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\Z")
 #: Lists the grammar never lets be empty.
 _NONEMPTY = {(m.Instalment, "amounts"), (m.Table, "columns"), (m.TableCheck, "terms"), (m.Row, "cells"),
              (m.Row, "of"), (m.Measure, "points"), (m.ReturnCap, "goals"), (m.Tranche, "shares"),
-             (m.Tranches, "tranches"), (m.Settlement, "order")}
+             (m.Tranches, "tranches"), (m.Settlement, "order"), (m.Tiers, "tiers")}
 
 
 @attrs.frozen

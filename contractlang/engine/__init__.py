@@ -35,9 +35,11 @@ def settle(contract: m.Contract, ledger, as_of: dt.date | None = None, trails: b
     in that goal alone (what `contractlang explain` shows), and every figure's and metric's.
 
     Raises `Unsupported` for a contract the columnar engine cannot evaluate exactly, and for a contract with
-    versions (`amends`), which the interpreter settles."""
+    versions (`amends`), tiers or links, which the interpreter settles."""
     if contract.amended is not None:
         raise Unsupported("a contract with versions")
+    if any(g.tiers is not None or g.links for g in contract.goals):
+        raise Unsupported("tiers and links between a subject's lines (the interpreter's evaluate_order)")
     with decimal.localcontext() as ctx:
         ctx.prec = 50
         run = Run(contract, ledger, as_of, trails, only)
