@@ -374,6 +374,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "reason.once_paid": ("betales én gang pr. deltager og er betalt", "paid once per subject, and already paid"),
     "reason.prerequisite_unpaid": ("forudsætningen er ikke betalt", "its prerequisite is not paid"),
     "reason.excluded_by": ("udelukket af et andet betalt mål", "excluded by another goal paid"),
+    "fact.attributes": (" ({attributes})", " ({attributes})"),
     "fact.once_paid": ("betales én gang pr. deltager: {line} er betalt", "paid once per subject: {line} was paid"),
     "fact.prerequisite_unpaid": ("kræver en betalt linje for {goal} før den, og deltageren har ingen",
                                  "requires a paid line of {goal} before it, and the subject has none"),

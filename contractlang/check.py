@@ -17,6 +17,8 @@ from decimal import Decimal
 import attrs
 
 from . import model as m
+from .ledger.vocabulary import FILES as LEDGER_FILES
+from .vocabulary import HOUSEHOLD_ATTRIBUTES, PERSON_ATTRIBUTES
 from .check_consistency import FIGURE_CHECKS, Run, did_you_mean, fmt, listing, shown
 from .check_stated import CONSISTENCY_CHECKS
 from .check_types import BOOL, _HOUSEHOLD, check_expressions, figure_units  # noqa: F401  (figure_units: read from here)
@@ -46,17 +48,27 @@ def check_duplicates(c: m.Contract) -> list[Diagnostic]:
     """CL011: ids are unique per kind; rows, columns and enum values unique within their table or measure."""
     r = Run(c)
     for kind, items in (("party", c.parties), ("table", c.tables), ("point", c.points), ("measure", c.measures),
-                        ("rounding", c.roundings), ("goal", c.goals), ("flag", c.flags), ("metric", c.metrics),
-                        ("figure", c.figures)):
+                        ("attribute", c.attributes), ("rounding", c.roundings), ("goal", c.goals), ("flag", c.flags),
+                        ("metric", c.metrics), ("figure", c.figures)):
         _dupes(r, items, kind)
+    # An attribute is a column of its file beside LEDGER.md's, read by name as measures and the built-in ones are.
+    for a in c.attributes:
+        file = "persons.csv" if a.level == "person" else "households.csv"
+        taken = ("a measure" if a.id in {x.id for x in c.measures} else
+                 "a built-in attribute" if a.id in PERSON_ATTRIBUTES + HOUSEHOLD_ATTRIBUTES else
+                 f"a column of {file}" if a.id in LEDGER_FILES[file] else None)
+        if taken:
+            r.err("CL011", f"the attribute '{a.id}' has the name of {taken}", r.src.find(a.span, a.id), a.clause,
+                  "give it another name (and its column in the ledger)")
     for t in c.tables:
         _dupes(r, t.columns, "column", of=f" of table '{t.id}'")
         _dupes(r, t.rows, "row", of=f" of table '{t.id}'")
-    for meas in c.measures:
+    for meas in (*c.measures, *c.attributes):
         seen = set()
         for v in meas.values:
             if v in seen:
-                r.err("CL011", f"the measure '{meas.id}' lists the value '{v}' twice", meas.span, meas.clause)
+                what = "measure" if isinstance(meas, m.Measure) else "attribute"
+                r.err("CL011", f"the {what} '{meas.id}' lists the value '{v}' twice", meas.span, meas.clause)
             seen.add(v)
     _dupes(r, c.caps, "cap on goal", key=lambda cap: cap.goal if cap.per is None else f"{cap.goal} per {cap.per}")
     return r.out

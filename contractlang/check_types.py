@@ -40,8 +40,7 @@ _PERSON = {"age": NUM, "school_grade": NUM}
 _HOUSEHOLD = {"start_date": DATE, "end_date": DATE, "ended": BOOL, "replaced": BOOL, "cohort": UNKNOWN,
               "end_reason": _Ty("enum", END_REASONS, "a household's end reason"),
               "group": _Ty("enum", GROUPS, "a household's group")}
-# A person is read with its household, so a person also has the household's attributes.
-_ATTRS = {"persons": {**_PERSON, **_HOUSEHOLD}, "households": _HOUSEHOLD}
+# A person is read with its household, so a person also has the household's attributes (`attribute_types`).
 assert tuple(_PERSON) == PERSON_ATTRIBUTES and set(_HOUSEHOLD) == set(HOUSEHOLD_ATTRIBUTES)
 # "DKK" is the type of an amount of money, in whatever currency the contract has (`check_currencies` holds
 # every amount to it); `_Exprs.words` names the contract's currency.
@@ -88,8 +87,26 @@ class _Scope:
     attributes_only: bool = False  # a goal's `subjects … where`: what a subject is at the household's start
 
 
+def attribute_types(c: m.Contract) -> dict[str, dict[str, "_Ty"]]:
+    """The attributes of persons and of households: the built-in ones and those the contract declares (a person
+    has its household's too)."""
+    declared = {"person": {}, "household": {}}
+    for a in c.attributes:
+        declared[a.level][a.id] = (_Ty("enum", a.values, f"the attribute '{a.id}'") if a.kind == "enum" else
+                                   BOOL if a.kind == "boolean" else DATE if a.kind == "date" else NUM)
+    households = {**_HOUSEHOLD, **declared["household"]}
+    return {"persons": {**_PERSON, **declared["person"], **households}, "households": households}
+
+
 class _Exprs(Run):
     """Walks an expression: every name resolves, units fit, enum values exist. Returns its `_Ty`."""
+
+    @property
+    def attrs(self) -> dict[str, dict[str, _Ty]]:
+        """The attributes a subject of each level has (`attribute_types`), worked out once per contract."""
+        if getattr(self, "_attrs", None) is None:
+            self._attrs = attribute_types(self.c)
+        return self._attrs
 
     def words(self, unit: str | None) -> str | None:
         """A type in words: `an amount in GBP` (the contract's currency), `a percentage`."""
@@ -107,8 +124,8 @@ class _Exprs(Run):
         meas = self.ix.measures.get(name)
         if meas is not None and sc.level is not None and not sc.attributes_only:  # a measure is read of a subject
             return self.measure_ty(meas)
-        if sc.level and name in _ATTRS[sc.level]:
-            return _ATTRS[sc.level][name]
+        if sc.level and name in self.attrs[sc.level]:
+            return self.attrs[sc.level][name]
         if name in sc.figure_types:
             return sc.figure_types[name]
         if (name == "this" and sc.this) or name in sc.figures:
@@ -143,11 +160,11 @@ class _Exprs(Run):
 
     def undefined(self, name: str, span, sc: _Scope):
         measures = self.ix.measures if sc.level is not None and not sc.attributes_only else ()
-        names = [*sc.lets, *sc.groups, *measures, *(_ATTRS[sc.level] if sc.level else ()), *sc.figures]
+        names = [*sc.lets, *sc.groups, *measures, *(self.attrs[sc.level] if sc.level else ()), *sc.figures]
         hint = did_you_mean(name, names)
         if name in self.ix.measures and sc.attributes_only:
             msg = f"'{name}' is a measure, but {sc.place} are chosen by what they are at the household's start " \
-                  f"({listing(_ATTRS[sc.level], 10)}), not by what is measured"
+                  f"({listing(self.attrs[sc.level], 10)}), not by what is measured"
             hint = "test the measure in the outcome (or in a metric's 'share where')"
         elif name in self.ix.measures and name not in sc.lets:
             msg = f"'{name}' is a measure, but {sc.place} is not about single subjects, so there is no one to read " \
@@ -158,14 +175,14 @@ class _Exprs(Run):
         elif name in sc.later:
             msg = f"'{name}' is used in {sc.place} before it is defined (line {sc.later[name]}); a let can only " \
                   "use the lets written above it"
-        elif name in _HOUSEHOLD or name in _PERSON:
-            whose = "households" if name in _HOUSEHOLD else "persons"
+        elif name in self.attrs["persons"]:
+            whose = "households" if name in self.attrs["households"] else "persons"
             msg = f"'{name}' is an attribute of {whose}, but {sc.place} is not about single {whose}"
             hint = f"use it inside count({whose} where …)" + (" or in a flag 'for each household'"
                                                                if whose == "households" else "")
         else:
             expected = (["a measure"] if measures else []) + (["a let of this goal"] if sc.lets or sc.later else []) + \
-                       ([f"an attribute of {sc.level} ({listing(_ATTRS[sc.level], 10)})"] if sc.level else []) + \
+                       ([f"an attribute of {sc.level} ({listing(self.attrs[sc.level], 10)})"] if sc.level else []) + \
                        ([f"the group {' or '.join(sc.groups)}"] if sc.groups else []) + \
                        (["a figure"] if sc.figures else []) + (["'this'"] if sc.this else [])
             msg = f"'{name}' is not defined in {sc.place}; expected {listing(expected, conj='or')}"
@@ -385,7 +402,7 @@ class _Exprs(Run):
             if self.resolve(key.name, sc) is not None:  # inside the brackets the row wins (docs/language.md)
                 what = ("a let" if key.name in sc.lets else "a group" if key.name in sc.groups else
                         "a measure" if key.name in self.ix.measures else
-                        "an attribute" if sc.level and key.name in _ATTRS[sc.level] else "a figure or metric")
+                        "an attribute" if sc.level and key.name in self.attrs[sc.level] else "a figure or metric")
                 self.out.append(warning(
                     "CL011", f"the row '{key.name}' of table '{t.id}' has the name of {what}; in "
                     f"{t.id}.{e.column}[{key.name}] it means the row, not {what}", key.span, sc.clause,

@@ -115,6 +115,11 @@ class _Settler(Results):
                 yield sid, h, self.L.persons.get(sid)
 
     def attribute(self, name: str, h, person):
+        declared = self.L.attributes.get(name)
+        if declared is not None:  # the contract's: a column of persons.csv or households.csv
+            owner = person.id if declared.level == "person" else h.id
+            value = self.L.attribute_values.get(owner, {}).get(name)
+            return MISSING if value is None else Decimal(value) if type(value) is int else value
         if person is not None:
             if name == "age":
                 return Decimal(age_at(person.birth, h.start))
@@ -672,11 +677,15 @@ def _age_facts(h, person) -> dict:
 
 
 def _eligibility_facts(settler, goal, h, person) -> dict:
-    """The facts of `_eligibility_detail`: the condition's text and, for a person, age and school grade."""
+    """The facts of `_eligibility_detail`: the condition's text, for a person its age and school grade, and the
+    subject's attributes the contract declares (`attributes`: name -> value as the ledger writes it, or null)."""
     cond = _expr_text(settler, goal.where)
-    if person is None:
-        return {"condition": cond}
-    return {"age": age_at(person.birth, h.start), "grade": person.grade, "condition": cond}
+    facts = {"condition": cond} if person is None else {"age": age_at(person.birth, h.start), "grade": person.grade,
+                                                         "condition": cond}
+    if settler.L.attributes:
+        facts["attributes"] = {name: None if (v := settler.attribute(name, h, person)) is MISSING else show(v)
+                               for name, a in settler.L.attributes.items() if a.level == "household" or person}
+    return facts
 
 
 def _eligibility_detail(settler, goal, h, person) -> str:

@@ -293,6 +293,17 @@ class _Builder:
                                     self._sp(meta))])
         return m.Measure(id=str(ch[0]), level=str(ch[1]), clause=clause, span=self._sp(meta), **kw)
 
+    def date_type(self, meta, ch):
+        return ("date", None)
+
+    def attribute(self, meta, ch):
+        _, clause, rest = self._split(ch[2:])
+        kind = rest[0]
+        kw = {"kind": "enum", "values": kind[1]} if kind[0] == "enum" else {"kind": kind[0]}
+        if kind[0] != "enum" and kind[1]:
+            kw.update(low=kind[1][0], high=kind[1][1])
+        return m.Attribute(id=str(ch[0]), level=str(ch[1]), clause=clause, span=self._sp(meta), **kw)
+
     def rounding(self, meta, ch):
         _, clause, rest = self._split(ch)
         return m.Rounding(id=str(rest[0]), places=int(rest[1]), mode=str(rest[2]), clause=clause, span=self._sp(meta))
@@ -562,7 +573,7 @@ class _Builder:
     def start(self, meta, ch):
         kw: dict = {}
         lists = {m.Party: "parties", m.Grant: "grants", m.Table: "tables", m.Point: "points",
-                 m.Measure: "measures", m.Rounding: "roundings", m.Goal: "goals", m.Cap: "caps",
+                 m.Measure: "measures", m.Attribute: "attributes", m.Rounding: "roundings", m.Goal: "goals", m.Cap: "caps",
                  m.Flag: "flags", m.Metric: "metrics", m.Figure: "figures", m.Acknowledgement: "acknowledgements"}
         singles = {m.Amendment: "amends", m.Disbursement: "disbursement", m.Programme: "programme", m.Reduction: "reduction",
                    m.ReturnCap: "return_cap", m.Tranches: "tranches", m.Settlement: "settlement"}

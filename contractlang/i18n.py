@@ -362,6 +362,10 @@ def exemption_text(facts: dict, fx: Formatter, mk: Plain = PLAIN) -> str | None:
 
 def _eligibility_text(facts: dict, fx: Formatter, mk: Plain) -> str:
     condition = mk.code(str(facts["condition"]))
+    attributes = facts.get("attributes")
+    if attributes:  # the attributes the contract declares, as the ledger gives them
+        shown = ", ".join(f"{mk.code(k)} {mk.esc(fx.t('none') if v is None else str(v))}" for k, v in attributes.items())
+        condition += _say(fx, mk, "fact.attributes", attributes=shown)
     if "age" not in facts:
         return _say(fx, mk, "fact.not_eligible", condition=condition)
     age = mk.esc(fx.count(facts["age"]))

@@ -19,11 +19,11 @@ from .from_tree import _span
 
 #: Every keyword of the grammar and its Danish word. A keyword missing here is a test failure.
 DANISH = {
-    "acknowledge": "accepter", "adjust": "reguler", "against": "mod", "amends": "ændrer", "all": "alle", "and": "og", "assumed": "antaget", "at": "ved",
+    "acknowledge": "accepter", "adjust": "reguler", "against": "mod", "amends": "ændrer", "all": "alle", "and": "og", "assumed": "antaget", "at": "ved", "attribute": "egenskab",
     "base": "grundlag", "between": "mellem", "beyond": "udover", "boolean": "sandhedsværdi", "by": "efter", "cap": "loft",
     "capitalised": "kapitaliseret", "check": "kontrol", "cohort": "kohorte", "collection": "indsamling",
     "columns": "kolonner", "compare": "sammenlign", "conditions": "betingelser", "contract": "kontrakt",
-    "count": "antal", "currency": "valuta", "data": "data", "days": "dage", "decimal": "decimaltal",
+    "count": "antal", "currency": "valuta", "data": "data", "date": "dato", "days": "dage", "decimal": "decimaltal",
     "decision": "beslutning", "disbursement": "udbetaling", "due": "forfalder", "each": "hver", "effective": "gældende", "end": "slut", "excludes": "udelukker",
     "ends": "slutter", "except": "undtagen", "figure": "størrelse", "flag": "advarsel", "following": "følgende",
     "for": "for", "from": "fra", "goal": "mål", "goals": "mål", "grant": "bevilling", "grants": "bevillinger",

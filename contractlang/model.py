@@ -375,6 +375,21 @@ class Measure:
 
 
 @node
+class Attribute:
+    """What the ledger says of each person or household besides its measures (gender, provider, referral date):
+    a column of persons.csv or households.csv, checked like a measure; an empty cell is missing."""
+
+    id: str
+    level: str
+    kind: str  # enum | boolean | integer | decimal | date
+    values: tuple[str, ...] = ()
+    low: Decimal | None = None
+    high: Decimal | None = None
+    clause: str | None = None
+    span: SourceSpan | None = _span()
+
+
+@node
 class Rounding:
     """A named rounding rule: places and mode (half_up, half_even, half_away_from_zero, down, up)."""
 
@@ -659,6 +674,7 @@ class Contract:
     reduction: Reduction | None = None
     points: tuple[Point, ...] = ()
     measures: tuple[Measure, ...] = ()
+    attributes: tuple[Attribute, ...] = ()
     roundings: tuple[Rounding, ...] = ()
     goals: tuple[Goal, ...] = ()
     caps: tuple[Cap, ...] = ()

@@ -302,6 +302,13 @@ def _measure(x: m.Measure) -> list[str]:
     return [_tail("measure", x.id, x.level, x.kind, rng, at, _cl(x.clause))]
 
 
+def _attribute(x: m.Attribute) -> list[str]:
+    if x.kind == "enum":
+        return _block(_tail("attribute", x.id, x.level, _cl(x.clause)), _wrapped_names("values", x.values, IND))
+    rng = f"{_signed(x.low)} to {_signed(x.high)}" if x.low is not None and x.high is not None else ""
+    return [_tail("attribute", x.id, x.level, x.kind, rng, _cl(x.clause))]
+
+
 def _rounding(r: m.Rounding) -> str:
     return _tail("rounding", r.id, str(r.places), "places", r.mode, _cl(r.clause))
 
@@ -490,6 +497,8 @@ def _declarations(c: m.Contract) -> list[tuple[str, int | None, int | None, list
         add("point", p, [_point(p)])
     for x in c.measures:
         add("measure", x, _measure(x))
+    for x in c.attributes:
+        add("attribute", x, _attribute(x))
     for r in c.roundings:
         add("rounding", r, [_rounding(r)])
     for g in c.goals:

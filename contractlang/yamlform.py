@@ -71,6 +71,8 @@ _CHOICES = {
     (m.Column, "unit"): m.UNITS,
     (m.Measure, "level"): ("person", "household"),
     (m.Measure, "kind"): ("enum", "boolean", "integer", "decimal"),
+    (m.Attribute, "level"): ("person", "household"),
+    (m.Attribute, "kind"): ("enum", "boolean", "integer", "decimal", "date"),
     (m.Goal, "level"): ("persons", "households"),
     (m.Goal, "conditions"): ("strict", "three-valued"),
     (m.Metric, "level"): ("persons", "households"),
@@ -531,13 +533,14 @@ def _relocate(obj, where):
 def _consistency(obj) -> list[str]:
     """Combinations the model allows but the contract language cannot state."""
     out = []
-    if isinstance(obj, m.Measure):
+    if isinstance(obj, (m.Measure, m.Attribute)):
+        noun = "measure" if isinstance(obj, m.Measure) else "attribute"
         if (obj.kind == "enum") != bool(obj.values):
-            out.append("'values' are given for, and only for, a measure of kind enum")
+            out.append(f"'values' are given for, and only for, {'a' if noun == 'measure' else 'an'} {noun} of kind enum")
         if (obj.low is None) != (obj.high is None):
             out.append("a range needs both 'low' and 'high'")
         if obj.low is not None and obj.kind not in ("integer", "decimal"):
-            out.append("only an integer or decimal measure has a range")
+            out.append(f"only an integer or decimal {noun} has a range")
     elif isinstance(obj, m.Row) and obj.kind == "row" and (obj.of is not None or obj.weighted_by is not None):
         out.append("'of' and 'weighted_by' belong to a row of kind sum")
     elif isinstance(obj, m.Goal) and obj.from_cohort and not obj.points:

@@ -38,6 +38,8 @@ def settle(contract: m.Contract, ledger, as_of: dt.date | None = None, trails: b
     versions (`amends`), tiers or links, which the interpreter settles."""
     if contract.amended is not None:
         raise Unsupported("a contract with versions")
+    if contract.attributes:
+        raise Unsupported("attributes the contract declares (read by the interpreter)")
     if any(g.tiers is not None or g.links for g in contract.goals):
         raise Unsupported("tiers and links between a subject's lines (the interpreter's evaluate_order)")
     with decimal.localcontext() as ctx:

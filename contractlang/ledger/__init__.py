@@ -112,6 +112,20 @@ class Ledger:
     # What was paid (payments.csv: period, payer, recipient, amount as text, paid, reference, line); None when the
     # ledger has no payments.csv.
     payments: pl.DataFrame | None = attrs.field(default=None, repr=False)
+    # The contract's attributes, as their files give them: "persons"/"households" -> the id column and one text
+    # column per attribute; and the declarations (`attribute_values` types the cells).
+    attribute_frames: dict[str, pl.DataFrame] = attrs.field(factory=dict, repr=False)
+    attributes: dict[str, m.Attribute] = attrs.field(factory=dict, repr=False)
+
+    @functools.cached_property
+    def attribute_values(self) -> dict[str, dict[str, object]]:
+        """Each person's or household's attributes by id: name -> the typed value, or None where the cell is empty."""
+        out: dict[str, dict[str, object]] = {}
+        for frame in self.attribute_frames.values():
+            names = frame.columns[1:]
+            for sid, *cells in frame.iter_rows():
+                out[sid] = {n: parse_value(self.attributes[n], c) if c else None for n, c in zip(names, cells)}
+        return out
 
     @functools.cached_property
     def households(self) -> dict[str, Household]:
@@ -240,7 +254,11 @@ def load_ledger(directory: str | Path, contract: m.Contract, known_as_of: dt.dat
         "payments.csv": False,
     }
     problems = Problems(d)
-    tables: dict[str, Table | None] = {name: read_table(d, name, required[name], problems) for name in required}
+    declared = {"persons.csv": tuple(a for a in contract.attributes if a.level == "person"),
+                "households.csv": tuple(a for a in contract.attributes if a.level == "household")}
+    tables: dict[str, Table | None] = {name: read_table(d, name, required[name], problems,
+                                                        tuple(a.id for a in declared.get(name, ())))
+                                       for name in required}
 
     def usable(name: str) -> Table | None:
         table = tables[name]
@@ -262,6 +280,9 @@ def load_ledger(directory: str | Path, contract: m.Contract, known_as_of: dt.dat
             person_ids = pl.Series([], dtype=pl.Utf8)  # no persons.csv: no person can be measured
         frames["measurements"] = checks.measurements(problems, tables["measurements.csv"], contract,
                                                      person_ids, household_ids)
+    attributes = {name[:-5]: checks.attributes(problems, usable(name), declared[name], id_column)
+                  for name, id_column in (("persons.csv", "person_id"), ("households.csv", "household_id"))
+                  if declared[name] and usable(name)}
     payments = checks.payments(problems, usable("payments.csv"), contract) if usable("payments.csv") else None
     if payments is not None and (contract.settlement is None or contract.settlement.adjustment is None):
         problems.at("payments.csv", 1, 1, "CL044", "the ledger records payments, but the contract does not say how a "
@@ -276,4 +297,4 @@ def load_ledger(directory: str | Path, contract: m.Contract, known_as_of: dt.dat
              for name in FILES if tables[name] is not None]
     frames["measurements"], withheld = withhold(frames["measurements"], known_as_of)
     return Ledger(str(d), LedgerFrames(**frames), files, {ms.id: ms for ms in contract.measures}, withheld,
-                  known_as_of, payments)
+                  known_as_of, payments, attributes, {a.id: a for a in contract.attributes})

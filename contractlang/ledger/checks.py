@@ -198,7 +198,19 @@ def measurements(problems: Problems, table: Table, contract: m.Contract,
     return f.select("subject_id", "measure", "point", date="date_", value="value", delivered="delivered_", line="line")
 
 
-def _value_error(measure: m.Measure, text: str) -> str | None:
+def attributes(problems: Problems, table: Table, declared: tuple[m.Attribute, ...], id_column: str) -> pl.DataFrame:
+    """Each subject's id and the cells of the contract's attributes of its file, every non-empty cell checked
+    against its declaration (an empty one is missing); each distinct text is checked once."""
+    for a in declared:
+        texts = table.frame.filter(pl.col(a.id) != "")[a.id].unique().to_list()
+        refused = {text: why for text in texts if (why := _value_error(a, text)) is not None}
+        if refused:
+            _report(problems, table, table.frame.filter(pl.col(a.id).is_in(list(refused))), a.id, "CL042",
+                    lambda r, a=a, refused=refused: f"{a.id}: {refused[r[a.id]]}")
+    return table.frame.select(id_column, *[a.id for a in declared])
+
+
+def _value_error(measure: m.Measure | m.Attribute, text: str) -> str | None:
     try:
         parse_value(measure, text)
     except ValueError as exc:

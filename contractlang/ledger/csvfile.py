@@ -103,6 +103,7 @@ class Table:
     rows: int = 0
     index: dict[str, int] = attrs.Factory(dict)
     _python_lines: list | None = None
+    extra: tuple[str, ...] = ()  # the contract's attributes: columns the file has beside LEDGER.md's
 
     @property
     def lines(self) -> pl.Series:
@@ -212,8 +213,9 @@ def _not_regular(mode: int) -> str | None:
             else "not a regular file")
 
 
-def read_table(directory: Path, name: str, required: bool, problems: Problems) -> Table | None:
-    """Read one ledger file; None (with problems noted) when it is absent or cannot be read as CSV."""
+def read_table(directory: Path, name: str, required: bool, problems: Problems, extra: tuple[str, ...] = ()) -> Table | None:
+    """Read one ledger file; None (with problems noted) when it is absent or cannot be read as CSV. `extra`: the
+    columns the contract adds to the file (its attributes)."""
     path = directory / name
     data, why = read_bytes(path)
     if data is None:
@@ -252,6 +254,7 @@ def read_table(directory: Path, name: str, required: bool, problems: Problems) -
         problems.at(name, 1, 1, "CL040", f"{name} could not be split into its {expected_lines} lines")
         return None
     table = Table(name, str(path), sha256, [], body, raw)
+    table.extra = extra
     del raw
     records = _records(table, b'"' in body, problems)
     if records is None:
@@ -327,7 +330,7 @@ def _header(table: Table, records: pl.DataFrame) -> list[str]:
 
 def _check_header(table: Table, problems: Problems, source: str | None) -> bool:
     """Unknown, repeated and missing columns; True when the rows can be read by column."""
-    expected = file_columns(table.name)
+    expected = file_columns(table.name) + table.extra
     first = table.lines[0] or ""
     if '"' in first:
         starts = [(li + 1, col) for li, col in scan_record(table.lines.to_list(), 0)[0]]
@@ -351,8 +354,9 @@ def _check_header(table: Table, problems: Problems, source: str | None) -> bool:
                         hint=f"did you mean '{close}'?" if close else "expected columns: " + ", ".join(expected),
                         source=source)
     for col in expected:
-        if col not in seen and col in REQUIRED:
-            problems.at(table.name, 1, 1, "CL041", f"{table.name} has no column '{col}'", source=source)
+        if col not in seen and (col in REQUIRED or col in table.extra):
+            problems.at(table.name, 1, 1, "CL041", f"{table.name} has no column '{col}'"
+                        + (" (an attribute the contract reads)" if col in table.extra else ""), source=source)
             usable = False
     table.index = {col: i for col, i in seen.items() if col in expected}
     return usable
@@ -364,7 +368,7 @@ def _cells(table: Table, body: bytes, records: pl.DataFrame, problems: Problems)
     Column by column, each taken out of the parsed frame before the next is made, so that a large
     file is held about once, not twice; a column is stripped only if a cell starts or ends with
     whitespace."""
-    expected = file_columns(table.name)
+    expected = file_columns(table.name) + table.extra
     empty = pl.DataFrame(schema={"line": pl.Int64, **{c: pl.Utf8 for c in expected}})
     if records.height == 0:
         return empty

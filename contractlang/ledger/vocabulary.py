@@ -6,6 +6,7 @@ limits for the whole engine.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import functools
 import re
@@ -81,8 +82,15 @@ def close_match(text: str, choices: tuple[str, ...]) -> str | None:
     return found[0] if found else None
 
 
-def parse_value(measure: m.Measure, text: str):
-    """Turn a CSV cell into the measure's type; raise ValueError with a reason."""
+def parse_value(measure: m.Measure | m.Attribute, text: str):
+    """Turn a CSV cell into the measure's (or attribute's) type; raise ValueError with a reason."""
+    if measure.kind == "date":
+        if not re.fullmatch(DATE_PATTERN, text):
+            raise ValueError(f"'{show(text)}' is not a date in the form YYYY-MM-DD")
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"'{show(text)}' is not a date of the calendar") from None
     if measure.kind == "enum":
         if text not in measure.values:
             close = close_match(text, tuple(measure.values))
