@@ -53,6 +53,8 @@ CONTRACTS = {
     "rudersdal-aaben-og-rolig": ({}, [("success", "pss10", "m12", "0")]),
     "vaeksthuset-ny-start": ({}, [("course_weeks", "weeks_attended", None, "110")]),
     "aarhus-personlige-budgetter": ({}, [("personal_budget", "granted", None, "1000000")]),
+    "istanbul-kodluyor": ({"participants": 40},
+                          [("training", "completed_training", None, "true"), ("job", "ict_job", None, "true")]),
 }
 
 

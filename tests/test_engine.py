@@ -24,13 +24,17 @@ from hypothesis import strategies as st
 
 from contractlang import load
 from contractlang.document import document_json
-from contractlang.engine import settle as settle_columns
+from contractlang.engine import settle as settle_columns, unsupported
 from contractlang.engine.numbers import INT, round_div
 from contractlang.evaluate import settle as settle_rows
 from contractlang.expressions import ROUNDING_MODES, round_decimal
 from contractlang.ledger import load_ledger
 
-from .test_contracts import DIRS, _contract
+from .test_contracts import DIRS as ALL_DIRS, _contract
+
+#: The bundled contracts the engine settles; the others (tiers, links, attributes, versions) it hands to the
+#: interpreter, which `test_the_engine_hands_the_others_to_the_interpreter` holds it to.
+DIRS = [d for d in ALL_DIRS if unsupported(load(_contract(d))) is None]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import test_reference_viborg as viborg  # noqa: E402  (its ledgers, not its tests)
@@ -53,6 +57,23 @@ def test_every_bundled_contract_settles_alike_at_every_date(d):
     ledger = load_ledger(d / "ledger", contract)
     for as_of in DATES:
         same_settlement(contract, ledger, as_of)
+
+
+@pytest.mark.parametrize("d", [d for d in ALL_DIRS if d not in DIRS], ids=lambda d: d.name)
+def test_the_engine_hands_the_others_to_the_interpreter(d, tmp_path, monkeypatch):
+    """A contract the engine leaves to the interpreter: it says so (`Unsupported`), and `settle` writes the
+    interpreter's settlement."""
+    from contractlang.cli import main
+    from contractlang.engine import Unsupported
+
+    contract = load(_contract(d))
+    ledger = load_ledger(d / "ledger", contract)
+    with pytest.raises(Unsupported):
+        settle_columns(contract, ledger, None)
+    out = tmp_path / "s.json"
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    assert main(["settle", str(_contract(d)), "--ledger", str(d / "ledger"), "--format", "json", "-o", str(out)]) == 0
+    assert out.read_bytes() == document_json(settle_rows(contract, ledger, None, trace=False))
 
 
 @pytest.mark.parametrize("order", [("goal",), ("subject", "goal")], ids=["goal", "subject-goal"])

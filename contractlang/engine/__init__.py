@@ -28,6 +28,19 @@ from .payments import apply_caps, order_lines, split
 from .results import Results
 
 
+def unsupported(contract: m.Contract) -> str | None:
+    """What of `contract` the columnar engine leaves to the interpreter as a whole, or None: versions
+    (`amends`), attributes the contract declares, tiers and links between a subject's lines. (Expressions it
+    cannot evaluate exactly are found as it compiles them.)"""
+    if contract.amended is not None:
+        return "a contract with versions"
+    if contract.attributes:
+        return "attributes the contract declares"
+    if any(g.tiers is not None or g.links for g in contract.goals):
+        return "tiers and links between a subject's lines (evaluate_order)"
+    return None
+
+
 def settle(contract: m.Contract, ledger, as_of: dt.date | None = None, trails: bool = False,
            only: tuple[str, str] | None = None) -> Settlement:
     """Settle `contract` against a loaded ledger as of a date; the settlement, with audit trails when
@@ -36,12 +49,9 @@ def settle(contract: m.Contract, ledger, as_of: dt.date | None = None, trails: b
 
     Raises `Unsupported` for a contract the columnar engine cannot evaluate exactly, and for a contract with
     versions (`amends`), tiers or links, which the interpreter settles."""
-    if contract.amended is not None:
-        raise Unsupported("a contract with versions")
-    if contract.attributes:
-        raise Unsupported("attributes the contract declares (read by the interpreter)")
-    if any(g.tiers is not None or g.links for g in contract.goals):
-        raise Unsupported("tiers and links between a subject's lines (the interpreter's evaluate_order)")
+    reason = unsupported(contract)
+    if reason is not None:
+        raise Unsupported(reason)
     with decimal.localcontext() as ctx:
         ctx.prec = 50
         run = Run(contract, ledger, as_of, trails, only)
@@ -63,4 +73,4 @@ def settle(contract: m.Contract, ledger, as_of: dt.date | None = None, trails: b
         return build(run, lines, parties, goal_cap_cut, return_cut, running, results)
 
 
-__all__ = ["settle", "Settlement", "Unsupported"]
+__all__ = ["settle", "unsupported", "Settlement", "Unsupported"]
