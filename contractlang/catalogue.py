@@ -558,10 +558,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                               "{name}{at} = {value}: no {measure} observed before {before}; the default applies."),
     "step.lookup": ("{name}{at} = {value}, ifølge tabel {table}, række {row}.",
                     "{name}{at} = {value}, by table {table}, row {row}."),
-    "step.group_mean": ("Beregnet gennemsnittet for {group} ved {point}: gennemsnit af {observed} observerede {measure} "
-                        "blandt {subjects} subjekter i {group} = {value}.",
-                        "Computed the {group} mean at {point}: mean of {observed} observed {measure} of {subjects} "
-                        "{group} subjects = {value}."),
+    "step.group_mean": ("Beregnet gennemsnittet for {group} ved {point}: gennemsnit{weighted} af {observed} observerede "
+                        "{measure} blandt {subjects} subjekter i {group} = {value}.",
+                        "Computed the {group} mean at {point}: mean{weighted} of {observed} observed {measure} of "
+                        "{subjects} {group} subjects = {value}."),
+    "step.group_mean_weighted": (" vægtet efter {weight}", " weighted by {weight}"),
     # ---- the engine's facts (`facts` of steps and exclusions) in words -----------------
     "month": ("måned", "month"),
     "months": ("måneder", "months"),

@@ -168,16 +168,18 @@ def check_tiers_and_links(c: m.Contract) -> list[Diagnostic]:
         for x in g.links:
             if kinds.count(x.kind) > 1 and x is not g.link(x.kind):
                 r.err("CL004", f"goal '{g.id}' says '{x.kind}' twice; name every goal in one", x.span, x.clause)
-            if g.comparison is not None:
+            compares = g.comparison is not None
+            if compares and x.kind != "replaces":  # a cohort's line has no subject's lines to depend on
                 r.err("CL013", f"goal '{g.id}' compares cohorts; '{x.kind}' is about a subject's lines",
                       x.span, x.clause)
             for other in x.goals:
                 if r.ref("goal", other, r.ix.goals, x.span, x.clause, f"'{x.kind}' in goal '{g.id}'"):
                     if other == g.id and x.kind in ("requires", "replaces"):
                         r.err("CL013", f"goal '{g.id}' {x.kind} itself", x.span, x.clause)
-                    elif r.ix.goals[other].comparison is not None:
-                        r.err("CL013", f"'{x.kind}' in goal '{g.id}' names '{other}', which compares cohorts, "
-                              "not subjects", x.span, x.clause)
+                    elif (r.ix.goals[other].comparison is not None) != compares:
+                        r.err("CL013", f"'{x.kind}' in goal '{g.id}' names '{other}', which "
+                              + ("does not compare cohorts" if compares else "compares cohorts, not subjects"),
+                              x.span, x.clause)
             if x.kind == "replaces" and len(x.goals) != 1:
                 r.err("CL013", f"goal '{g.id}' replaces one goal, not {len(x.goals)}", x.span, x.clause)
     needs = {g.id: set((g.link("requires").goals if g.link("requires") else ())) for g in c.goals}
@@ -193,6 +195,24 @@ def check_tiers_and_links(c: m.Contract) -> list[Diagnostic]:
             if other not in seen:
                 seen.add(other)
                 todo += needs.get(other, ())
+    return r.out
+
+
+def check_comparison_weights(c: m.Contract) -> list[Diagnostic]:
+    """A comparison `weighted by` a declared numeric attribute of persons (CL010, CL012)."""
+    r = Run(c)
+    attributes = {a.id: a for a in c.attributes}
+    for g in c.goals:
+        k = g.comparison
+        if k is None or k.weight is None:
+            continue
+        a = attributes.get(k.weight)
+        if a is None:
+            r.err("CL010", f"goal '{g.id}' weights its groups by '{k.weight}', which is not a declared attribute",
+                  r.src.find(k.span, k.weight, after=r"\bby\b"), g.clause, did_you_mean(k.weight, attributes))
+        elif a.level != "person" or a.kind not in ("integer", "decimal"):
+            r.err("CL012", f"goal '{g.id}' weights its groups by '{k.weight}', which is not a number of each person "
+                  f"(it is a {a.kind} attribute of each {a.level})", r.src.find(k.span, k.weight), g.clause)
     return r.out
 
 
@@ -420,7 +440,7 @@ def check_limits(c: m.Contract) -> list[Diagnostic]:
 
 CHECKS = (check_duplicates, check_programme, check_points_and_measures, check_settlement, check_goals,
           check_expressions) \
-    + FIGURE_CHECKS + CONSISTENCY_CHECKS + (check_currencies, check_settlement_dates, check_tiers_and_links, check_amendment, check_limits)
+    + FIGURE_CHECKS + CONSISTENCY_CHECKS + (check_currencies, check_settlement_dates, check_tiers_and_links, check_comparison_weights, check_amendment, check_limits)
 
 
 def _key(d: Diagnostic):

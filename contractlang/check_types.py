@@ -333,6 +333,18 @@ class _Exprs(Run):
                      f"{self.words(ty.unit)}", e.span, sc.clause)
         return BOOL
 
+    def _If(self, e: m.If, sc):
+        cond = self.walk(e.cond, sc)
+        if cond.unit not in ("bool", "?"):
+            self.err("CL017", f"'if' chooses by a condition, but in {sc.place} it is given {self.words(cond.unit)}",
+                     e.span, sc.clause)
+        then, other = self.walk(e.then, sc), self.walk(e.else_, sc)
+        if then.unit != "?" and other.unit != "?" and not _compatible(then, other):
+            self.err("CL012", f"the branches of the 'if' in {sc.place} give {self.words(then.unit)} and "
+                     f"{self.words(other.unit)}", e.span, sc.clause)
+            return UNKNOWN
+        return then if then.unit != "?" else other
+
     def _Match(self, e: m.Match, sc):
         ty = self.walk(e.subject, sc)
         named = ty.unit == "enum" and ty.values is not None
@@ -429,7 +441,7 @@ class _Exprs(Run):
     def _Call(self, e: m.Call, sc):
         if e.func not in FUNCTIONS:
             self.err("CL010", f"'{e.func}' is not a function contractlang knows; the functions are "
-                     f"{listing(FUNCTIONS)}", self.src.find(e.span, e.func), sc.clause,
+                     f"{listing(FUNCTIONS, len(FUNCTIONS))}", self.src.find(e.span, e.func), sc.clause,
                      did_you_mean(e.func, FUNCTIONS))
             for a in e.args:
                 self.walk(a, sc)
@@ -471,6 +483,15 @@ class _Exprs(Run):
                      did_you_mean(name.name, self.ix.roundings))
         ty = self.walk(e.args[0], sc)
         return ty if self.number(ty, e.args[0], sc, "rounds") else UNKNOWN
+
+    def _fn_size(self, e, sc):
+        arg = e.args[0]
+        if not (isinstance(arg, m.Ref) and arg.name in sc.groups):
+            groups = listing(sc.groups) if sc.groups else "none here"
+            self.err("CL017", f"size() takes a group of the goal's comparison ({groups}); in {sc.place} it is given "
+                     "something else", getattr(arg, "span", None) or e.span, sc.clause,
+                     None if sc.groups else "size() is read in a goal that compares groups (compare mean …)")
+        return NUM
 
     def _fn_previous(self, e, sc):
         arg = e.args[0]

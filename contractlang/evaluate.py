@@ -14,13 +14,16 @@ from decimal import Decimal
 
 from . import evaluate_order
 from . import model as m
-from .expressions import (MISSING, DivisionByZero, Scope, add_months, shift, age_at, arith, evaluate, evaluate_condition,
-                          mean, money, price, round_decimal, show)
+from .expressions import (MISSING, DivisionByZero, EvalError, Scope, add_months, shift, age_at, arith, divide, evaluate,
+                          evaluate_condition, exact_sum, mean, money, price, round_decimal, show)
 from .explain import rule_step
 from .ledger import Ledger, bulk_allocation
 from .trace import assumed
+from .vocabulary import POOLED
 from .evaluate_results import HUNDRED, ZERO, Results, _expr_text, _number, _observed_value, _only_point
 
+
+ONE = Decimal(1)
 
 class Running:
     """The running totals of the caps (per cap and period), the return cap and the pool, line after line."""
@@ -322,47 +325,67 @@ class _Settler(Results):
         comp = goal.comparison
         rule = rule_step("goal", goal)
         groups = {comp.treated: "intervention", comp.control: "control"}
-        for cid in sorted(self.L.cohorts):
-            start = self.L.cohorts[cid][0]
-            if start > self.as_of:
+        cohorts = [(cid, self.L.cohorts[cid][0]) for cid in sorted(self.L.cohorts) if self.L.cohorts[cid][0] <= self.as_of]
+        members_of = {cid: {name: self.cohort_members(goal, cid, group) for name, group in groups.items()}
+                      for cid, _ in cohorts}
+        for cid, start in cohorts:
+            self.flag_unobserved_cohort_points(goal, cid, start, members_of[cid])
+        if not comp.pooled:
+            for cid, start in cohorts:
+                for point in goal.points:
+                    date = self.point_date(point, start, None)
+                    if not self.due(date):
+                        self.exclusions.append({"goal": goal.id, "subject": cid, "point": point, "reason": "not_due",
+                                                "detail": f"{point} of cohort {cid} falls on {date}",
+                                                "facts": {"point": point, "cohort": cid, "date": date.isoformat()}})
+                        continue
+                    self.comparison_line(goal, rule, cid, start, members_of[cid], point, date)
+            return
+        for point in goal.points:  # pooled: one line for the subjects of every cohort whose point has fallen
+            dates = {cid: self.point_date(point, start, None) for cid, start in cohorts}
+            due = [(cid, start) for cid, start in cohorts if self.due(dates[cid])]
+            if not due:
+                if cohorts:
+                    first = min(dates.values())
+                    self.exclusions.append({"goal": goal.id, "subject": POOLED, "point": point, "reason": "not_due",
+                                            "detail": f"{point} of the first cohort falls on {first}",
+                                            "facts": {"point": point, "cohort": POOLED, "date": first.isoformat()}})
                 continue
-            members = {name: self.cohort_members(goal, cid, group) for name, group in groups.items()}
-            self.flag_unobserved_cohort_points(goal, cid, start, members)
-            for point in goal.points:
-                date = self.point_date(point, start, None)
-                if not self.due(date):
-                    self.exclusions.append({"goal": goal.id, "subject": cid, "point": point, "reason": "not_due",
-                                            "detail": f"{point} of cohort {cid} falls on {date}",
-                                            "facts": {"point": point, "cohort": cid, "date": date.isoformat()}})
-                    continue
-                trace = [rule, {"kind": "subject", "subject": cid, "level": "cohort", "household": None,
-                                     "detail": f"cohort {cid} started {start}; " + ", ".join(
-                                         f"{len(v)} {k} subjects" for k, v in members.items()),
-                                     "facts": {"cohort": cid, "cohort_start": start.isoformat(), "groups": [
-                                         {"group": k, "subjects": len(v)} for k, v in members.items()]}}] if self.trace else None
-                scope = self.cohort_scope(goal, cid, members, point, trace)
-                try:
-                    value = evaluate(goal.outcome, scope)
-                except DivisionByZero as exc:  # a group mean of zero to divide by: the point pays nothing
-                    value = ZERO
-                    if trace is not None:
-                        text = _expr_text(self, exc.expr)
-                        trace.append({"kind": "note", "text": f"{text} divides by zero; this point pays nothing",
-                                      "code": "division_by_zero", "facts": {"cohort": cid, "point": point,
-                                                                            "expr": text}})
-                else:
-                    if value is MISSING:  # flagged above: a group had no observed subject
-                        if trace is not None:
-                            trace.append({"kind": "note", "text": "a group had no observed subject; this point "
-                                                                  "pays nothing",
-                                          "code": "no_group_mean", "facts": {"cohort": cid, "point": point}})
-                        value = ZERO
-                    else:
-                        value = _number(value)
-                        if trace is not None:
-                            trace.append({"kind": "value", "name": "outcome", "expr": _expr_text(self, goal.outcome),
-                                          "value": show(value), "point": point})
-                self.add_line(goal, cid, point, date, value, False, trace, scope)
+            members = {name: sorted(pid for cid, _ in due for pid in members_of[cid][name]) for name in groups}
+            self.comparison_line(goal, rule, POOLED, min(start for _, start in due), members, point,
+                                 max(dates[cid] for cid, _ in due))
+
+    def comparison_line(self, goal: m.Goal, rule: dict, cid: str, start: dt.date, members: dict, point: str,
+                        date: dt.date) -> None:
+        """The line of a cohort (or of the cohorts pooled) at a point: the outcome of its groups' means."""
+        trace = [rule, {"kind": "subject", "subject": cid, "level": "cohort", "household": None,
+                        "detail": f"cohort {cid} started {start}; " + ", ".join(
+                            f"{len(v)} {k} subjects" for k, v in members.items()),
+                        "facts": {"cohort": cid, "cohort_start": start.isoformat(), "groups": [
+                            {"group": k, "subjects": len(v)} for k, v in members.items()]}}] if self.trace else None
+        scope = self.cohort_scope(goal, cid, members, point, trace)
+        try:
+            value = evaluate(goal.outcome, scope)
+        except DivisionByZero as exc:  # a group mean of zero to divide by: the point pays nothing
+            value = ZERO
+            if trace is not None:
+                text = _expr_text(self, exc.expr)
+                trace.append({"kind": "note", "text": f"{text} divides by zero; this point pays nothing",
+                              "code": "division_by_zero", "facts": {"cohort": cid, "point": point,
+                                                                    "expr": text}})
+        else:
+            if value is MISSING:  # flagged above: a group had no observed subject
+                if trace is not None:
+                    trace.append({"kind": "note", "text": "a group had no observed subject; this point "
+                                                          "pays nothing",
+                                  "code": "no_group_mean", "facts": {"cohort": cid, "point": point}})
+                value = ZERO
+            else:
+                value = _number(value)
+                if trace is not None:
+                    trace.append({"kind": "value", "name": "outcome", "expr": _expr_text(self, goal.outcome),
+                                  "value": show(value), "point": point})
+        self.add_line(goal, cid, point, date, value, False, trace, scope)
 
     def flag_unobserved_cohort_points(self, goal, cid, start, members) -> None:
         """Flag each due point of the compared measure at which a group has no observed subject.
@@ -397,7 +420,7 @@ class _Settler(Results):
     def cohort_scope(self, goal, cid, members, point, trace) -> Scope:
         lets = {let.name for let in goal.lets}
         cache: dict = {}
-        measure = goal.comparison.measure
+        measure, weight = goal.comparison.measure, goal.comparison.weight
 
         def resolve(name, at_point, tr):
             if name in lets:
@@ -405,22 +428,38 @@ class _Settler(Results):
             if name in members:
                 key = ("group", name, at_point)
                 if key not in cache:
-                    values = []
+                    values, weights = [], []
                     for pid in members[name]:
                         v = self.measure_value(pid, measure, at_point, tr)
-                        if v is not MISSING:
+                        w = self.attribute(weight, None, self.L.persons[pid]) if weight else ONE
+                        if v is not MISSING and w is not MISSING:
                             values.append(v)
-                    cache[key] = mean(values) if values else MISSING
+                            weights.append(w)
+                    cache[key] = _weighted_mean(values, weights) if values else MISSING
+                    cache[("observed", name, at_point)] = len(values)
                     if tr is not None:
                         tr.append({"kind": "compute", "name": f"{name} mean at {at_point}",
-                                   "expr": f"mean of {len(values)} observed {measure} of {len(members[name])} {name} subjects",
+                                   "expr": f"{'mean' if not weight else f'mean weighted by {weight}'} of {len(values)} "
+                                           f"observed {measure} of {len(members[name])} {name} subjects",
                                    "value": show(cache[key]), "point": at_point,
                                    "facts": {"group": name, "point": at_point, "measure": measure,
-                                             "observed": len(values), "subjects": len(members[name])}})
+                                             "observed": len(values), "subjects": len(members[name]),
+                                             **({"weight": weight} if weight else {})}})
                 return cache[key]
             raise KeyError(name)
 
-        scope = Scope(resolve, point, self.tables, self.roundings, trace=trace, three_valued=goal.three_valued)
+        def size(name, at_point, tr):
+            if name not in members:
+                raise EvalError(f"size() counts a group of the comparison ({', '.join(members)}), not '{name}'")
+            resolve(name, at_point, tr)  # the group's mean, and with it how many of its subjects were observed
+            n = Decimal(cache[("observed", name, at_point)])
+            if tr is not None:
+                tr.append({"kind": "value", "name": f"size({name})", "point": at_point, "value": show(n),
+                           "expr": f"{n} {name} subjects observed at {at_point}"})
+            return n
+
+        scope = Scope(resolve, point, self.tables, self.roundings, trace=trace, three_valued=goal.three_valued,
+                      size=size)
         return scope
 
     # ---- lines, caps, pool -----------------------------------------------------------
@@ -645,6 +684,16 @@ class _Versions(_Settler):
                             "from": start.isoformat() if start else None, "until": end.isoformat() if end else None}
                            for k, ((c, start), end) in enumerate(zip(self.versions, ends), 1)]
         return doc
+
+
+def _weighted_mean(values: list, weights: list):
+    """The mean of `values`, each counted by its weight (all weights 1: the plain mean)."""
+    if all(w == 1 for w in weights):
+        return mean(values)
+    total = exact_sum(weights)
+    if total == 0:  # no weight to count anyone by: as if no subject were observed
+        return MISSING
+    return divide(exact_sum([arith("*", v, w) for v, w in zip(values, weights)]), total)
 
 
 def _under_cap(amount: Decimal, limit: Decimal, running: Decimal) -> Decimal:

@@ -8,7 +8,8 @@ Run by the interpreter on the lines in the order they meet the caps (`order line
 - a goal's `tiers` price its units of outcome by how many came before them in that goal (marginal: a line that
   crosses a tier is paid at both prices, each for its part);
 - `replaces G` pays the difference between the line and what G's lines paid the subject before it (never less
-  than nothing).
+  than nothing); a pooled comparison's line stands for every cohort, so it pays the difference to what G paid
+  all of them (the final payment less the payments already made).
 
 A line "paid" here is one kept, with an amount above zero before the caps.
 """
@@ -20,6 +21,7 @@ from decimal import Decimal
 
 from . import model as m
 from .expressions import arith, money, round_decimal, show
+from .vocabulary import POOLED
 
 ZERO = Decimal(0)
 
@@ -30,6 +32,7 @@ def apply(s) -> None:
     if not any(g.tiers is not None or g.links for g in goals.values()):
         return
     paid: dict[tuple, Decimal] = defaultdict(Decimal)  # (goal, subject) -> what its kept lines pay, so far
+    paid_all: dict[str, Decimal] = defaultdict(Decimal)  # goal -> what all its kept lines pay, so far
     first: dict[tuple, str] = {}                       # (goal, subject) -> the first line that paid
     units: dict[str, Decimal] = defaultdict(Decimal)   # goal -> units of outcome priced by its tiers, so far
     kept = []
@@ -44,10 +47,12 @@ def apply(s) -> None:
         if g.tiers is not None:
             _price(s, g, ln, units)
         replaces = g.link("replaces")
-        if replaces is not None:
-            _replace(g, ln, replaces, paid[(replaces.goals[0], sid)])
+        if replaces is not None:  # a pooled comparison's line replaces what the other goal paid every cohort
+            other = replaces.goals[0]
+            _replace(g, ln, replaces, paid_all[other] if sid == POOLED else paid[(other, sid)])
         if ln["gross"] > 0:
             paid[(g.id, sid)] += ln["gross"]
+            paid_all[g.id] += ln["gross"]
             first.setdefault((g.id, sid), ln["id"])
         kept.append(ln)
     s.lines = kept

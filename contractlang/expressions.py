@@ -320,10 +320,10 @@ class Scope:
     """
 
     __slots__ = ("resolve", "point", "tables", "roundings", "previous", "count", "deviation", "aggregate", "trace",
-                 "three_valued")
+                 "three_valued", "size")
 
     def __init__(self, resolve, point, tables, roundings, previous=None, count=None, deviation=None, aggregate=None,
-                 trace=None, three_valued=False):
+                 trace=None, three_valued=False, size=None):
         self.resolve = resolve
         self.point = point
         self.tables = tables
@@ -334,6 +334,7 @@ class Scope:
         self.aggregate = aggregate
         self.trace = trace
         self.three_valued = three_valued  # a goal's `conditions three-valued`: and/or decide despite a missing value
+        self.size = size  # size(group) in a comparison: the number of the group's observed subjects at the point
 
 
 def evaluate(expr, scope: Scope, point: str | None = None):
@@ -398,6 +399,11 @@ def evaluate(expr, scope: Scope, point: str | None = None):
             if v in arm.values:
                 return evaluate(arm.result, scope, point)
         raise EvalError(f"no arm of the match covers '{v}'")
+    if t is m.If:
+        c = evaluate(expr.cond, scope, point)
+        if c is MISSING:
+            return MISSING
+        return evaluate(expr.then if c else expr.else_, scope, point)
     if t is m.DateLit:
         return expr.value
     if t is m.Count:
@@ -551,6 +557,10 @@ def _call(expr: m.Call, scope: Scope, point):
         return scope.previous(expr.args[0].name, point, default, scope.trace)
     if f == "deviation":
         return scope.deviation(expr, scope)
+    if f == "size":
+        if scope.size is None:
+            raise EvalError("size() counts a group of a comparison; it can only be used in a goal that compares groups")
+        return scope.size(expr.args[0].name, point, scope.trace)
     if f in ("total", "mean"):
         if scope.aggregate is None:
             raise EvalError(f"{f}() sums over the ledger; it can only be used in a figure")

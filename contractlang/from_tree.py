@@ -322,7 +322,13 @@ class _Builder:
         return ("points", tuple(str(c) for c in ch if c != "from_cohort"), "from_cohort" in ch)
 
     def compare(self, meta, ch):
-        return m.Comparison(measure=str(ch[0]), treated=str(ch[1]), control=str(ch[2]), span=self._sp(meta))
+        weight = next((c[1] for c in ch[3:] if isinstance(c, tuple)), None)
+        pooled = any(isinstance(c, Token) and c.type == "POOLED" for c in ch[3:])
+        return m.Comparison(measure=str(ch[0]), treated=str(ch[1]), control=str(ch[2]), pooled=pooled, weight=weight,
+                            span=self._sp(meta))
+
+    def if_(self, meta, ch):
+        return m.If(cond=ch[0], then=ch[1], else_=ch[2], span=self._sp(meta))
 
     def let(self, meta, ch):
         return m.Let(name=str(ch[0]), expr=ch[1], span=self._sp(meta))

@@ -24,22 +24,22 @@ DANISH = {
     "capitalised": "kapitaliseret", "check": "kontrol", "cohort": "kohorte", "collection": "indsamling",
     "columns": "kolonner", "compare": "sammenlign", "conditions": "betingelser", "contract": "kontrakt",
     "count": "antal", "currency": "valuta", "data": "data", "date": "dato", "days": "dage", "decimal": "decimaltal",
-    "decision": "beslutning", "disbursement": "udbetaling", "due": "forfalder", "each": "hver", "effective": "gældende", "end": "slut", "excludes": "udelukker",
+    "decision": "beslutning", "disbursement": "udbetaling", "due": "forfalder", "each": "hver", "else": "ellers", "effective": "gældende", "end": "slut", "excludes": "udelukker",
     "ends": "slutter", "except": "undtagen", "figure": "størrelse", "flag": "advarsel", "following": "følgende",
     "for": "for", "from": "fra", "goal": "mål", "goals": "mål", "grant": "bevilling", "grants": "bevillinger",
-    "half-year": "halvår", "half-yearly": "halvårlig", "household": "husstand", "households": "husstande",
+    "half-year": "halvår", "if": "hvis", "half-yearly": "halvårlig", "household": "husstand", "households": "husstande",
     "in": "i", "instalment": "rate", "integer": "heltal", "interest": "rente", "intervention": "indsats",
     "let": "lad", "lines": "linjer", "match": "vælg", "mean": "gennemsnit", "measure": "måling",
     "metric": "nøgletal", "minimum": "minimum", "missing": "manglende", "month": "måned", "monthly": "månedlig",
     "months": "måneder", "none": "ingen", "not": "ikke", "observed only": "kun observerede", "of": "af", "on": "på", "once": "engang",
     "or": "eller", "order": "sorter", "outcome": "resultat", "party": "part", "paid": "betalte", "pay": "betal", "payer": "betaler",
-    "per": "pr", "percentage_point": "procentpoint", "percentage_points": "procentpoint", "periods": "perioder",
+    "per": "pr", "percentage_point": "procentpoint", "percentage_points": "procentpoint", "periods": "perioder", "pooled": "samlet",
     "person": "person", "persons": "personer", "places": "decimaler", "point": "tidspunkt", "points": "tidspunkter",
     "programme": "program", "quarter": "kvartal", "quarterly": "kvartalsvis", "reduction": "reduktion",
     "relative": "relativ", "remainder": "rest", "replacement": "erstatning", "replaces": "erstatter", "requires": "kræver", "return": "afkast",
     "rounding": "afrunding", "row": "række", "settlement": "afregning", "share": "andel", "start": "start",
     "stay": "ophold", "strict": "strenge", "subject": "deltager", "subjects": "målgruppe", "sum": "sum", "table": "tabel",
-    "target": "målsætning", "text": "tekst", "three-valued": "treværdige", "tiers": "trin", "to": "til", "tranche": "tranche",
+    "target": "målsætning", "text": "tekst", "then": "så", "three-valued": "treværdige", "tiers": "trin", "to": "til", "tranche": "tranche",
     "tranches": "trancher", "unless": "medmindre", "until": "indtil", "values": "værdier", "weeks": "uger",
     "weighted": "vægtet", "when": "når", "where": "hvor", "within": "inden", "year": "år", "yearly": "årlig",
     "years": "år", "zero": "nul",
@@ -195,4 +195,4 @@ def _keyword_types() -> frozenset[str]:
 
 #: The grammar's named terminals whose value is a keyword the model keeps (`LEVEL`: person or household).
 NAMED_TERMINALS = frozenset({"ANCHOR", "LEVEL", "LEVEL_PLURAL", "MISSING_METHOD", "PERIODS", "DUE_UNIT", "UNIT",
-                             "LOGIC", "LINK"})
+                             "LOGIC", "LINK", "POOLED"})

@@ -220,8 +220,18 @@ class Match:
     span: SourceSpan | None = _span()
 
 
+@node
+class If:
+    """`if cond then a else b`: only the chosen branch is evaluated; a missing condition is a missing value."""
+
+    cond: "Expr"
+    then: "Expr"
+    else_: "Expr"
+    span: SourceSpan | None = _span()
+
+
 Expr = Union[Quantity, DateLit, Ref, At, ColumnRef, Lookup, Call, Count, Binary, Neg,
-             BoolOp, Not, In, Between, Match]
+             BoolOp, Not, In, Between, Match, If]
 
 
 # ---- declarations -------------------------------------------------------------
@@ -409,11 +419,14 @@ class Let:
 
 @node
 class Comparison:
-    """`compare mean M of intervention against control by cohort`."""
+    """`compare mean M of intervention against control by cohort` (a line per cohort), or `… pooled` (one line
+    for the subjects of every cohort together)."""
 
     measure: str
     treated: str
     control: str
+    pooled: bool = False
+    weight: str | None = None  # `weighted by ATTRIBUTE`: each subject's weight in its group's mean (matched controls)
     span: SourceSpan | None = _span()
 
 

@@ -145,9 +145,10 @@ def _previous(s: t.Previous, say: _Say):
 
 
 def _group_mean(s: t.GroupMean, say: _Say):
+    weighted = "" if s.weight is t.ABSENT else say("step.group_mean_weighted", weight=say.code(str(s.weight)))
     return say("step.group_mean", group=say.code(str(s.group)), point=say.code(str(s.point)),
                observed=say.mk.esc(say.fx.count(s.observed)), measure=say.code(str(s.measure)),
-               subjects=say.mk.esc(say.fx.count(s.subjects)), value=say.num(s.value)), None
+               subjects=say.mk.esc(say.fx.count(s.subjects)), value=say.num(s.value), weighted=weighted), None
 
 
 def _share(s: t.Share, say: _Say):

@@ -22,7 +22,7 @@ WIDTH = 100
 IND = "  "
 
 # Binding strength, loosest first; mirrors the `?expr` ladder of grammar/contract.lark.
-OR, AND, NOT, CMP, SUM, PRODUCT, UNARY, POSTFIX, ATOM = range(1, 10)
+IF, OR, AND, NOT, CMP, SUM, PRODUCT, UNARY, POSTFIX, ATOM = range(0, 10)
 _CMP_OPS = ("==", "!=", "<", "<=", ">", ">=")
 
 
@@ -82,6 +82,8 @@ def _cell(cell: m.Cell) -> str:
 # ---- expressions -------------------------------------------------------------------
 
 def _prec(e) -> int:
+    if isinstance(e, m.If):
+        return IF
     if isinstance(e, m.BoolOp):
         return OR if e.op == "or" else AND
     if isinstance(e, m.Not):
@@ -165,6 +167,8 @@ def _expr(e, ind: str) -> str:
     if isinstance(e, m.Between):
         return (f"{_sub(e.operand, SUM, ind)} between {_sub(e.low, SUM, ind)}"
                 f" and {_sub(e.high, SUM, ind)}")
+    if isinstance(e, m.If):
+        return f"if {_expr(e.cond, ind)} then {_expr(e.then, ind)} else {_expr(e.else_, ind)}"
     if isinstance(e, m.Match):
         inner = ind + IND
         lines = [f"match {_expr(e.subject, ind)} {{"]
@@ -329,7 +333,8 @@ def _goal(g: m.Goal) -> list[str]:
         body.append(_tail("points", _names(g.points), "from cohort start" if g.from_cohort else ""))
     if g.comparison is not None:
         k = g.comparison
-        body.append(f"compare mean {k.measure} of {k.treated} against {k.control} by cohort")
+        body.append(_tail(f"compare mean {k.measure} of {k.treated} against {k.control}",
+                          "pooled" if k.pooled else "by cohort", f"weighted by {k.weight}" if k.weight else ""))
     for let in g.lets:
         head = f"let {let.name} = "
         body.append(head + format_expr(let.expr, IND, len(IND) + len(head)))

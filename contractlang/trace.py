@@ -177,21 +177,24 @@ class Previous:
 
 @step
 class GroupMean:
-    """A comparison group's mean of a measure at a point."""
+    """A comparison group's mean of a measure at a point; `weight`: the attribute each subject counts by in it
+    (`weighted by`), if any."""
     group: str
     point: str
     measure: str
     observed: int
     subjects: int
     value: str
+    weight: Any = ABSENT
 
     def to_json(self) -> dict:
+        how = "mean" if self.weight is ABSENT else f"mean weighted by {self.weight}"
         return _json("compute", {
             "name": f"{self.group} mean at {self.point}",
-            "expr": f"mean of {self.observed} observed {self.measure} of {self.subjects} {self.group} subjects",
+            "expr": f"{how} of {self.observed} observed {self.measure} of {self.subjects} {self.group} subjects",
             "value": self.value, "point": self.point,
             "facts": {"group": self.group, "point": self.point, "measure": self.measure, "observed": self.observed,
-                      "subjects": self.subjects}})
+                      "subjects": self.subjects, **({} if self.weight is ABSENT else {"weight": self.weight})}})
 
 
 @step
@@ -542,7 +545,8 @@ def _compute(d: Mapping) -> Step:
     facts = d.get("facts") if isinstance(d.get("facts"), Mapping) else {}
     if {"group", "point", "measure", "observed", "subjects"} <= facts.keys():
         return GroupMean(group=facts["group"], point=facts["point"], measure=facts["measure"],
-                         observed=facts["observed"], subjects=facts["subjects"], value=d["value"])
+                         observed=facts["observed"], subjects=facts["subjects"], value=d["value"],
+                         weight=_opt(facts, "weight"))
     if {"count", "subjects", "level"} <= facts.keys():
         return Share(count=facts["count"], subjects=facts["subjects"], level=facts["level"], value=d["value"])
     if {"rounded", "target"} <= facts.keys():

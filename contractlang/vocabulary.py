@@ -27,7 +27,10 @@ FUNCTIONS = {
     "deviation": (3, 4, "a goal, a measure@point, a table column and optionally the total to divide by"),
     "total": (1, 1, "a measure (or measure@point)"),
     "mean": (1, 1, "a measure (or measure@point)"),
+    "size": (1, 1, "a group of the comparison (the number of its subjects observed at the point)"),
 }
 #: What a subject is: a person has these attributes and its household's.
 PERSON_ATTRIBUTES = ("age", "school_grade")
 HOUSEHOLD_ATTRIBUTES = ("start_date", "end_date", "end_reason", "ended", "replaced", "cohort", "group")
+#: The subject of a pooled comparison's line (`compare … pooled`): the subjects of every cohort together.
+POOLED = "pooled"

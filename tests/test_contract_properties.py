@@ -43,6 +43,8 @@ ZERO = Decimal("0")
 #: Per contract: a small ledger (generator arguments beyond out_dir and seed) and the
 #: edits that add a success: (goal, measure, point or None for any, new value) - the
 #: goal's outcome cannot fall when one row of the measure at the point takes the new value.
+#: A contract that pays on a comparison of groups has no such edit (None): a row of the comparison
+#: group moves its goal the other way.
 CONTRACTS = {
     "viborg": ({"households": 14, "control_households": 6},
                [("employment", "in_su_education", None, "true"), ("life_satisfaction", "life_satisfaction", "end", "10"),
@@ -53,6 +55,7 @@ CONTRACTS = {
     "rudersdal-aaben-og-rolig": ({}, [("success", "pss10", "m12", "0")]),
     "vaeksthuset-ny-start": ({}, [("course_weeks", "weeks_attended", None, "110")]),
     "aarhus-personlige-budgetter": ({}, [("personal_budget", "granted", None, "1000000")]),
+    "peterborough": ({"prisoners": 60}, None),
     "istanbul-kodluyor": ({"participants": 40},
                           [("training", "completed_training", None, "true"), ("job", "ict_job", None, "true")]),
 }
@@ -388,12 +391,16 @@ def _adding_a_success(settled, tmp_path, directory, seed):
     assert edits, "no row to edit: the generator's ledger has no row that is not already a success"
 
 
-@pytest.mark.parametrize("case", CASES[::2], ids=_ids)
+#: The contracts with edits that add a success (not those paying on a comparison of groups).
+MONOTONE = [case for case in CASES if CONTRACTS[case[0].name][1] is not None]
+
+
+@pytest.mark.parametrize("case", MONOTONE[::2], ids=_ids)
 def test_adding_a_success_never_lowers_its_goal(settled, tmp_path, case):
     _adding_a_success(settled, tmp_path, *case)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", CASES[1::2], ids=_ids)
+@pytest.mark.parametrize("case", MONOTONE[1::2], ids=_ids)
 def test_adding_a_success_never_lowers_its_goal_more_seeds(settled, tmp_path, case):
     _adding_a_success(settled, tmp_path, *case)

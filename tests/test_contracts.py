@@ -39,7 +39,8 @@ def _contract(d: Path) -> Path:
 def test_every_arrangement_is_here():
     names = {_id(d) for d in DIRS}
     assert {"viborg", "rudersdal-aaben-og-rolig", "kolding-ny-start", "vaeksthuset-ny-start",
-            "aarhus-personlige-budgetter", "examples/rate-card", "examples/istanbul-kodluyor"} <= names
+            "aarhus-personlige-budgetter", "examples/rate-card", "examples/istanbul-kodluyor",
+            "examples/peterborough"} <= names
 
 
 @pytest.mark.parametrize("d", DIRS, ids=_id)

@@ -248,6 +248,8 @@ class Compiler:
             return self.match(expr, point, cond)
         if t is m.Count:  # a count over the programme inside a row's expression: the interpreter evaluates it
             raise Unsupported("count() inside an expression read per row")
+        if t is m.If:
+            raise Unsupported("if … then … else (the interpreter evaluates it)")
         raise EvalError(f"{t.__name__} cannot be used here")
 
     def binary(self, expr: m.Binary, point, cond) -> Col:
@@ -322,6 +324,8 @@ class Compiler:
             return self.previous(expr, point, cond)
         if f in ("total", "mean", "deviation"):
             raise EvalError(f"{f}() sums over the ledger; it can only be used in a figure")
+        if f == "size":
+            raise Unsupported("size() of a comparison's group (the interpreter evaluates it)")
         if f == "round":
             v = self.compile(expr.args[0], point, cond)
             if v.kind == MISS:
