@@ -3,8 +3,9 @@
 Run by the interpreter on the lines in the order they meet the caps (`order lines by`), before the caps:
 
 - a goal's links (`once per subject`, `requires G`, `excludes G`) decide whether its line for a subject is paid
-  at all, from the lines of that subject already paid: a line that is not is left out, with its reason
-  (`once_paid`, `prerequisite_unpaid`, `excluded_by`) and the line that decided it;
+  at all, from the lines of that subject already paid: a line with an outcome that is not is left out, with its
+  reason (`once_paid`, `prerequisite_unpaid`, `excluded_by`) and the line that decided it (a line of no outcome
+  stays, paying nothing);
 - a goal's `tiers` price its units of outcome by how many came before them in that goal (marginal: a line that
   crosses a tier is paid at both prices, each for its part);
 - `replaces G` pays the difference between the line and what G's lines paid the subject before it (never less
@@ -38,7 +39,7 @@ def apply(s) -> None:
     kept = []
     for ln in s.lines:
         g, sid = goals[ln["goal"]], ln["subject"]
-        why = _left_out(g, sid, paid, first)
+        why = _left_out(g, sid, paid, first) if ln["outcome"] != 0 else None  # a line of no outcome pays nothing anyway
         if why is not None:
             reason, facts, detail = why
             s.exclusions.append({"goal": g.id, "subject": sid, "point": ln["point"], "reason": reason,
