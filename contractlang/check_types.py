@@ -550,6 +550,20 @@ class _Exprs(Run):
 
     _fn_mean = _fn_total
 
+    def _fn_irr(self, e, sc):
+        arg = e.args[0]
+        if not sc.figures_only:
+            self.err("CL017", f"{e.func}() reads what a party invests and is repaid; it belongs in a figure, not in "
+                     f"{sc.place}", e.span, sc.clause, "define a figure with it")
+        funders = {p.id for p in self.c.parties if p.role == "funder"} | set(self.c.recipients())
+        if not isinstance(arg, m.Ref) or arg.name not in funders:
+            self.err("CL010", f"{e.func}() takes a party that invests and is repaid ({listing(sorted(funders))})",
+                     getattr(arg, "span", None) or e.span, sc.clause,
+                     did_you_mean(arg.name, funders) if isinstance(arg, m.Ref) else None)
+        return NUM  # irr in per cent a year, as a plain number; multiple a ratio
+
+    _fn_multiple = _fn_irr
+
     def _fn_deviation(self, e, sc):
         goal, at, column, *total = e.args
         g = None

@@ -12,6 +12,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from . import model as m
+from . import returns
 from .check import figure_units
 from .explain import rule_step
 from .expressions import (MISSING, EvalError, Scope, arith, cell_value, divide, evaluate_condition, exact_sum,
@@ -168,7 +169,19 @@ class Results:
             raise KeyError(name)
 
         return Scope(resolve, None, self.tables, self.roundings, count=self._count({}, None),
-                     aggregate=self._aggregate, trace=trace)
+                     aggregate=self._aggregate, trace=trace, returns=self._returns)
+
+    def _returns(self, func: str, party: str, tr):
+        """irr(party) or multiple(party), from its cash flows (`returns`): the instalments it invests and its
+        shares of the lines, settled by now; missing where there is none (nothing invested, no change of sign)."""
+        flows = returns.cash_flows(self.c, self.lines, party)
+        value = returns.irr(flows) if func == "irr" else returns.multiple(flows)
+        if tr is not None:
+            shown = "; ".join(f"{day.isoformat()} {show(v)}" for day, v in flows) or "none"
+            tr.append({"kind": "value", "name": f"{func}({party})", "value": "missing" if value is None else show(value),
+                       "expr": f"{'IRR in per cent a year' if func == 'irr' else 'repaid / invested'} of the cash "
+                               f"flows of {party}: {shown}"})
+        return MISSING if value is None else value
 
     def figure(self, f: m.Figure) -> dict:
         if self.figure_units is None:

@@ -320,10 +320,10 @@ class Scope:
     """
 
     __slots__ = ("resolve", "point", "tables", "roundings", "previous", "count", "deviation", "aggregate", "trace",
-                 "three_valued", "size")
+                 "three_valued", "size", "returns")
 
     def __init__(self, resolve, point, tables, roundings, previous=None, count=None, deviation=None, aggregate=None,
-                 trace=None, three_valued=False, size=None):
+                 trace=None, three_valued=False, size=None, returns=None):
         self.resolve = resolve
         self.point = point
         self.tables = tables
@@ -335,6 +335,7 @@ class Scope:
         self.trace = trace
         self.three_valued = three_valued  # a goal's `conditions three-valued`: and/or decide despite a missing value
         self.size = size  # size(group) in a comparison: the number of the group's observed subjects at the point
+        self.returns = returns  # irr(party), multiple(party) in a figure: the party's cash flows (evaluate_returns)
 
 
 def evaluate(expr, scope: Scope, point: str | None = None):
@@ -557,6 +558,10 @@ def _call(expr: m.Call, scope: Scope, point):
         return scope.previous(expr.args[0].name, point, default, scope.trace)
     if f == "deviation":
         return scope.deviation(expr, scope)
+    if f in ("irr", "multiple"):
+        if scope.returns is None:
+            raise EvalError(f"{f}() reads the settlement's payments; it can only be used in a figure")
+        return scope.returns(f, expr.args[0].name, scope.trace)
     if f == "size":
         if scope.size is None:
             raise EvalError("size() counts a group of a comparison; it can only be used in a goal that compares groups")

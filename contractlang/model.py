@@ -234,6 +234,17 @@ Expr = Union[Quantity, DateLit, Ref, At, ColumnRef, Lookup, Call, Count, Binary,
              BoolOp, Not, In, Between, Match, If]
 
 
+def subexpressions(e):
+    """`e` and every expression inside it, depth first."""
+    yield e
+    if attrs.has(type(e)):
+        for f in attrs.fields(type(e)):
+            v = getattr(e, f.name)
+            for x in (v if isinstance(v, tuple) else (v,)):
+                if attrs.has(type(x)):
+                    yield from subexpressions(x)
+
+
 # ---- declarations -------------------------------------------------------------
 
 @node

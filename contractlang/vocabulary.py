@@ -28,6 +28,8 @@ FUNCTIONS = {
     "total": (1, 1, "a measure (or measure@point)"),
     "mean": (1, 1, "a measure (or measure@point)"),
     "size": (1, 1, "a group of the comparison (the number of its subjects observed at the point)"),
+    "irr": (1, 1, "a party (the internal rate of return of what it invests and is repaid)"),
+    "multiple": (1, 1, "a party (what it is repaid divided by what it invests)"),
 }
 #: What a subject is: a person has these attributes and its household's.
 PERSON_ATTRIBUTES = ("age", "school_grade")

@@ -211,7 +211,7 @@ def test_unknown_function_and_rounding():
                                 "maxx(0, round(score@end, lines)) > 1"))
     by_hint = {d.hint: d for d in diags if d.code == "CL010"}
     assert set(by_hint) == {"did you mean 'max'?", "did you mean 'line'?"}
-    assert "the functions are max, min, abs, round, previous, deviation, total, mean and size" in by_hint["did you mean 'max'?"].message
+    assert "the functions are max, min, abs, round, previous, deviation, total, mean, size, irr and multiple" in by_hint["did you mean 'max'?"].message
 
 
 def test_let_used_before_it_is_defined():

@@ -40,6 +40,9 @@ def unsupported(contract: m.Contract) -> str | None:
         return "tiers and links between a subject's lines (evaluate_order)"
     if any(g.comparison is not None and (g.comparison.pooled or g.comparison.weight) for g in contract.goals):
         return "a comparison of the cohorts pooled, or weighted"
+    if any(isinstance(x, m.Call) and x.func in ("irr", "multiple") for f in contract.figures
+           for x in m.subexpressions(f.expr)):
+        return "a figure of a party's returns (irr, multiple), read from the settled lines"
     return None
 
 

@@ -324,8 +324,8 @@ class Compiler:
             return self.previous(expr, point, cond)
         if f in ("total", "mean", "deviation"):
             raise EvalError(f"{f}() sums over the ledger; it can only be used in a figure")
-        if f == "size":
-            raise Unsupported("size() of a comparison's group (the interpreter evaluates it)")
+        if f in ("size", "irr", "multiple"):
+            raise Unsupported(f"{f}() (the interpreter evaluates it)")
         if f == "round":
             v = self.compile(expr.args[0], point, cond)
             if v.kind == MISS:
