@@ -56,6 +56,7 @@ CONTRACTS = {
     "vaeksthuset-ny-start": ({}, [("course_weeks", "weeks_attended", None, "110")]),
     "aarhus-personlige-budgetter": ({}, [("personal_budget", "granted", None, "1000000")]),
     "peterborough": ({"prisoners": 60}, None),
+    "dc-water": ({}, [("performance", "runoff_reduction", None, "50")]),
     "innovation-fund": ({"participants": 40},
                         [("behaviour", "behaviour_improved", None, "true"), ("first_level2", "level2", None, "true"),
                          ("first_job", "employed_13w", None, "true"), ("sustained_job", "employed_26w", None, "true")]),

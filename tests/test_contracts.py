@@ -40,7 +40,8 @@ def test_every_arrangement_is_here():
     names = {_id(d) for d in DIRS}
     assert {"viborg", "rudersdal-aaben-og-rolig", "kolding-ny-start", "vaeksthuset-ny-start",
             "aarhus-personlige-budgetter", "examples/rate-card", "examples/istanbul-kodluyor",
-            "examples/peterborough", "examples/innovation-fund", "examples/fair-chance-fund"} <= names
+            "examples/peterborough", "examples/innovation-fund", "examples/fair-chance-fund",
+            "examples/dc-water"} <= names
 
 
 @pytest.mark.parametrize("d", DIRS, ids=_id)
