@@ -484,6 +484,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "step.tier_upto": (" (op til {upto})", " (up to {upto})"),
     "step.tier_beyond": (" (ud over {beyond})", " (beyond {beyond})"),
     "step.tier_between": (" (ud over {beyond}, op til {upto})", " (beyond {beyond}, up to {upto})"),
+    "step.payer_share": ("Betaler {payer} betaler {percent} af {of} ({clause}): {amount}.",
+                         "Payer {payer} pays {percent} of {of} ({clause}): {amount}."),
+    "step.payer_share_rest": ("Betaler {payer} betaler sine {percent} af {of} som resten efter de andres afrundede "
+                              "andele ({clause}): {amount}.",
+                              "Payer {payer} pays its {percent} of {of} as what the others' rounded shares leave "
+                              "({clause}): {amount}."),
     "step.replaces": ("Erstatter mål {goal} ({clause}): {paid} er betalt for det, så linjen betaler {before} − {paid} "
                       "= {after} (aldrig under nul).",
                       "Replaces goal {goal} ({clause}): {paid} was paid for it, so the line pays {before} − {paid} = "

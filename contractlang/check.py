@@ -307,6 +307,25 @@ def check_settlement(c: m.Contract) -> list[Diagnostic]:
 
 # ---- goals --------------------------------------------------------------------------------
 
+def _payer_shares(r: Run, g: m.Goal) -> None:
+    """A goal paid by several payers: each a party, named once, with a percentage; the shares make 100 % (CL014)."""
+    if not g.shares:
+        return
+    seen: set[str] = set()
+    for x in g.shares:
+        r.ref("party", x.party, r.ix.parties, x.span or g.span, g.clause, f"the payers of goal '{g.id}'")
+        if x.party in seen:
+            r.err("CL011", f"goal '{g.id}' names the payer '{x.party}' twice", x.span or g.span, g.clause)
+        seen.add(x.party)
+        if x.percent.canonical_unit != "%":
+            r.err("CL012", f"the share of payer '{x.party}' in goal '{g.id}' is {shown(x.percent)}; expected a "
+                  "percentage", x.percent.span or g.span, g.clause, f"write it as {fmt(x.percent.value)} %")
+    total = sum((x.percent.value for x in g.shares), Decimal(0))
+    if total != 100:
+        r.err("CL014", f"the payers' shares of goal '{g.id}' make {fmt(total)} %, not 100 %", g.shares[0].span or g.span,
+              g.clause)
+
+
 def check_goals(c: m.Contract) -> list[Diagnostic]:
     """CL015 every goal has a payer, points, an outcome and a price; its names are declared."""
     r = Run(c)
@@ -320,8 +339,9 @@ def check_goals(c: m.Contract) -> list[Diagnostic]:
             r.err("CL015", f"the goal '{g.id}' has {listing(['no ' + p for p, _ in lacks])}; a payment "
                   "goal needs a payer, measurement points, an outcome and a price", r.src.find(g.span, g.id),
                   g.clause, "add " + listing([f"'{h}'" for _, h in lacks]) + " to the goal")
-        if g.payer:
+        if g.payer and not g.shares:
             r.ref("party", g.payer, ix.parties, g.span, g.clause, f"the goal '{g.id}'", after=r"\bpayer\b")
+        _payer_shares(r, g)
         for point in g.points:
             r.ref("point", point, ix.points, g.span, g.clause, f"the goal '{g.id}'", after=r"\bpoints\b")
         if g.rate is not None and isinstance(g.rate.amount, m.Quantity):

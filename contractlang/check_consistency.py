@@ -203,7 +203,7 @@ def check_money(c: m.Contract) -> list[Diagnostic]:
         for pa in inst.amounts:
             r.ref("party", pa.party, ix.parties, pa.span, inst.clause or d.clause, f"the instalment of {inst.date}")
             r.amount(pa.amount, f"{pa.party}'s instalment of {inst.date}", pa.span, inst.clause or d.clause)
-    payers = {g.payer: g for g in c.goals if g.payer}
+    payers = set(c.payers())
     for cap in c.caps:
         on = f"payer '{cap.goal}'" if cap.goal in payers and cap.goal not in ix.goals else f"goal '{cap.goal}'"
         if cap.goal not in payers:

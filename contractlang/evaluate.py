@@ -519,12 +519,34 @@ class _Settler(Results):
         by = [keys[k] for k in self.c.line_order()]
         self.lines.sort(key=lambda ln: tuple(k(ln) for k in by))  # stable: ties keep the order of evaluation
         evaluate_order.apply(self)  # tiers and links: what a line pays depends on the lines before it
+        if any(g.shares for g in self.c.goals):
+            self.lines = [part for ln in self.lines for part in self.payer_shares(ln)]
         state = Running()
         for ln in self.lines:
             self.cap_and_split(ln, state)
         self.return_cap_cut = state.return_cap_cut
         self.goal_cap_cut = state.goal_cap_cut
         self.cap_running = state.caps
+
+    def payer_shares(self, ln: dict) -> list[dict]:
+        """A line of a goal with several payers as one line per payer (`goal/subject/point@payer`), each its share
+        of the amount, rounded by the line rounding but the last payer's, which takes the rest; then each meets
+        its own payer's caps. A line of a goal with one payer, as it is."""
+        goal = self.c.goal(ln["goal"])
+        if not goal.shares:
+            return [ln]
+        r, left, parts = self.line_rounding(), ln["gross"], []
+        for k, share in enumerate(goal.shares):
+            last = k == len(goal.shares) - 1
+            part = left if last else round_decimal(ln["gross"] * share.percent.value / 100, r.places, r.mode)
+            left -= part
+            trace = None
+            if ln["trace"] is not None:
+                trace = [*ln["trace"], {"kind": "payer_share", "payer": share.party, "percent": show(share.percent.value),
+                                        "of": money(ln["gross"]), "amount": money(part), "rest": last,
+                                        "clause": goal.clause}]
+            parts.append({**ln, "id": f"{ln['id']}@{share.party}", "payer": share.party, "gross": part, "trace": trace})
+        return parts
 
     def contract_of(self, ln: dict) -> m.Contract:
         """The version of the contract whose caps, return cap and tranches a line meets: the contract itself
@@ -652,6 +674,26 @@ class _Versions(_Settler):
     def version_at(self, day: dt.date) -> int:
         """The number (from 1) of the version in force on `day`."""
         return max(k for k, start in enumerate(self.starts, 1) if start is None or start <= day)
+
+    def payer_shares(self, ln: dict) -> list[dict]:
+        """A line of a goal with several payers as one line per payer (`goal/subject/point@payer`), each its share
+        of the amount, rounded by the line rounding but the last payer's, which takes the rest; then each meets
+        its own payer's caps. A line of a goal with one payer, as it is."""
+        goal = self.c.goal(ln["goal"])
+        if not goal.shares:
+            return [ln]
+        r, left, parts = self.line_rounding(), ln["gross"], []
+        for k, share in enumerate(goal.shares):
+            last = k == len(goal.shares) - 1
+            part = left if last else round_decimal(ln["gross"] * share.percent.value / 100, r.places, r.mode)
+            left -= part
+            trace = None
+            if ln["trace"] is not None:
+                trace = [*ln["trace"], {"kind": "payer_share", "payer": share.party, "percent": show(share.percent.value),
+                                        "of": money(ln["gross"]), "amount": money(part), "rest": last,
+                                        "clause": goal.clause}]
+            parts.append({**ln, "id": f"{ln['id']}@{share.party}", "payer": share.party, "gross": part, "trace": trace})
+        return parts
 
     def contract_of(self, ln: dict) -> m.Contract:
         return self.versions[ln["version"] - 1][0]

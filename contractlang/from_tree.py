@@ -310,6 +310,8 @@ class _Builder:
 
     # -- goals
     def payer(self, meta, ch):
+        if isinstance(ch[0], m.Share):
+            return ("shares", tuple(ch))
         return ("payer", str(ch[0]))
 
     def subjects(self, meta, ch):
@@ -383,6 +385,8 @@ class _Builder:
                 decisions.append(item.text)
             elif item[0] == "payer":
                 kw["payer"] = item[1]
+            elif item[0] == "shares":
+                kw.update(payer=item[1][0].party, shares=item[1])
             elif item[0] == "subjects":
                 kw.update(level=item[1], where=item[2])
             elif item[0] == "points":

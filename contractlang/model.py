@@ -512,6 +512,8 @@ class Goal:
     # "three-valued" (`false and missing` is false, `true or missing` is true).
     conditions: str | None = None
     rate: Rate | None = None
+    # Several payers, each paying its share of every line (`payer A 70 %, B 30 %`; `payer` is then the first).
+    shares: tuple["Share", ...] = ()
     tiers: Tiers | None = None
     links: tuple[Link, ...] = ()
     missing: Missing | None = None
@@ -756,8 +758,8 @@ class Contract:
         return tuple(sorted({s.party for tr in t.tranches for s in tr.shares} | {t.remainder}))
 
     def payers(self) -> tuple[str, ...]:
-        """Every party that pays a goal."""
-        return tuple(sorted({g.payer for g in self.goals if g.payer}))
+        """Every party that pays a goal, or a share of one."""
+        return tuple(sorted({g.payer for g in self.goals if g.payer} | {x.party for g in self.goals for x in g.shares}))
 
     def line_order(self) -> tuple[str, ...]:
         """The keys lines meet the caps in: those `order lines by` names, then the others of

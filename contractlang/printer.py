@@ -327,7 +327,8 @@ def _subjects(level: str, where, ind: str) -> str:
 def _goal(g: m.Goal) -> list[str]:
     body = []
     if g.payer is not None:
-        body.append(f"payer {g.payer}")
+        body.append("payer " + (", ".join(f"{x.party} {format_quantity(x.percent)}" for x in g.shares) if g.shares
+                                else g.payer))
     body.append(_subjects(g.level, g.where, IND))
     if g.points:
         body.append(_tail("points", _names(g.points), "from cohort start" if g.from_cohort else ""))

@@ -354,6 +354,21 @@ class Tiers:
 
 
 @step
+class PayerShare:
+    """A line of a goal with several payers: one payer's `percent` of the line's amount `of` is `amount` (`rest`:
+    the last payer, who takes what the others' rounded shares leave)."""
+    payer: str
+    percent: str
+    of: str
+    amount: str
+    rest: bool
+    clause: str | None
+
+    def to_json(self) -> dict:
+        return _json("payer_share", attrs.asdict(self))
+
+
+@step
 class Replaces:
     """`replaces G`: the line's amount `before`, less what G's lines `paid` the subject, is `after`."""
     goal: str
@@ -459,7 +474,8 @@ class Note:
 
 
 STEPS = (Rule, Subject, Input, Missing, Value, Price, Reference, Lookup, Previous, GroupMean, Share, Gap, Compute,
-         Aggregate, Round, Impute, Payment, Tiers, Replaces, Cap, Tranche, Entitlement, Moved, Paid, Adjust, Flag, Note)
+         Aggregate, Round, Impute, Payment, Tiers, Replaces, PayerShare, Cap, Tranche, Entitlement, Moved, Paid, Adjust,
+         Flag, Note)
 Step = Any  # one of STEPS
 
 
@@ -610,6 +626,8 @@ _READERS = {
                                  clause=d.get("clause"), until=_opt(d, "until"), rounding=_opt(d, "rounding")),
     "tiers": lambda d: Tiers(goal=d["goal"], units_before=d["units_before"], outcome=d["outcome"],
                              parts=tuple(d.get("parts") or ()), exact=d["exact"], clause=d.get("clause")),
+    "payer_share": lambda d: PayerShare(payer=d["payer"], percent=d["percent"], of=d["of"], amount=d["amount"],
+                                        rest=bool(d.get("rest")), clause=d.get("clause")),
     "replaces": lambda d: Replaces(goal=d["goal"], paid=d["paid"], before=d["before"], after=d["after"],
                                    clause=d.get("clause")),
     "entitlement": lambda d: Entitlement(period=d["period"], payer=d["payer"], recipient=d["recipient"],

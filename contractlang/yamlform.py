@@ -545,6 +545,8 @@ def _consistency(obj) -> list[str]:
         out.append("'of' and 'weighted_by' belong to a row of kind sum")
     elif isinstance(obj, m.Goal) and obj.from_cohort and not obj.points:
         out.append("'from_cohort' needs 'points'")
+    elif isinstance(obj, m.Goal) and obj.shares and obj.payer != obj.shares[0].party:
+        out.append("with 'shares', 'payer' is the first share's party")
     elif isinstance(obj, m.Programme):
         for item, parts in (("data_collection_end", ("data_collection_assumption", "data_collection_clause")),
                             ("minimum_stay", ("minimum_stay_clause",)),
