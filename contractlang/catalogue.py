@@ -593,6 +593,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "fact.not_eligible_no_grade": ("{age} år ved start, intet klassetrin: opfylder ikke {condition}",
                                    "age {age} at start, school grade none: does not satisfy {condition}"),
     "fact.not_due": ("{point} falder den {date}, efter {limit}", "{point} falls on {date}, after {limit}"),
+    "fact.not_due_evidence": ("dokumentationen for {point} er dateret {date}, efter {limit}",
+                              "the evidence at {point} is dated {date}, after {limit}"),
     "fact.not_due_cohort": ("{point} for kohorte {cohort} falder den {date}", "{point} of cohort {cohort} falls on {date}"),
     "fact.missing_ended": ("husstand {household} ophørte den {end} ({end_reason}), før målingen den {point_date}",
                            "household {household} ended ({end_reason}) on {end}, before the point ({point_date})"),

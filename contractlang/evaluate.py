@@ -197,7 +197,8 @@ class _Settler(Results):
                            "value": show(cache[key]), "point": at_point})
         return cache[key]
 
-    def subject_scope(self, goal: m.Goal, sid: str, h, person, point: str, trace) -> Scope:
+    def subject_scope(self, goal: m.Goal, sid: str, h, person, point: str, trace, evidence: list | None = None) -> Scope:
+        """The names a subject's outcome reads at `point`; `evidence` collects the dates of the rows read at it."""
         lets = {let.name for let in goal.lets}
         cache: dict = {}
 
@@ -205,6 +206,10 @@ class _Settler(Results):
             if name in lets:
                 return self.let_value(goal, cache, lambda: scope, name, at_point, tr)
             if name in self.measures:
+                if evidence is not None and at_point == point:
+                    obs = self.L.values.get((sid, name, at_point))
+                    if obs is not None and obs.date is not None:
+                        evidence.append(obs.date)
                 return self.measure_value(sid, name, at_point, tr)
             if name in self.named:
                 return self.named_value(name, tr)
@@ -259,12 +264,25 @@ class _Settler(Results):
                 trace = [rule, {"kind": "subject", "subject": sid, "level": goal.level, "household": h.id,
                                      "detail": self.counting[h.id][1] + _age_note(self, h, person),
                                      "facts": {**self.stay_facts[h.id], **_age_facts(h, person)}}] if self.trace else None
-                scope = self.subject_scope(goal, sid, h, person, point, trace)
+                evidence = [] if goal.dated_by_evidence else None
+                scope = self.subject_scope(goal, sid, h, person, point, trace, evidence)
                 try:
                     value = evaluate(goal.outcome, scope)
                 except DivisionByZero as exc:  # no outcome, so no line: not imputed, not in the mean
                     self.exclusions.append(self.division_by_zero(goal, sid, point, "outcome", exc))
                     continue
+                if evidence and value is not MISSING:  # a claim dated by its evidence: the latest row read
+                    date = max(evidence)
+                    if trace is not None:
+                        trace.append({"kind": "value", "name": "date", "point": point, "value": date.isoformat(),
+                                      "expr": f"dated by the evidence: the latest date of the rows read at {point}"})
+                    if not self.due(date):
+                        limit = min(self.as_of, self.data_end or self.as_of)
+                        self.exclusions.append({"goal": goal.id, "subject": sid, "point": point, "reason": "not_due",
+                                                "detail": f"its evidence is dated {date}, after {limit}",
+                                                "facts": {"point": point, "date": date.isoformat(),
+                                                          "limit": limit.isoformat(), "evidence": True}})
+                        continue
                 if value is not MISSING:
                     value = _number(value)
                     observed[point].append(value)

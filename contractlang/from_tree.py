@@ -360,6 +360,9 @@ class _Builder:
         _, clause, rest = self._split(ch[1:])
         return m.Link(kind=str(ch[0]), goals=tuple(str(x) for x in rest), clause=clause, span=self._sp(meta))
 
+    def dated(self, meta, ch):
+        return ("dated", True)
+
     def once(self, meta, ch):
         _, clause, _ = self._split(ch)
         return m.Link(kind="once", clause=clause, span=self._sp(meta))
@@ -395,6 +398,8 @@ class _Builder:
                 kw["outcome"] = item[1]
             elif item[0] == "conditions":
                 kw["conditions"] = item[1]
+            elif item[0] == "dated":
+                kw["dated_by_evidence"] = True
         return m.Goal(id=str(ch[0]), title=title, clause=clause, lets=tuple(lets), decisions=tuple(decisions),
                       links=tuple(links), span=self._sp(meta), **kw)
 

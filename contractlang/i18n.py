@@ -386,8 +386,8 @@ def _exclusion_text(reason, facts: dict, fx: Formatter, mk: Plain) -> str | None
         if "cohort" in facts:
             return _say(fx, mk, "fact.not_due_cohort", point=code(str(facts["point"])), cohort=code(str(facts["cohort"])),
                         date=_day(fx, mk, facts["date"]))
-        return _say(fx, mk, "fact.not_due", point=code(str(facts["point"])), date=_day(fx, mk, facts["date"]),
-                    limit=_day(fx, mk, facts["limit"]))
+        return _say(fx, mk, "fact.not_due_evidence" if facts.get("evidence") else "fact.not_due",
+                    point=code(str(facts["point"])), date=_day(fx, mk, facts["date"]), limit=_day(fx, mk, facts["limit"]))
     if reason in ("missing_not_replaced", "replaced_no_correction"):
         exemption = exemption_text(facts, fx, mk)
         return missing_text(facts, fx, mk) + (f"; {exemption}" if exemption else "")

@@ -514,6 +514,9 @@ class Goal:
     rate: Rate | None = None
     # Several payers, each paying its share of every line (`payer A 70 %, B 30 %`; `payer` is then the first).
     shares: tuple["Share", ...] = ()
+    # `dated by evidence`: a line is dated by the latest date of the ledger rows its outcome reads (a claim dated
+    # by its evidence), else by its point's.
+    dated_by_evidence: bool = False
     tiers: Tiers | None = None
     links: tuple[Link, ...] = ()
     missing: Missing | None = None

@@ -343,6 +343,8 @@ def _goal(g: m.Goal) -> list[str]:
         body.append("outcome " + format_expr(g.outcome, IND, len(IND) + 8))
     if g.conditions is not None:
         body.append(f"conditions {g.conditions}")
+    if g.dated_by_evidence:
+        body.append("dated by evidence")
     if g.rate is not None:
         body.append("pay " + format_expr(g.rate.amount, IND, len(IND) + 4) + f" per {g.rate.per}")
     if g.tiers is not None:

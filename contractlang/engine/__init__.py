@@ -38,6 +38,8 @@ def unsupported(contract: m.Contract) -> str | None:
         return "attributes the contract declares"
     if any(g.shares for g in contract.goals):
         return "a goal paid by several payers"
+    if any(g.dated_by_evidence for g in contract.goals):
+        return "lines dated by their evidence"
     if any(g.tiers is not None or g.links for g in contract.goals):
         return "tiers and links between a subject's lines (evaluate_order)"
     if any(g.comparison is not None and (g.comparison.pooled or g.comparison.weight) for g in contract.goals):
