@@ -484,6 +484,20 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "step.tier_upto": (" (op til {upto})", " (up to {upto})"),
     "step.tier_beyond": (" (ud over {beyond})", " (beyond {beyond})"),
     "step.tier_between": (" (ud over {beyond}, op til {upto})", " (beyond {beyond}, up to {upto})"),
+    "step.floor_negative": ("Gulv pr. periode ({clause}): {payer}s linjer for {period} giver {sum}; perioden betaler "
+                            "intet, og underskuddet eftergives: {before} bliver {after}.",
+                            "Floor per period ({clause}): {payer}'s lines of {period} add up to {sum}; the period pays "
+                            "nothing, and the shortfall is forgiven: {before} becomes {after}."),
+    "step.floor_negative_carried": ("Gulv pr. periode ({clause}): {payer}s linjer for {period} giver {sum} (med {carried} "
+                                    "overført); perioden betaler intet, og underskuddet overføres til næste periode: "
+                                    "{before} bliver {after}.",
+                                    "Floor per period ({clause}): {payer}'s lines of {period} add up to {sum} (with "
+                                    "{carried} carried in); the period pays nothing, and the shortfall is carried "
+                                    "into the next: {before} becomes {after}."),
+    "step.floor_carried": ("Gulv pr. periode ({clause}): {carried} er overført til {payer}s {period}, som giver {sum} "
+                           "i alt; det trækkes fra linjerne i rækkefølge: {before} bliver {after}.",
+                           "Floor per period ({clause}): {carried} is carried into {payer}'s {period}, which adds up "
+                           "to {sum}; it comes off the lines in order: {before} becomes {after}."),
     "step.payer_share": ("Betaler {payer} betaler {percent} af {of} ({clause}): {amount}.",
                          "Payer {payer} pays {percent} of {of} ({clause}): {amount}."),
     "step.payer_share_rest": ("Betaler {payer} betaler sine {percent} af {of} som resten efter de andres afrundede "

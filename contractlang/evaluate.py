@@ -16,7 +16,7 @@ from . import evaluate_order
 from . import model as m
 from .expressions import (MISSING, DivisionByZero, EvalError, Scope, add_months, shift, age_at, arith, divide, evaluate,
                           evaluate_condition, exact_sum, mean, money, price, round_decimal, show)
-from .explain import rule_step
+from .explain import period_of, rule_step
 from .ledger import Ledger, bulk_allocation
 from .trace import assumed
 from .vocabulary import POOLED
@@ -541,7 +541,14 @@ class _Settler(Results):
             self.lines = [part for ln in self.lines for part in self.payer_shares(ln)]
         state = Running()
         for ln in self.lines:
-            self.cap_and_split(ln, state)
+            self.cap(ln, state)
+        floor = self.c.settlement.floor if self.c.settlement else None
+        if floor is not None:
+            self.apply_floor(floor)
+        for ln in self.lines:
+            ln["cut"] = ln["amount"] != ln["gross"]
+            ln["tranche"], ln["split"] = self.split(state.pool, ln["amount"], ln["trace"], self.contract_of(ln))
+            state.pool += ln["amount"]
         self.return_cap_cut = state.return_cap_cut
         self.goal_cap_cut = state.goal_cap_cut
         self.cap_running = state.caps
@@ -585,9 +592,9 @@ class _Settler(Results):
         return [(cap, (cap.goal, cap.per, _cap_period(cap, ln))) for cap in (*caps.get(ln["goal"], ()),
                                                                            *caps.get(ln["payer"], ()))]
 
-    def cap_and_split(self, ln: dict, state: Running) -> None:
-        """One line, in cap order, through its caps, the return cap and the tranches; `state` holds the running
-        totals before it and is moved past it. Sets the line's after_goal_cap, amount, cut, tranche and split."""
+    def cap(self, ln: dict, state: Running) -> None:
+        """One line, in cap order, through its caps and the return cap; `state` holds the running totals before
+        it and is moved past it. Sets the line's after_goal_cap and amount."""
         c = self.contract_of(ln)
         caps = self.caps_by_owner(c)
         rc = c.return_cap
@@ -615,9 +622,39 @@ class _Settler(Results):
             state.return_cap_cut += amount - after
             amount = after
         ln["amount"] = amount
-        ln["cut"] = amount != ln["gross"]
-        ln["tranche"], ln["split"] = self.split(state.pool, amount, tr, c)
-        state.pool += amount
+
+    def apply_floor(self, rule: str) -> None:
+        """`floor per period zero|carried forward`: a payer's period whose lines add up to less than nothing (with
+        what an earlier period carried into it) pays nothing — each of its lines is set to nothing — and the
+        shortfall is forgiven (zero) or carried into the payer's next period (carried forward), whose lines it
+        reduces, in their order, before they pay."""
+        by: dict[tuple, list] = defaultdict(list)
+        for ln in self.lines:
+            by[(ln["payer"], period_of(ln["date"], self.c.settlement)[0])].append(ln)
+        carry: dict[str, Decimal] = defaultdict(Decimal)  # payer -> the shortfall carried into its next period
+        self.floor_cut = ZERO
+        for payer, period in sorted(by):  # period names sort as the periods do
+            lines = by[(payer, period)]
+            carried_in = carry[payer]
+            total = sum((ln["amount"] for ln in lines), ZERO) + carried_in
+            if total < 0:
+                changes = [(ln, ZERO) for ln in lines if ln["amount"] != 0]
+                carry[payer] = total if rule == "carried forward" else ZERO
+            else:
+                changes, left = [], -carried_in
+                for ln in lines:
+                    if left > 0 and ln["amount"] > 0:
+                        take = min(left, ln["amount"])
+                        changes.append((ln, ln["amount"] - take))
+                        left -= take
+                carry[payer] = ZERO
+            for ln, after in changes:
+                self.floor_cut += ln["amount"] - after
+                if ln["trace"] is not None:
+                    ln["trace"].append({"kind": "floor", "rule": rule, "payer": payer, "period": period,
+                                        "sum": money(total), "carried_in": money(carried_in), "before": money(ln["amount"]),
+                                        "after": money(after), "clause": self.c.settlement.floor_clause})
+                ln["amount"] = after
 
     def split(self, pool_before: Decimal, amount: Decimal, trace, c: m.Contract):
         t = c.tranches

@@ -126,6 +126,7 @@ def build_document(s) -> dict:
             "by_recipient": money_map(by_recipient),
             "pool": money(pool),
             "imputed": {g.id: s.imputed.get(g.id, 0) for g in c.goals},
+            **({"floor_cut": money(s.floor_cut)} if c.settlement and c.settlement.floor else {}),
         },
         "periods": period_list,
         "flags": sorted(s.flags, key=lambda f: (f["id"], str(f["subject"]), str(sorted(f["details"].items())))),

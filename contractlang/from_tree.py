@@ -480,11 +480,17 @@ class _Builder:
         _, clause, rest = self._split(ch)
         return m.Adjustment(**rest[0], clause=clause, span=self._sp(meta))
 
+    def floor(self, meta, ch):
+        _, clause, rest = self._split(ch)
+        return ("floor", " ".join(str(rest[0]).split()), clause)
+
     def settlement(self, meta, ch):
         _, clause, rest = self._split(ch)
-        (periods, year_start), due, order, *adjustment = rest
-        return m.Settlement(periods=periods, due=due, order=order, year_start=year_start,
-                            adjustment=adjustment[0] if adjustment else None, clause=clause, span=self._sp(meta))
+        (periods, year_start), due, order, *more = rest
+        floor = next((x for x in more if isinstance(x, tuple) and x[0] == "floor"), (None, None, None))
+        adjustment = next((x for x in more if isinstance(x, m.Adjustment)), None)
+        return m.Settlement(periods=periods, due=due, order=order, year_start=year_start, floor=floor[1],
+                            floor_clause=floor[2], adjustment=adjustment, clause=clause, span=self._sp(meta))
 
     def for_each(self, meta, ch):
         return ("for_each", str(ch[0]))

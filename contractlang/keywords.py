@@ -21,11 +21,11 @@ from .from_tree import _span
 DANISH = {
     "acknowledge": "accepter", "adjust": "reguler", "against": "mod", "amends": "ændrer", "all": "alle", "and": "og", "assumed": "antaget", "at": "ved", "attribute": "egenskab",
     "base": "grundlag", "between": "mellem", "beyond": "udover", "boolean": "sandhedsværdi", "by": "efter", "cap": "loft",
-    "capitalised": "kapitaliseret", "check": "kontrol", "cohort": "kohorte", "collection": "indsamling",
+    "capitalised": "kapitaliseret", "carried forward": "overført", "check": "kontrol", "cohort": "kohorte", "collection": "indsamling",
     "columns": "kolonner", "compare": "sammenlign", "conditions": "betingelser", "contract": "kontrakt",
     "count": "antal", "currency": "valuta", "data": "data", "date": "dato", "dated": "dateret", "days": "dage", "decimal": "decimaltal",
     "decision": "beslutning", "disbursement": "udbetaling", "due": "forfalder", "each": "hver", "else": "ellers", "effective": "gældende", "end": "slut", "evidence": "dokumentation", "excludes": "udelukker",
-    "ends": "slutter", "except": "undtagen", "figure": "størrelse", "flag": "advarsel", "following": "følgende",
+    "ends": "slutter", "except": "undtagen", "figure": "størrelse", "flag": "advarsel", "floor": "gulv", "following": "følgende",
     "for": "for", "from": "fra", "goal": "mål", "goals": "mål", "grant": "bevilling", "grants": "bevillinger",
     "half-year": "halvår", "if": "hvis", "half-yearly": "halvårlig", "household": "husstand", "households": "husstande",
     "in": "i", "instalment": "rate", "integer": "heltal", "interest": "rente", "intervention": "indsats",
@@ -33,7 +33,7 @@ DANISH = {
     "metric": "nøgletal", "minimum": "minimum", "missing": "manglende", "month": "måned", "monthly": "månedlig",
     "months": "måneder", "none": "ingen", "not": "ikke", "observed only": "kun observerede", "of": "af", "on": "på", "once": "engang",
     "or": "eller", "order": "sorter", "outcome": "resultat", "party": "part", "paid": "betalte", "pay": "betal", "payer": "betaler",
-    "per": "pr", "percentage_point": "procentpoint", "percentage_points": "procentpoint", "periods": "perioder", "pooled": "samlet",
+    "per": "pr", "percentage_point": "procentpoint", "percentage_points": "procentpoint", "period": "periode", "periods": "perioder", "pooled": "samlet",
     "person": "person", "persons": "personer", "places": "decimaler", "point": "tidspunkt", "points": "tidspunkter",
     "programme": "program", "quarter": "kvartal", "quarterly": "kvartalsvis", "reduction": "reduktion",
     "relative": "relativ", "remainder": "rest", "replacement": "erstatning", "replaces": "erstatter", "requires": "kræver", "return": "afkast",
@@ -195,4 +195,4 @@ def _keyword_types() -> frozenset[str]:
 
 #: The grammar's named terminals whose value is a keyword the model keeps (`LEVEL`: person or household).
 NAMED_TERMINALS = frozenset({"ANCHOR", "LEVEL", "LEVEL_PLURAL", "MISSING_METHOD", "PERIODS", "DUE_UNIT", "UNIT",
-                             "LOGIC", "LINK", "POOLED"})
+                             "LOGIC", "LINK", "POOLED", "FLOOR"})

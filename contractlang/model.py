@@ -617,6 +617,9 @@ class Settlement:
     due: str
     order: tuple[str, ...]
     year_start: str | None = None  # MM-DD: the first day of the settlement's year (a financial year); None: 1 January
+    # `floor per period zero|carried forward`: what a payer owes for a period is at least nothing; None: no floor
+    floor: str | None = None
+    floor_clause: str | None = None
     adjustment: Adjustment | None = None
     clause: str | None = None
     span: SourceSpan | None = _span()

@@ -265,6 +265,15 @@ def _tiers(s: t.Tiers, say: _Say):
                outcome=say.num(s.outcome), parts=" + ".join(part(p) for p in s.parts), exact=say.num(s.exact)), None
 
 
+def _floor(s: t.Floor, say: _Say):
+    key = "step.floor_negative" if to_decimal(s.sum) < 0 else "step.floor_carried"
+    if to_decimal(s.sum) < 0 and s.rule == "carried forward":
+        key = "step.floor_negative_carried"
+    return say(key, payer=say.code(s.payer), period=say.code(s.period), sum=say.money(s.sum),
+               carried=say.money(s.carried_in), before=say.money(s.before), after=say.money(s.after),
+               clause=say.clause(s.clause)), None
+
+
 def _payer_share(s: t.PayerShare, say: _Say):
     return say("step.payer_share_rest" if s.rest else "step.payer_share", payer=say.code(s.payer),
                percent=say.mk.esc(say.fx.pct(s.percent)), of=say.money(s.of), amount=say.money(s.amount),
@@ -349,7 +358,7 @@ NARRATORS: dict[type, Callable] = {
     t.Rule: _rule, t.Subject: _subject, t.Input: _input, t.Missing: _missing, t.Value: _value, t.Price: _price,
     t.Reference: _reference, t.Lookup: _lookup, t.Previous: _previous, t.GroupMean: _group_mean, t.Share: _share,
     t.Gap: _gap, t.Compute: _compute, t.Aggregate: _aggregate, t.Round: _round, t.Impute: _impute,
-    t.Payment: _payment, t.Tiers: _tiers, t.Replaces: _replaces, t.PayerShare: _payer_share, t.Cap: _cap,
+    t.Payment: _payment, t.Tiers: _tiers, t.Replaces: _replaces, t.PayerShare: _payer_share, t.Cap: _cap, t.Floor: _floor,
     t.Tranche: _tranche, t.Entitlement: _entitlement, t.Moved: _moved, t.Paid: _paid, t.Adjust: _adjust,
     t.Flag: _flag, t.Note: _note,
 }

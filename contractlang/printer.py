@@ -391,6 +391,8 @@ def _settlement(s: m.Settlement) -> list[str]:
         raise ValueError(f"settlement due {s.due!r} cannot be written; expected '{prefix}…'")
     body = [_tail("periods", s.periods, f"from {s.year_start}" if s.year_start else ""), f"due {s.due}",
             f"order lines by {_names(s.order)}"]
+    if s.floor is not None:
+        body.append(_tail(f"floor per period {s.floor}", _cl(s.floor_clause)))
     if s.adjustment is not None:
         a = s.adjustment
         if a.rule == "each":

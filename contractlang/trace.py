@@ -354,6 +354,23 @@ class Tiers:
 
 
 @step
+class Floor:
+    """`floor per period`: the payer's lines of the period add up to `sum` (with what an earlier period carried in,
+    `carried_in`); a negative period's lines are set to nothing, and a carried shortfall reduces the next's."""
+    rule: str
+    payer: str
+    period: str
+    sum: str
+    carried_in: str
+    before: str
+    after: str
+    clause: str | None
+
+    def to_json(self) -> dict:
+        return _json("floor", attrs.asdict(self))
+
+
+@step
 class PayerShare:
     """A line of a goal with several payers: one payer's `percent` of the line's amount `of` is `amount` (`rest`:
     the last payer, who takes what the others' rounded shares leave)."""
@@ -474,7 +491,7 @@ class Note:
 
 
 STEPS = (Rule, Subject, Input, Missing, Value, Price, Reference, Lookup, Previous, GroupMean, Share, Gap, Compute,
-         Aggregate, Round, Impute, Payment, Tiers, Replaces, PayerShare, Cap, Tranche, Entitlement, Moved, Paid, Adjust,
+         Aggregate, Round, Impute, Payment, Tiers, Replaces, PayerShare, Cap, Floor, Tranche, Entitlement, Moved, Paid, Adjust,
          Flag, Note)
 Step = Any  # one of STEPS
 
@@ -626,6 +643,8 @@ _READERS = {
                                  clause=d.get("clause"), until=_opt(d, "until"), rounding=_opt(d, "rounding")),
     "tiers": lambda d: Tiers(goal=d["goal"], units_before=d["units_before"], outcome=d["outcome"],
                              parts=tuple(d.get("parts") or ()), exact=d["exact"], clause=d.get("clause")),
+    "floor": lambda d: Floor(rule=d["rule"], payer=d["payer"], period=d["period"], sum=d["sum"],
+                             carried_in=d["carried_in"], before=d["before"], after=d["after"], clause=d.get("clause")),
     "payer_share": lambda d: PayerShare(payer=d["payer"], percent=d["percent"], of=d["of"], amount=d["amount"],
                                         rest=bool(d.get("rest")), clause=d.get("clause")),
     "replaces": lambda d: Replaces(goal=d["goal"], paid=d["paid"], before=d["before"], after=d["after"],

@@ -82,6 +82,7 @@ _CHOICES = {
     (m.Settlement, "periods"): ("monthly", "quarterly", "half-yearly", "yearly"),
     (m.Settlement, "due"): tuple("end of following " + u for u in ("quarter", "month", "half-year")),
     (m.Adjustment, "rule"): ("each", "until", "once"),
+    (m.Settlement, "floor"): ("zero", "carried forward"),
     (m.Link, "kind"): m.LINK_KINDS,
 }
 _MONTH_DAY = re.compile(r"(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\Z")

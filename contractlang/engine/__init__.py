@@ -40,6 +40,8 @@ def unsupported(contract: m.Contract) -> str | None:
         return "a goal paid by several payers"
     if any(g.dated_by_evidence for g in contract.goals):
         return "lines dated by their evidence"
+    if contract.settlement is not None and contract.settlement.floor is not None:
+        return "a floor per period"
     if any(g.tiers is not None or g.links for g in contract.goals):
         return "tiers and links between a subject's lines (evaluate_order)"
     if any(g.comparison is not None and (g.comparison.pooled or g.comparison.weight) for g in contract.goals):
