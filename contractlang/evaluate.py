@@ -730,26 +730,6 @@ class _Versions(_Settler):
         """The number (from 1) of the version in force on `day`."""
         return max(k for k, start in enumerate(self.starts, 1) if start is None or start <= day)
 
-    def payer_shares(self, ln: dict) -> list[dict]:
-        """A line of a goal with several payers as one line per payer (`goal/subject/point@payer`), each its share
-        of the amount, rounded by the line rounding but the last payer's, which takes the rest; then each meets
-        its own payer's caps. A line of a goal with one payer, as it is."""
-        goal = self.c.goal(ln["goal"])
-        if not goal.shares:
-            return [ln]
-        r, left, parts = self.line_rounding(), ln["gross"], []
-        for k, share in enumerate(goal.shares):
-            last = k == len(goal.shares) - 1
-            part = left if last else round_decimal(ln["gross"] * share.percent.value / 100, r.places, r.mode)
-            left -= part
-            trace = None
-            if ln["trace"] is not None:
-                trace = [*ln["trace"], {"kind": "payer_share", "payer": share.party, "percent": show(share.percent.value),
-                                        "of": money(ln["gross"]), "amount": money(part), "rest": last,
-                                        "clause": goal.clause}]
-            parts.append({**ln, "id": f"{ln['id']}@{share.party}", "payer": share.party, "gross": part, "trace": trace})
-        return parts
-
     def contract_of(self, ln: dict) -> m.Contract:
         return self.versions[ln["version"] - 1][0]
 
