@@ -5,7 +5,6 @@ each tier; and the investors' IRR and multiple from those flows."""
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import importlib.util
 import json
@@ -15,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from contractlang.cli import main
+
+from .ledgers import plus_months
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = ROOT / "contracts" / "examples" / "dc-water"
@@ -29,23 +30,17 @@ def _generate(out: Path, reduction: str) -> Path:
     return out
 
 
-def _plus_months(day: dt.date, months: int) -> dt.date:
-    m0 = day.month - 1 + months
-    year, month = day.year + m0 // 12, m0 % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 def _due(day: dt.date) -> dt.date:
     """The end of the month after the half-year (of a year from 1 October) that holds `day`."""
     first = dt.date(day.year, 10, 1) if day.month >= 10 else dt.date(day.year, 4, 1) if day.month >= 4 else \
         dt.date(day.year - 1, 10, 1)
-    after = _plus_months(first, 7)
+    after = plus_months(first, 7)
     return dt.date(after.year, after.month, 1) - dt.timedelta(days=1)
 
 
 def by_hand(reduction: Decimal) -> dict:
-    coupons = [(_plus_months(CLOSING, 6 * k), Decimal(25_000_000) * Decimal("0.0343") / 2) for k in range(1, 10)]
-    tender = _plus_months(CLOSING, 54)
+    coupons = [(plus_months(CLOSING, 6 * k), Decimal(25_000_000) * Decimal("0.0343") / 2) for k in range(1, 10)]
+    tender = plus_months(CLOSING, 54)
     tier = 1 if reduction > Decimal("41.3") else -1 if reduction < Decimal("18.6") else 0
     flows = [(CLOSING, Decimal(-25_000_000))] + coupons + [(tender, Decimal(25_000_000)),
                                                            (tender, Decimal(3_300_000) * tier)]

@@ -8,9 +8,7 @@ order date, goal, participant (a line crossing it is cut to what is left)."""
 
 from __future__ import annotations
 
-import calendar
 import collections
-import csv
 import datetime as dt
 import json
 from decimal import Decimal
@@ -18,8 +16,11 @@ from pathlib import Path
 
 from contractlang.render import render_line
 
+from .ledgers import age, csv_rows, plus_months
+
 ROOT = Path(__file__).resolve().parents[1]
 HERE = ROOT / "contracts" / "examples" / "innovation-fund"
+LEDGER = HERE / "ledger"
 AS_OF = dt.date(2016, 4, 30)  # the end of data collection, the settlement's default date
 CAP = Decimal(11_700)
 SCHOOL = (("w13", 13), ("w26", 26), ("w39", 39), ("w52", 52))
@@ -40,32 +41,18 @@ GOALS = [
 ]
 
 
-def _plus_months(day: dt.date, months: int) -> dt.date:
-    m0 = day.month - 1 + months
-    year, month = day.year + m0 // 12, m0 % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def _age(birth: dt.date, day: dt.date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-
-
-def _rows(name: str) -> list[dict]:
-    with (HERE / "ledger" / name).open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 def by_hand() -> dict:
-    start = {r["household_id"]: dt.date.fromisoformat(r["start_date"]) for r in _rows("households.csv")}
-    people = {r["person_id"]: start[r["household_id"]] for r in _rows("persons.csv")
-              if 14 <= _age(dt.date.fromisoformat(r["birth_date"]), start[r["household_id"]]) <= 15}
-    value = {(r["subject_id"], r["measure"], r["point"]): r["value"] == "true" for r in _rows("measurements.csv")}
+    start = {r["household_id"]: dt.date.fromisoformat(r["start_date"]) for r in csv_rows(LEDGER, "households.csv")}
+    people = {r["person_id"]: start[r["household_id"]] for r in csv_rows(LEDGER, "persons.csv")
+              if 14 <= age(dt.date.fromisoformat(r["birth_date"]), start[r["household_id"]]) <= 15}
+    value = {(r["subject_id"], r["measure"], r["point"]): r["value"] == "true"
+             for r in csv_rows(LEDGER, "measurements.csv")}
     # A line for each participant, goal and due point with a row (missing none: no row, no line).
     lines = []
     for k, (goal, measure, price, points, _) in enumerate(GOALS):
         for p, begun in people.items():
             for point, weeks, months in points:
-                day = begun + dt.timedelta(weeks=weeks) if weeks else _plus_months(begun, months)
+                day = begun + dt.timedelta(weeks=weeks) if weeks else plus_months(begun, months)
                 if day <= AS_OF and (p, measure, point) in value:
                     lines.append((day, k, p, goal, Decimal(price) if value[(p, measure, point)] else Decimal(0)))
     lines.sort(key=lambda ln: ln[:3])

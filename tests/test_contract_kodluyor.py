@@ -6,8 +6,6 @@ beyond the 92nd; each outcome capped at its maximum ($144,000, $450,000, $632,00
 
 from __future__ import annotations
 
-import calendar
-import csv
 import datetime as dt
 import json
 from decimal import Decimal
@@ -15,31 +13,23 @@ from pathlib import Path
 
 from contractlang.render import render_line
 
+from .ledgers import csv_rows, plus_months
+
 ROOT = Path(__file__).resolve().parents[1]
 HERE = ROOT / "contracts" / "examples" / "istanbul-kodluyor"
+LEDGER = HERE / "ledger"
 AS_OF = dt.date(2026, 7, 31)  # the end of data collection, the settlement's default date
 
 
-def _plus_months(day: dt.date, months: int) -> dt.date:
-    m0 = day.month - 1 + months
-    year, month = day.year + m0 // 12, m0 % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def _rows(name: str) -> list[dict]:
-    with (HERE / "ledger" / name).open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 def by_hand() -> dict[str, Decimal]:
-    start = {r["household_id"]: dt.date.fromisoformat(r["start_date"]) for r in _rows("households.csv")}
-    people = {r["person_id"]: (start[r["household_id"]], r["gender"]) for r in _rows("persons.csv")}
-    value = {(r["subject_id"], r["measure"]): r["value"] == "true" for r in _rows("measurements.csv")}
-    due = lambda p, months: _plus_months(people[p][0], months) <= AS_OF  # noqa: E731
+    start = {r["household_id"]: dt.date.fromisoformat(r["start_date"]) for r in csv_rows(LEDGER, "households.csv")}
+    people = {r["person_id"]: (start[r["household_id"]], r["gender"]) for r in csv_rows(LEDGER, "persons.csv")}
+    value = {(r["subject_id"], r["measure"]): r["value"] == "true" for r in csv_rows(LEDGER, "measurements.csv")}
+    due = lambda p, months: plus_months(people[p][0], months) <= AS_OF  # noqa: E731
     training = sum(240 for p in people if due(p, 4) and value.get((p, "completed_training")))
     jobs = sum(1000 for p in people if due(p, 6) and value.get((p, "ict_job")))
     # A held job is paid where the job was; counted by order of achievement: the date, then the participant.
-    held = sorted((_plus_months(people[p][0], 12), p) for p in people
+    held = sorted((plus_months(people[p][0], 12), p) for p in people
                   if due(p, 12) and value.get((p, "ict_job_6m")) and value.get((p, "ict_job")))
     sustained = sum(1100 if k <= 370 else 1000 if k <= 410 else 1350 for k, _ in enumerate(held, 1))
     women = [p for _, p in held if people[p][1] == "female"]

@@ -6,7 +6,6 @@ payments — at the assumed 23,000 GBP an event."""
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,22 +17,20 @@ from contractlang.evaluate import settle
 from contractlang.ledger import load_ledger
 from contractlang.render import render_line
 
+from .ledgers import csv_rows
+
 ROOT = Path(__file__).resolve().parents[1]
 HERE = ROOT / "contracts" / "examples" / "peterborough"
+LEDGER = HERE / "ledger"
 PRICE = 23_000
-
-
-def _rows(name: str) -> list[dict]:
-    with (HERE / "ledger" / name).open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 def _groups() -> dict:
     """(cohort, group) -> [Σ weight × events, Σ weight, prisoners with a record]."""
-    homes = {r["household_id"]: r for r in _rows("households.csv")}
-    people = {r["person_id"]: r for r in _rows("persons.csv")}
+    homes = {r["household_id"]: r for r in csv_rows(LEDGER, "households.csv")}
+    people = {r["person_id"]: r for r in csv_rows(LEDGER, "persons.csv")}
     out = defaultdict(lambda: [Fraction(0), Fraction(0), 0])
-    for r in _rows("measurements.csv"):
+    for r in csv_rows(LEDGER, "measurements.csv"):
         person = people[r["subject_id"]]
         home = homes[person["household_id"]]
         weight = Fraction(person["match_weight"])
