@@ -58,7 +58,10 @@ def attach(settled, contract: m.Contract, ledger, previous: dict | None = None,
     payments = ledger.payments
     if payments is None:
         return
-    head, shares = (settled, document_shares(settled)) if isinstance(settled, dict) else (settled.head, settled.shares())
+    if isinstance(settled, dict):
+        head, shares = settled, document_shares(settled)
+    else:
+        head, shares = settled.head, settled.shares()
     as_of = dt.date.fromisoformat(head["as_of"])
     section, used = account(contract, shares, payments.iter_rows(named=True), as_of, previous)
     head["account"] = section
@@ -125,7 +128,8 @@ def account(c: m.Contract, shares: Shares, payments: Iterable[dict], as_of: dt.d
             "adjustments": adjustments,
             "later": later,
             "totals": {**{k: money(totals[k]) for k in ("entitlement", "paid", "to_pay", "unsettled")},
-                       "to_pay_by": {p: {r: money(v) for r, v in sorted(by.items())} for p, by in sorted(to_pay_by.items())}}
+                       "to_pay_by": {p: {r: money(v) for r, v in sorted(by.items())}
+                                     for p, by in sorted(to_pay_by.items())}}
             }, sum(len(v) for v in paid.values())
 
 

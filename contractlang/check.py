@@ -322,8 +322,8 @@ def _payer_shares(r: Run, g: m.Goal) -> None:
                   "percentage", x.percent.span or g.span, g.clause, f"write it as {fmt(x.percent.value)} %")
     total = sum((x.percent.value for x in g.shares), Decimal(0))
     if total != 100:
-        r.err("CL014", f"the payers' shares of goal '{g.id}' make {fmt(total)} %, not 100 %", g.shares[0].span or g.span,
-              g.clause)
+        r.err("CL014", f"the payers' shares of goal '{g.id}' make {fmt(total)} %, not 100 %",
+              g.shares[0].span or g.span, g.clause)
 
 
 def check_goals(c: m.Contract) -> list[Diagnostic]:
@@ -460,7 +460,8 @@ def check_limits(c: m.Contract) -> list[Diagnostic]:
 
 CHECKS = (check_duplicates, check_programme, check_points_and_measures, check_settlement, check_goals,
           check_expressions) \
-    + FIGURE_CHECKS + CONSISTENCY_CHECKS + (check_currencies, check_settlement_dates, check_tiers_and_links, check_comparison_weights, check_amendment, check_limits)
+    + FIGURE_CHECKS + CONSISTENCY_CHECKS + (check_currencies, check_settlement_dates, check_tiers_and_links,
+                                            check_comparison_weights, check_amendment, check_limits)
 
 
 def _key(d: Diagnostic):

@@ -197,7 +197,8 @@ class _Settler(Results):
                            "value": show(cache[key]), "point": at_point})
         return cache[key]
 
-    def subject_scope(self, goal: m.Goal, sid: str, h, person, point: str, trace, evidence: list | None = None) -> Scope:
+    def subject_scope(self, goal: m.Goal, sid: str, h, person, point: str, trace,
+                      evidence: list | None = None) -> Scope:
         """The names a subject's outcome reads at `point`; `evidence` collects the dates of the rows read at it."""
         lets = {let.name for let in goal.lets}
         cache: dict = {}
@@ -343,7 +344,8 @@ class _Settler(Results):
         comp = goal.comparison
         rule = rule_step("goal", goal)
         groups = {comp.treated: "intervention", comp.control: "control"}
-        cohorts = [(cid, self.L.cohorts[cid][0]) for cid in sorted(self.L.cohorts) if self.L.cohorts[cid][0] <= self.as_of]
+        cohorts = [(cid, self.L.cohorts[cid][0]) for cid in sorted(self.L.cohorts)
+                   if self.L.cohorts[cid][0] <= self.as_of]
         members_of = {cid: {name: self.cohort_members(goal, cid, group) for name, group in groups.items()}
                       for cid, _ in cohorts}
         for cid, start in cohorts:
