@@ -33,7 +33,7 @@ from typing import Iterable
 from . import model as m
 from . import trace as t
 from .expressions import money, shift
-from .explain import due_date, period_named
+from .periods import due_date, period_named
 
 ZERO = Decimal(0)
 FILE = "payments.csv"

@@ -16,7 +16,8 @@ from . import evaluate_order
 from . import model as m
 from .expressions import (MISSING, DivisionByZero, EvalError, Scope, add_months, shift, age_at, arith, divide, evaluate,
                           evaluate_condition, exact_sum, mean, money, price, round_decimal, show)
-from .explain import period_of, rule_step
+from .explain import rule_step
+from .periods import period_of
 from .ledger import Ledger, bulk_allocation
 from .trace import assumed
 from .vocabulary import POOLED

@@ -17,7 +17,7 @@ from collections import defaultdict
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 from . import model as m
-from .explain import due_date, period_of
+from .periods import due_date, period_of
 
 #: Decimal places of an IRR in per cent (1E-8 %): far finer than any contract states a return.
 IRR_PLACES = 8

@@ -14,6 +14,7 @@ import functools
 import polars as pl
 
 from .. import model as m
+from ..periods import period_named, period_of
 from .csvfile import Problems, Table
 from .vocabulary import DATE_PATTERN, MAX_HINTED_ROWS, END_REASONS, GROUPS, close_match, parse_value, show
 
@@ -225,7 +226,6 @@ _AMOUNT = r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$"
 def payments(problems: Problems, table: Table, contract: m.Contract) -> pl.DataFrame:
     """What was paid for a period, by whom to whom: a period of the contract's settlement, a party that pays a
     goal, a party that receives a share, an amount of money and the day it was paid."""
-    from ..explain import period_named, period_of
 
     payers, recipients = contract.payers(), contract.recipients()
     f = table.frame.with_columns(paid=_date("paid_on"))
