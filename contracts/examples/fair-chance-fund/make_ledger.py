@@ -80,7 +80,7 @@ def _work(rng: random.Random, engagement: float) -> dict:
     return first
 
 
-def generate(out_dir, participants: int = 300, seed: int = 2015) -> dict:
+def generate(out_dir, participants: int = 100, seed: int = 2015) -> dict:
     rng = random.Random(seed)
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -124,7 +124,7 @@ def generate(out_dir, participants: int = 300, seed: int = 2015) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(pathlib.Path(__file__).resolve().parent / "ledger"))
-    ap.add_argument("--participants", type=int, default=300)
+    ap.add_argument("--participants", type=int, default=100)
     ap.add_argument("--seed", type=int, default=2015)
     args = ap.parse_args(argv)
     print(generate(args.out, args.participants, args.seed))

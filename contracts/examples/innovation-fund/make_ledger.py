@@ -27,7 +27,7 @@ HEADERS = {
     "measurements.csv": ("subject_id", "measure", "point", "date", "value"),
 }
 DATA_ENDS = dt.date(2016, 4, 30)
-AGED_16 = 0.02      # starters too old for round 2
+AGED_16 = 0.05      # starters too old for round 2
 NO_ROW = 0.02       # a measurement the provider never reported
 # measure: (points, as (name, weeks or months after the start), chance of a first success at each point,
 # its rise with engagement)
@@ -64,7 +64,7 @@ def _first(rng: random.Random, points: int, chance: float) -> int | None:
     return None
 
 
-def generate(out_dir, participants: int = 300, seed: int = 2012) -> dict:
+def generate(out_dir, participants: int = 100, seed: int = 2012) -> dict:
     rng = random.Random(seed)
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -112,7 +112,7 @@ def generate(out_dir, participants: int = 300, seed: int = 2012) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(pathlib.Path(__file__).resolve().parent / "ledger"))
-    ap.add_argument("--participants", type=int, default=300)
+    ap.add_argument("--participants", type=int, default=100)
     ap.add_argument("--seed", type=int, default=2012)
     args = ap.parse_args(argv)
     print(generate(args.out, args.participants, args.seed))
