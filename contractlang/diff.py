@@ -209,13 +209,8 @@ _VALUE_REASONS = ("missing_not_replaced", "replaced_no_correction", "rate_missin
 
 def _money(value, where: str) -> Decimal:
     """An amount of a document as a Decimal; a ValueError naming `where` if it is not one."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError(f"{where}: {value!r} is not an amount")
-    try:
-        d = Decimal(value)
-    except (InvalidOperation, ValueError):
-        raise ValueError(f"{where}: {value!r} is not an amount") from None
-    if not _bounded(d):
+    d = _number(value)
+    if d is None:
         raise ValueError(f"{where}: {value!r} is not an amount")
     return d
 
