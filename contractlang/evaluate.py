@@ -487,6 +487,17 @@ class _Settler(Results):
     def line_rounding(self) -> m.Rounding:
         return self.roundings.get("line") or m.Rounding(id="line", places=2, mode="half_up")
 
+    def round_line(self, exact: Decimal) -> Decimal:
+        """A line's exact amount rounded by the contract's line rounding."""
+        r = self.line_rounding()
+        return round_decimal(exact, r.places, r.mode)
+
+    def line_round_step(self, exact: Decimal, gross: Decimal) -> dict:
+        """The trail's step of that rounding: the rule, the exact amount before and the line's amount after."""
+        r = self.line_rounding()
+        return {"kind": "round", "rule": r.id, "places": r.places, "mode": r.mode, "before": show(exact),
+                "after": money(gross), "clause": r.clause}
+
     def rate_of(self, goal, subject, point, scope, trace):
         """The price of one unit of outcome: a plain amount, or a money expression read for this subject."""
         amount = goal.rate.amount
@@ -525,14 +536,11 @@ class _Settler(Results):
         if goal.tiers is not None:  # priced with the goal's lines before it, in their order (`evaluate_order`)
             return
         exact = arith("*", outcome, rate)
-        r = self.line_rounding()
-        line["gross"] = gross = round_decimal(exact, r.places, r.mode)
+        line["gross"] = gross = self.round_line(exact)
         if trace is not None:
-            exact_text, gross_text = show(exact), money(gross)
             trace.append({"kind": "payment", "outcome": show(outcome), "rate": price(rate), "per": goal.rate.per,
-                          "exact": exact_text, "value": gross_text})
-            trace.append({"kind": "round", "rule": r.id, "places": r.places, "mode": r.mode, "before": exact_text,
-                          "after": gross_text, "clause": r.clause})
+                          "exact": show(exact), "value": money(gross)})
+            trace.append(self.line_round_step(exact, gross))
 
     def apply_caps_and_pool(self):
         order = {g.id: i for i, g in enumerate(self.c.goals)}

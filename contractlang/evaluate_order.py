@@ -21,7 +21,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from . import model as m
-from .expressions import arith, money, round_decimal, show
+from .expressions import arith, money, show
 from .vocabulary import POOLED
 
 ZERO = Decimal(0)
@@ -98,15 +98,12 @@ def _price(s, g: m.Goal, ln: dict, units: dict) -> None:
     if end < start:
         exact = -exact
     units[g.id] = end
-    r = s.line_rounding()
-    gross = round_decimal(exact, r.places, r.mode)
-    ln["gross"] = gross
+    ln["gross"] = gross = s.round_line(exact)
     tr = ln["trace"]
     if tr is not None:
         tr.append({"kind": "tiers", "goal": g.id, "units_before": show(start), "outcome": show(outcome),
                    "parts": parts, "exact": show(exact), "clause": g.tiers.clause})
-        tr.append({"kind": "round", "rule": r.id, "places": r.places, "mode": r.mode, "before": show(exact),
-                   "after": money(gross), "clause": r.clause})
+        tr.append(s.line_round_step(exact, gross))
 
 
 def _replace(g: m.Goal, ln: dict, link: m.Link, before: Decimal) -> None:

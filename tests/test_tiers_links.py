@@ -171,17 +171,17 @@ def test_the_engine_hands_such_a_contract_to_the_interpreter(ledger):
 
 
 def test_a_marginal_price_splits_a_line_that_crosses_a_tier():
+    from contractlang import model as m
+    from contractlang.evaluate import _Settler
     from contractlang.evaluate_order import _price
 
-    class S:
-        @staticmethod
-        def line_rounding():
-            from contractlang import model as m
-            return m.Rounding(id="line", places=2, mode="half_up")
+    class S(_Settler):  # a settler of no ledger: only its line rounding
+        def __init__(self):
+            self.roundings = {"line": m.Rounding(id="line", places=2, mode="half_up")}
     goal = parse_text(CONTRACT, "boot.contract").goal("job")
     units = {"job": Decimal("99.5")}
     line = {"outcome": Decimal("1.5"), "trace": []}
-    _price(S, goal, line, units)
+    _price(S(), goal, line, units)
     assert line["gross"] == Decimal("0.5") * 2000 + 1 * 1500 and units["job"] == 101
     parts = line["trace"][0]["parts"]
     assert [(p["units"], p["price"]) for p in parts] == [("0.5", "2000.00"), ("1", "1500.00")]
