@@ -673,16 +673,13 @@ class _Settler(Results):
             return [], {c.single_recipient(): amount} if amount else {}
         rule = c.rounding(t.rounding) or m.Rounding(id=t.rounding, places=2, mode="half_up")
         parts, total = [], defaultdict(Decimal)
-        lower = ZERO
         left, position = amount, pool_before
         for tranche in t.tranches:
             upper = tranche.until.value if tranche.until is not None else None
             if upper is not None and position >= upper:
-                lower = upper
                 continue
             portion = left if upper is None else min(left, upper - position)
             if portion <= 0 and left > 0:
-                lower = upper
                 continue
             shares = {}
             for s in tranche.shares:
